@@ -1,0 +1,43 @@
+//! Model-agnostic explanations for glassbox.
+//!
+//! Every method here needs only a [`Predictor`]: any `Fn(ArrayView2<f64>) -> Array2<f64> +
+//! Sync` mapping a batch of rows to one output column per class or target. That covers
+//! glassbox models, closures, and models of other libraries.
+//!
+//! | module | methods |
+//! | --- | --- |
+//! | [`shapley`] | Kernel SHAP (exact or sampled), exact Shapley values, Permutation SHAP, k-means background |
+//! | [`perturbation`] | feature ablation (feature groups), occlusion (sliding windows) |
+//!
+//! ```
+//! use glassbox_explain::shapley::{exact_shapley, Background, KernelShap, KernelShapConfig};
+//! use ndarray::{array, ArrayView2, Axis};
+//!
+//! // f(x) = x0 * x1 + x2: one output.
+//! let f = |x: ArrayView2<f64>| {
+//!     (&x.column(0) * &x.column(1) + &x.column(2)).insert_axis(Axis(1))
+//! };
+//! let background = Background::new(array![[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])?;
+//! let x = array![[2.0, 3.0, 1.0]];
+//! let exact = exact_shapley(&f, x.view(), &background)?;
+//! let kernel = KernelShap::new(&f, background, KernelShapConfig::default())?.explain(x.view())?;
+//! // All 2^3 - 2 coalitions fit in the budget, so Kernel SHAP is exact.
+//! for j in 0..3 {
+//!     assert!((exact.values[[0, j, 0]] - kernel.values[[0, j, 0]]).abs() < 1e-10);
+//! }
+//! // Efficiency: attributions sum to f(x) - E[f(background)] = 7 - 1.
+//! assert!((kernel.values.sum() - 6.0).abs() < 1e-10);
+//! # Ok::<(), glassbox_explain::ExplainError>(())
+//! ```
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+
+pub mod error;
+pub mod linalg;
+pub mod perturbation;
+pub mod predictor;
+pub mod rng;
+pub mod shapley;
+
+pub use error::{ExplainError, Result};
+pub use predictor::Predictor;

@@ -1,0 +1,204 @@
+//! Small dense linear algebra: linear solves, weighted least squares and weighted ridge.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+
+use crate::error::{ExplainError, Result};
+
+/// Solves `a · x = b` for square `a` (`n×n`) and `b` (`n×k`) by Gaussian elimination with
+/// partial pivoting. Returns `None` when a pivot is below `1e-12` times the largest entry.
+pub fn solve(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Option<Array2<f64>> {
+    let n = a.nrows();
+    if a.ncols() != n || b.nrows() != n {
+        return None;
+    }
+    let mut m = a.to_owned();
+    let mut r = b.to_owned();
+    let scale = m
+        .iter()
+        .fold(0.0f64, |acc, v| acc.max(v.abs()))
+        .max(f64::MIN_POSITIVE);
+    for col in 0..n {
+        let (piv, pval) = (col..n)
+            .map(|i| (i, m[[i, col]].abs()))
+            .fold((col, -1.0), |best, c| if c.1 > best.1 { c } else { best });
+        if pval <= 1e-12 * scale {
+            return None;
+        }
+        if piv != col {
+            for j in 0..n {
+                m.swap([piv, j], [col, j]);
+            }
+            for j in 0..r.ncols() {
+                r.swap([piv, j], [col, j]);
+            }
+        }
+        let d = m[[col, col]];
+        for i in col + 1..n {
+            let f = m[[i, col]] / d;
+            if f == 0.0 {
+                continue;
+            }
+            for j in col..n {
+                m[[i, j]] -= f * m[[col, j]];
+            }
+            for j in 0..r.ncols() {
+                r[[i, j]] -= f * r[[col, j]];
+            }
+        }
+    }
+    for col in (0..n).rev() {
+        for j in 0..r.ncols() {
+            let mut v = r[[col, j]];
+            for k in col + 1..n {
+                v -= m[[col, k]] * r[[k, j]];
+            }
+            r[[col, j]] = v / m[[col, col]];
+        }
+    }
+    Some(r)
+}
+
+/// Solves a symmetric positive semi-definite system, adding a tiny multiple of the identity
+/// (relative `1e-10` of the mean diagonal) when it is singular.
+pub fn solve_psd(op: &'static str, a: ArrayView2<f64>, b: ArrayView2<f64>) -> Result<Array2<f64>> {
+    if let Some(x) = solve(a, b) {
+        return Ok(x);
+    }
+    let n = a.nrows();
+    let mean_diag = (0..n).map(|i| a[[i, i]].abs()).sum::<f64>() / n.max(1) as f64;
+    let mut reg = a.to_owned();
+    for i in 0..n {
+        reg[[i, i]] += 1e-10 * mean_diag.max(1e-300);
+    }
+    solve(reg.view(), b).ok_or_else(|| ExplainError::Singular {
+        op,
+        reason: format!("{n}x{n} normal equations"),
+    })
+}
+
+/// Weighted least squares without intercept: minimises `Σ_i w_i ‖y_i − x_i β‖²` for every
+/// column of `y` at once. Returns `β` as `[features, outputs]`.
+pub fn weighted_lstsq(
+    op: &'static str,
+    x: ArrayView2<f64>,
+    w: ArrayView1<f64>,
+    y: ArrayView2<f64>,
+) -> Result<Array2<f64>> {
+    let wx = &x * &w.insert_axis(Axis(1));
+    let xtwx = wx.t().dot(&x);
+    let xtwy = wx.t().dot(&y);
+    solve_psd(op, xtwx.view(), xtwy.view())
+}
+
+/// A fitted weighted ridge regression `y ≈ intercept + x · coef` (one target).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RidgeFit {
+    /// Coefficients, one per feature.
+    pub coef: Array1<f64>,
+    /// Intercept.
+    pub intercept: f64,
+    /// Weighted coefficient of determination R² on the training rows.
+    pub r2: f64,
+}
+
+/// Weighted ridge regression with an unpenalised intercept, as scikit-learn's
+/// `Ridge(alpha).fit(x, y, sample_weight=w)`; R² is `Ridge.score(x, y, sample_weight=w)`.
+pub fn weighted_ridge(
+    op: &'static str,
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    w: ArrayView1<f64>,
+    alpha: f64,
+) -> Result<RidgeFit> {
+    let sw: f64 = w.sum();
+    if sw <= 0.0 {
+        return Err(ExplainError::invalid(
+            op,
+            "weights",
+            "sum of sample weights must be positive",
+        ));
+    }
+    let x_off = x.t().dot(&w) / sw;
+    let y_off = y.dot(&w) / sw;
+    let xc = &x - &x_off.view().insert_axis(Axis(0));
+    let yc = &y - y_off;
+    let wxc = &xc * &w.insert_axis(Axis(1));
+    let mut a = wxc.t().dot(&xc);
+    for i in 0..a.nrows() {
+        a[[i, i]] += alpha;
+    }
+    let b = wxc.t().dot(&yc).insert_axis(Axis(1));
+    let coef = solve_psd(op, a.view(), b.view())?.column(0).to_owned();
+    let intercept = y_off - x_off.dot(&coef);
+    let pred = x.dot(&coef) + intercept;
+    let ss_res: f64 = (&pred - &y).mapv(|v| v * v).dot(&w);
+    let ss_tot: f64 = yc.mapv(|v| v * v).dot(&w);
+    let r2 = if ss_tot > 0.0 {
+        1.0 - ss_res / ss_tot
+    } else if ss_res <= 1e-12 {
+        1.0
+    } else {
+        0.0
+    };
+    Ok(RidgeFit {
+        coef,
+        intercept,
+        r2,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn solve_matches_hand_solution() {
+        // 2x + y = 5, x + 3y = 10  =>  x = 1, y = 3
+        let a = array![[2.0, 1.0], [1.0, 3.0]];
+        let b = array![[5.0], [10.0]];
+        let x = solve(a.view(), b.view()).unwrap();
+        assert!((x[[0, 0]] - 1.0).abs() < 1e-12 && (x[[1, 0]] - 3.0).abs() < 1e-12);
+        assert!(solve(array![[1.0, 2.0], [2.0, 4.0]].view(), b.view()).is_none());
+    }
+
+    #[test]
+    fn ridge_with_zero_alpha_recovers_exact_line() {
+        let x = array![[0.0], [1.0], [2.0], [3.0]];
+        let y = array![1.0, 3.0, 5.0, 7.0];
+        let w = array![1.0, 2.0, 1.0, 0.5];
+        let fit = weighted_ridge("t", x.view(), y.view(), w.view(), 0.0).unwrap();
+        assert!((fit.coef[0] - 2.0).abs() < 1e-10);
+        assert!((fit.intercept - 1.0).abs() < 1e-10);
+        assert!((fit.r2 - 1.0).abs() < 1e-12);
+        // alpha > 0 shrinks the slope: closed form for one feature
+        // beta = Sxy / (Sxx + alpha) with weighted centred sums.
+        let fit = weighted_ridge("t", x.view(), y.view(), w.view(), 1.0).unwrap();
+        let sw = 4.5;
+        let xm = (0.0 + 2.0 + 2.0 + 1.5) / sw;
+        let ym = (1.0 + 6.0 + 5.0 + 3.5) / sw;
+        let sxy: f64 = [
+            (0.0, 1.0, 1.0),
+            (1.0, 3.0, 2.0),
+            (2.0, 5.0, 1.0),
+            (3.0, 7.0, 0.5),
+        ]
+        .iter()
+        .map(|(a, b, c)| c * (a - xm) * (b - ym))
+        .sum();
+        let sxx: f64 = [(0.0, 1.0), (1.0, 2.0), (2.0, 1.0), (3.0, 0.5)]
+            .iter()
+            .map(|(a, c)| c * (a - xm) * (a - xm))
+            .sum();
+        assert!((fit.coef[0] - sxy / (sxx + 1.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn weighted_lstsq_two_outputs() {
+        let x = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+        let y = array![[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]];
+        let w = array![1.0, 1.0, 1.0];
+        let b = weighted_lstsq("t", x.view(), w.view(), y.view()).unwrap();
+        assert!((b[[0, 0]] - 1.0).abs() < 1e-12 && (b[[1, 1]] - 4.0).abs() < 1e-12);
+    }
+}

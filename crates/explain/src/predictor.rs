@@ -1,0 +1,143 @@
+//! The [`Predictor`] trait: any batch predictor over `f64` rows.
+
+use ndarray::{s, Array2, ArrayView2, Axis};
+
+use crate::error::{ExplainError, Result};
+
+/// Any batch predictor: rows of `x` are samples; the output has one column per output
+/// (class probability, logit or regression value).
+///
+/// Every closure `Fn(ArrayView2<f64>) -> Array2<f64> + Sync` is a predictor, so models of
+/// other libraries can be explained by wrapping their `predict` in a closure.
+pub trait Predictor: Sync {
+    /// Predicts a batch: `x` is `[rows, features]`, the result `[rows, outputs]`.
+    fn predict(&self, x: ArrayView2<f64>) -> Array2<f64>;
+}
+
+impl<F: Fn(ArrayView2<f64>) -> Array2<f64> + Sync> Predictor for F {
+    fn predict(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        self(x)
+    }
+}
+
+/// Default cap on the number of rows passed to one predictor call by methods that batch
+/// many perturbed inputs together.
+pub const DEFAULT_MAX_BATCH_ROWS: usize = 65_536;
+
+/// Calls `p` on `x` and checks the output has one row per input row (and `outputs` columns
+/// when given) and only finite values.
+pub(crate) fn predict_checked<P: Predictor + ?Sized>(
+    op: &'static str,
+    p: &P,
+    x: ArrayView2<f64>,
+    outputs: Option<usize>,
+) -> Result<Array2<f64>> {
+    let y = p.predict(x);
+    let ok_rows = y.nrows() == x.nrows();
+    let ok_cols = outputs.is_none_or(|k| y.ncols() == k) && y.ncols() > 0;
+    if !ok_rows || !ok_cols {
+        return Err(ExplainError::PredictorOutput {
+            op,
+            rows: x.nrows(),
+            outputs: outputs.unwrap_or(0),
+            found: y.shape().to_vec(),
+        });
+    }
+    check_finite(op, "predictor output", y.view())?;
+    Ok(y)
+}
+
+/// Like [`predict_checked`] but splits `x` into chunks of at most `max_rows` rows.
+pub(crate) fn predict_chunked<P: Predictor + ?Sized>(
+    op: &'static str,
+    p: &P,
+    x: ArrayView2<f64>,
+    outputs: Option<usize>,
+    max_rows: usize,
+) -> Result<Array2<f64>> {
+    let max_rows = max_rows.max(1);
+    if x.nrows() <= max_rows {
+        return predict_checked(op, p, x, outputs);
+    }
+    let mut parts = Vec::new();
+    let mut k = outputs;
+    let mut start = 0;
+    while start < x.nrows() {
+        let end = (start + max_rows).min(x.nrows());
+        let y = predict_checked(op, p, x.slice(s![start..end, ..]), k)?;
+        k = Some(y.ncols());
+        parts.push(y);
+        start = end;
+    }
+    let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
+    ndarray::concatenate(Axis(0), &views)
+        .map_err(|e| ExplainError::invalid(op, "batch", e.to_string()))
+}
+
+/// Returns an error naming the first non-finite entry of `a`.
+pub(crate) fn check_finite(op: &'static str, what: &'static str, a: ArrayView2<f64>) -> Result<()> {
+    for ((row, column), v) in a.indexed_iter() {
+        if !v.is_finite() {
+            return Err(ExplainError::NonFinite {
+                op,
+                what,
+                row,
+                column,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `a` has at least one row and one column and only finite values.
+pub(crate) fn check_matrix(op: &'static str, what: &'static str, a: ArrayView2<f64>) -> Result<()> {
+    if a.nrows() == 0 || a.ncols() == 0 {
+        return Err(ExplainError::Empty { op, what });
+    }
+    check_finite(op, what, a)
+}
+
+/// Checks that `target` is a valid output column for outputs with `outputs` columns.
+pub(crate) fn check_target(op: &'static str, target: usize, outputs: usize) -> Result<()> {
+    if target >= outputs {
+        return Err(ExplainError::TargetOutOfRange {
+            op,
+            target,
+            outputs,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn closures_are_predictors_and_outputs_are_checked() {
+        let f = |x: ArrayView2<f64>| x.sum_axis(Axis(1)).insert_axis(Axis(1));
+        let x = array![[1.0, 2.0], [3.0, 4.0]];
+        let y = predict_checked("t", &f, x.view(), Some(1)).unwrap();
+        assert_eq!(y, array![[3.0], [7.0]]);
+        let err = predict_checked("t", &f, x.view(), Some(2)).unwrap_err();
+        assert!(matches!(err, ExplainError::PredictorOutput { rows: 2, .. }));
+        let chunked = predict_chunked("t", &f, x.view(), None, 1).unwrap();
+        assert_eq!(chunked, array![[3.0], [7.0]]);
+    }
+
+    #[test]
+    fn non_finite_entries_are_named() {
+        let x = array![[1.0, f64::NAN]];
+        let err = check_matrix("op", "x", x.view()).unwrap_err();
+        assert_eq!(
+            err,
+            ExplainError::NonFinite {
+                op: "op",
+                what: "x",
+                row: 0,
+                column: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,330 @@
+//! Kernel SHAP (Lundberg & Lee, 2017, "A Unified Approach to Interpreting Model Predictions").
+
+use std::collections::HashMap;
+
+use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
+use rayon::prelude::*;
+
+use super::{check_inputs, coalition_values, Background, ShapleyValues};
+use crate::error::{ExplainError, Result};
+use crate::linalg::weighted_lstsq;
+use crate::predictor::{Predictor, DEFAULT_MAX_BATCH_ROWS};
+use crate::rng::{cumulative, Rng};
+
+const OP: &str = "KernelShap";
+
+/// Settings of [`KernelShap`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelShapConfig {
+    /// Coalition budget per input. `None` uses `2·M + 2048` (the `shap` default). When
+    /// `2^M − 2` coalitions fit in the budget every coalition is enumerated and the result is
+    /// exactly the Shapley values.
+    pub n_samples: Option<usize>,
+    /// Seed of the coalition sampler (inputs use independent derived streams).
+    pub seed: u64,
+    /// Cap on rows per predictor call (coalitions × background rows).
+    pub max_batch_rows: usize,
+}
+
+impl Default for KernelShapConfig {
+    fn default() -> Self {
+        KernelShapConfig {
+            n_samples: None,
+            seed: 0,
+            max_batch_rows: DEFAULT_MAX_BATCH_ROWS,
+        }
+    }
+}
+
+/// Kernel SHAP explainer over a predictor and a background set.
+///
+/// Coalitions `z ∈ {0,1}^M` are weighted with the Shapley kernel
+/// `π(z) = (M−1) / (C(M,|z|)·|z|·(M−|z|))` and the linear model
+/// `v(z) ≈ φ₀ + Σ_j z_j φ_j` is fitted by weighted least squares with the efficiency
+/// constraint `Σ_j φ_j = f(x) − φ₀` imposed exactly (by eliminating the last varying
+/// feature). Coalitions are enumerated when `2^M − 2 ≤ n_samples`; otherwise the sizes
+/// whose coalitions all fit in the budget are enumerated (smallest and largest sizes first,
+/// as `shap` does) and the rest sampled in complementary pairs with kernel weights.
+/// Features on which `x` equals every background row cannot change the value function and
+/// get exactly 0 (as in `shap`). No L1 feature selection is applied.
+#[derive(Debug)]
+pub struct KernelShap<'a, P: Predictor + ?Sized> {
+    predictor: &'a P,
+    background: Background,
+    config: KernelShapConfig,
+    expected: Array1<f64>,
+}
+
+impl<'a, P: Predictor + ?Sized> KernelShap<'a, P> {
+    /// Creates the explainer and evaluates `E_b[f(b)]` on the background.
+    pub fn new(predictor: &'a P, background: Background, config: KernelShapConfig) -> Result<Self> {
+        if config.n_samples == Some(0) {
+            return Err(ExplainError::invalid(OP, "n_samples", "must be positive"));
+        }
+        let expected = background.expected_value(OP, predictor)?;
+        Ok(KernelShap {
+            predictor,
+            background,
+            config,
+            expected,
+        })
+    }
+
+    /// `E_b[f(b)]` per output.
+    pub fn expected_value(&self) -> ArrayView1<'_, f64> {
+        self.expected.view()
+    }
+
+    /// Explains every row of `x` (`[inputs, features]`), in parallel over inputs.
+    pub fn explain(&self, x: ArrayView2<f64>) -> Result<ShapleyValues> {
+        let m = check_inputs(OP, x, &self.background)?;
+        let k = self.expected.len();
+        let fx = crate::predictor::predict_checked(OP, self.predictor, x, Some(k))?;
+        let rows: Vec<Result<Array2<f64>>> = (0..x.nrows())
+            .into_par_iter()
+            .map(|i| self.explain_one(i, x.row(i), fx.row(i)))
+            .collect();
+        let mut values = Array3::zeros((x.nrows(), m, k));
+        for (i, r) in rows.into_iter().enumerate() {
+            values.index_axis_mut(Axis(0), i).assign(&r?);
+        }
+        Ok(ShapleyValues {
+            values,
+            base_values: self.expected.clone(),
+            outputs: fx,
+        })
+    }
+
+    fn explain_one(
+        &self,
+        index: usize,
+        x: ArrayView1<f64>,
+        fx: ArrayView1<f64>,
+    ) -> Result<Array2<f64>> {
+        let m_all = x.len();
+        let k = self.expected.len();
+        let bg = self.background.data();
+        let varying: Vec<usize> = (0..m_all)
+            .filter(|&j| bg.column(j).iter().any(|&b| b != x[j]))
+            .collect();
+        let mut phi = Array2::zeros((m_all, k));
+        let delta = &fx - &self.expected;
+        let m = varying.len();
+        if m == 0 {
+            return Ok(phi);
+        }
+        if m == 1 {
+            phi.row_mut(varying[0]).assign(&delta);
+            return Ok(phi);
+        }
+        let budget = self.config.n_samples.unwrap_or(2 * m + 2048);
+        let mut rng = Rng::derive(self.config.seed, index as u64);
+        let (masks, weights) = sample_coalitions(m, budget, &mut rng);
+        // Expand masks over the varying features to masks over all features.
+        let mut full = Array2::from_elem((masks.nrows(), m_all), true);
+        for (r, mrow) in masks.outer_iter().enumerate() {
+            for (vi, &j) in varying.iter().enumerate() {
+                full[[r, j]] = mrow[vi];
+            }
+        }
+        let v = coalition_values(
+            OP,
+            self.predictor,
+            x,
+            &self.background,
+            full.view(),
+            k,
+            self.config.max_batch_rows,
+        )?;
+        let beta = solve_constrained(
+            masks.view(),
+            weights.view(),
+            v.view(),
+            self.expected.view(),
+            delta.view(),
+        )?;
+        for (vi, &j) in varying.iter().enumerate() {
+            phi.row_mut(j).assign(&beta.row(vi));
+        }
+        Ok(phi)
+    }
+}
+
+/// Efficiency-constrained weighted least squares: returns `φ` `[m, outputs]` with
+/// `Σ_j φ_j = delta` exactly.
+fn solve_constrained(
+    masks: ArrayView2<bool>,
+    w: ArrayView1<f64>,
+    v: ArrayView2<f64>,
+    base: ArrayView1<f64>,
+    delta: ArrayView1<f64>,
+) -> Result<Array2<f64>> {
+    let (n, m) = masks.dim();
+    let k = v.ncols();
+    let mut design = Array2::zeros((n, m - 1));
+    let mut y = Array2::zeros((n, k));
+    for r in 0..n {
+        let last = if masks[[r, m - 1]] { 1.0 } else { 0.0 };
+        for j in 0..m - 1 {
+            design[[r, j]] = (if masks[[r, j]] { 1.0 } else { 0.0 }) - last;
+        }
+        for c in 0..k {
+            y[[r, c]] = v[[r, c]] - base[c] - last * delta[c];
+        }
+    }
+    let beta = weighted_lstsq(OP, design.view(), w, y.view())?;
+    let mut phi = Array2::zeros((m, k));
+    phi.slice_mut(s![..m - 1, ..]).assign(&beta);
+    for c in 0..k {
+        phi[[m - 1, c]] = delta[c] - beta.column(c).sum();
+    }
+    Ok(phi)
+}
+
+fn binomial(n: usize, k: usize) -> f64 {
+    let k = k.min(n - k);
+    (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+}
+
+/// Visits every `size`-subset of `0..m` in lexicographic order.
+pub(crate) fn for_each_combination(m: usize, size: usize, mut f: impl FnMut(&[usize])) {
+    if size == 0 || size > m {
+        return;
+    }
+    let mut idx: Vec<usize> = (0..size).collect();
+    loop {
+        f(&idx);
+        let mut i = size;
+        while i > 0 && idx[i - 1] == m - size + i - 1 {
+            i -= 1;
+        }
+        if i == 0 {
+            return;
+        }
+        idx[i - 1] += 1;
+        for j in i..size {
+            idx[j] = idx[j - 1] + 1;
+        }
+    }
+}
+
+/// Chooses coalitions (rows of a `[n, m]` mask, `true` = present) and their kernel weights
+/// following `shap.KernelExplainer`: whole subset sizes are enumerated while the budget
+/// allows, the remaining weight is spread over sampled complementary pairs (duplicates add
+/// weight instead of rows). Requires `m ≥ 2`.
+pub(crate) fn sample_coalitions(
+    m: usize,
+    budget: usize,
+    rng: &mut Rng,
+) -> (Array2<bool>, Array1<f64>) {
+    let total = 2f64.powi(m as i32) - 2.0;
+    let budget = if (total as usize) <= budget && m < 63 {
+        total as usize
+    } else {
+        budget
+    };
+    let num_subset_sizes = (m - 1).div_ceil(2);
+    let num_paired = (m - 1) / 2;
+    let mut weight_vector: Vec<f64> = (1..=num_subset_sizes)
+        .map(|s| (m as f64 - 1.0) / (s as f64 * (m - s) as f64))
+        .collect();
+    for w in weight_vector.iter_mut().take(num_paired) {
+        *w *= 2.0;
+    }
+    let wsum: f64 = weight_vector.iter().sum();
+    weight_vector.iter_mut().for_each(|w| *w /= wsum);
+
+    let mut rows: Vec<Vec<bool>> = Vec::new();
+    let mut weights: Vec<f64> = Vec::new();
+    let mut num_full = 0;
+    let mut left = budget as f64;
+    let mut remaining = weight_vector.clone();
+    for size in 1..=num_subset_sizes {
+        let paired = size <= num_paired;
+        let mut nsub = binomial(m, size);
+        if paired {
+            nsub *= 2.0;
+        }
+        if left * remaining[size - 1] / nsub < 1.0 - 1e-8 {
+            break;
+        }
+        num_full += 1;
+        left -= nsub;
+        if remaining[size - 1] < 1.0 {
+            let d = 1.0 - remaining[size - 1];
+            remaining.iter_mut().for_each(|r| *r /= d);
+        }
+        let mut w = weight_vector[size - 1] / binomial(m, size);
+        if paired {
+            w /= 2.0;
+        }
+        for_each_combination(m, size, |inds| {
+            let mut mask = vec![false; m];
+            inds.iter().for_each(|&i| mask[i] = true);
+            if paired {
+                rows.push(mask.iter().map(|b| !b).collect());
+                weights.push(w);
+            }
+            rows.push(mask);
+            weights.push(w);
+        });
+    }
+    let n_fixed = rows.len();
+    let mut samples_left = budget.saturating_sub(n_fixed);
+    if num_full < num_subset_sizes && samples_left > 0 {
+        let mut rem: Vec<f64> = weight_vector.clone();
+        for r in rem.iter_mut().take(num_paired) {
+            *r /= 2.0;
+        }
+        let rem = &rem[num_full..];
+        let cum = cumulative(rem);
+        let mut used: HashMap<Vec<bool>, (usize, bool)> = HashMap::new();
+        let max_draws = 4 * samples_left;
+        let mut draws = 0;
+        while samples_left > 0 && draws < max_draws {
+            draws += 1;
+            let size = rng.weighted_index(&cum) + num_full + 1;
+            let perm = rng.permutation(m);
+            let mut mask = vec![false; m];
+            perm[..size].iter().for_each(|&i| mask[i] = true);
+            let paired = size <= num_paired;
+            match used.get(&mask) {
+                Some(&(pos, has_pair)) => {
+                    weights[pos] += 1.0;
+                    if paired && has_pair {
+                        weights[pos + 1] += 1.0;
+                    }
+                }
+                None => {
+                    let complement: Vec<bool> = mask.iter().map(|b| !b).collect();
+                    let pos = rows.len();
+                    rows.push(mask.clone());
+                    weights.push(1.0);
+                    samples_left -= 1;
+                    let has_pair = paired && samples_left > 0;
+                    if has_pair {
+                        rows.push(complement);
+                        weights.push(1.0);
+                        samples_left -= 1;
+                    }
+                    used.insert(mask, (pos, has_pair));
+                }
+            }
+        }
+        let weight_left: f64 = weight_vector[num_full..].iter().sum();
+        let sampled: f64 = weights[n_fixed..].iter().sum();
+        if sampled > 0.0 {
+            weights[n_fixed..]
+                .iter_mut()
+                .for_each(|w| *w *= weight_left / sampled);
+        }
+    }
+    let n = rows.len();
+    let mut masks = Array2::from_elem((n, m), false);
+    for (r, row) in rows.iter().enumerate() {
+        for (j, &b) in row.iter().enumerate() {
+            masks[[r, j]] = b;
+        }
+    }
+    (masks, Array1::from(weights))
+}
