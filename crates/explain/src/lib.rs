@@ -8,6 +8,7 @@
 //! | --- | --- |
 //! | [`shapley`] | Kernel SHAP (exact or sampled), exact Shapley values, Permutation SHAP, k-means background |
 //! | [`perturbation`] | feature ablation (feature groups), occlusion (sliding windows) |
+//! | [`selection`] | variance threshold, f_classif, χ², mutual information, SelectKBest, RFE |
 //!
 //! ```
 //! use glassbox_explain::shapley::{exact_shapley, Background, KernelShap, KernelShapConfig};
@@ -37,6 +38,7 @@ pub mod linalg;
 pub mod perturbation;
 pub mod predictor;
 pub mod rng;
+pub mod selection;
 pub mod shapley;
 
 pub use error::{ExplainError, Result};
