@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Creates the Python environment used only for side-by-side speed comparisons with
+# PyTorch / Captum / SHAP / scikit-learn. It lives outside the repository and is never a
+# runtime dependency of glassbox. PyPI's Linux torch wheel pulls its nvidia-* packages even
+# for CPU use (about 4 GB).
+set -euo pipefail
+VENV="${GLASSBOX_BENCH_VENV:-$HOME/torch-venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -c 'import torch, captum, shap, sklearn' 2>/dev/null ||
+  "$VENV/bin/pip" install --quiet torch captum shap scikit-learn
+echo "$VENV/bin/python"
