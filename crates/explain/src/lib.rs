@@ -8,6 +8,7 @@
 //! | --- | --- |
 //! | [`shapley`] | Kernel SHAP (exact or sampled), exact Shapley values, Permutation SHAP, k-means background |
 //! | [`perturbation`] | feature ablation (feature groups), occlusion (sliding windows) |
+//! | [`surrogate`] | CART global surrogate, IF–THEN rules with coverage/accuracy, fidelity |
 //! | [`selection`] | variance threshold, f_classif, χ², mutual information, SelectKBest, RFE |
 //!
 //! ```
@@ -40,6 +41,7 @@ pub mod predictor;
 pub mod rng;
 pub mod selection;
 pub mod shapley;
+pub mod surrogate;
 
 pub use error::{ExplainError, Result};
 pub use predictor::Predictor;
