@@ -1,0 +1,314 @@
+//! A column-wise transformer: named column groups of a [`Table`], each with its own step,
+//! concatenated into one `f64` matrix.
+
+use super::pipeline::{FittedPipeline, Pipeline};
+use crate::error::{DataError, Result};
+use crate::preprocess::{
+    Fit, FittedOneHotEncoder, FittedOrdinalEncoder, OneHotEncoder, OrdinalEncoder, Transform,
+};
+use crate::table::{ColumnData, ColumnType, Table};
+use ndarray::{concatenate, Array2, Axis};
+use serde::{Deserialize, Serialize};
+
+/// What is applied to a group of columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ColumnStep {
+    /// A numeric pipeline (the columns must be numeric; missing values arrive as NaN).
+    Numeric(Pipeline),
+    /// One-hot encoding (numeric columns are encoded by their printed value).
+    OneHot(OneHotEncoder),
+    /// Ordinal encoding.
+    Ordinal(OrdinalEncoder),
+}
+
+/// A named group of columns and its step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnGroup {
+    /// Group name (used in messages).
+    pub name: String,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// The step.
+    pub step: ColumnStep,
+    /// For encoders: the category that replaces missing values. `None` makes a missing
+    /// value an error naming its row and column.
+    pub fill_missing: Option<String>,
+}
+
+impl ColumnGroup {
+    /// A group applying `step` to `columns`.
+    pub fn new(name: impl Into<String>, columns: &[&str], step: ColumnStep) -> Self {
+        ColumnGroup {
+            name: name.into(),
+            columns: columns.iter().map(|s| s.to_string()).collect(),
+            step,
+            fill_missing: None,
+        }
+    }
+
+    /// Sets the category used for missing values in encoder groups.
+    pub fn with_fill_missing(mut self, category: impl Into<String>) -> Self {
+        self.fill_missing = Some(category.into());
+        self
+    }
+}
+
+/// What happens to columns that belong to no group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Remainder {
+    /// Leave them out.
+    Drop,
+    /// Append the remaining *numeric* columns unchanged (a non-numeric one is an error).
+    Passthrough,
+}
+
+/// Column groups plus a remainder policy (scikit-learn's `ColumnTransformer`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnTransformer {
+    /// Groups, whose outputs are concatenated in order.
+    pub groups: Vec<ColumnGroup>,
+    /// Columns not in any group.
+    pub remainder: Remainder,
+}
+
+/// The fitted step of one group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FittedColumnStep {
+    /// Fitted numeric pipeline.
+    Numeric(FittedPipeline),
+    /// Fitted one-hot encoder.
+    OneHot(FittedOneHotEncoder),
+    /// Fitted ordinal encoder.
+    Ordinal(FittedOrdinalEncoder),
+}
+
+/// A fitted [`ColumnTransformer`]; serialise it with serde to ship it with a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedColumnTransformer {
+    groups: Vec<(ColumnGroup, FittedColumnStep)>,
+    passthrough: Vec<String>,
+    feature_names: Vec<String>,
+}
+
+fn strings(table: &Table, group: &ColumnGroup) -> Result<Array2<String>> {
+    let mut out = Array2::from_elem((table.n_rows(), group.columns.len()), String::new());
+    for (j, name) in group.columns.iter().enumerate() {
+        let col = table.column(name)?;
+        for i in 0..table.n_rows() {
+            let v = match &col.data {
+                ColumnData::Numeric(v) => v[i].map(|x| format!("{x}")),
+                ColumnData::Categorical(v) | ColumnData::Text(v) => v[i].clone(),
+            };
+            out[[i, j]] = match (v, &group.fill_missing) {
+                (Some(s), _) => s,
+                (None, Some(fill)) => fill.clone(),
+                (None, None) => {
+                    return Err(DataError::MissingValue {
+                        op: "ColumnTransformer (encoder without fill_missing)",
+                        row: i + 1,
+                        column: format!("'{name}' of group '{}'", group.name),
+                    })
+                }
+            };
+        }
+    }
+    Ok(out)
+}
+
+fn numeric(table: &Table, names: &[String]) -> Result<Array2<f64>> {
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    table.to_array(&refs)
+}
+
+impl ColumnTransformer {
+    /// A transformer with `groups`, dropping the other columns.
+    pub fn new(groups: Vec<ColumnGroup>) -> Self {
+        ColumnTransformer {
+            groups,
+            remainder: Remainder::Drop,
+        }
+    }
+
+    /// Sets the remainder policy.
+    pub fn with_remainder(mut self, remainder: Remainder) -> Self {
+        self.remainder = remainder;
+        self
+    }
+
+    /// Fits every group on `table`.
+    pub fn fit(&self, table: &Table) -> Result<FittedColumnTransformer> {
+        let mut used: Vec<&str> = Vec::new();
+        let mut groups = Vec::with_capacity(self.groups.len());
+        let mut feature_names = Vec::new();
+        for g in &self.groups {
+            for c in &g.columns {
+                table.column_index(c)?;
+                if used.contains(&c.as_str()) {
+                    return Err(DataError::invalid(
+                        "ColumnTransformer::fit",
+                        format!(
+                            "column '{c}' is in more than one group (again in '{}')",
+                            g.name
+                        ),
+                    ));
+                }
+                used.push(c);
+            }
+            let fitted = match &g.step {
+                ColumnStep::Numeric(p) => {
+                    let f = p.fit(numeric(table, &g.columns)?.view())?;
+                    feature_names.extend(f.feature_names(&g.columns));
+                    FittedColumnStep::Numeric(f)
+                }
+                ColumnStep::OneHot(e) => {
+                    let f = e.fit(strings(table, g)?.view())?;
+                    let refs: Vec<&str> = g.columns.iter().map(String::as_str).collect();
+                    feature_names.extend(f.feature_names(&refs)?);
+                    FittedColumnStep::OneHot(f)
+                }
+                ColumnStep::Ordinal(e) => {
+                    feature_names.extend(g.columns.iter().cloned());
+                    FittedColumnStep::Ordinal(e.fit(strings(table, g)?.view())?)
+                }
+            };
+            groups.push((g.clone(), fitted));
+        }
+        let mut passthrough = Vec::new();
+        if self.remainder == Remainder::Passthrough {
+            for c in table.columns() {
+                if used.contains(&c.name.as_str()) {
+                    continue;
+                }
+                if c.column_type() != ColumnType::Numeric {
+                    return Err(DataError::ColumnType {
+                        op: "ColumnTransformer::fit (remainder passthrough)",
+                        column: c.name.clone(),
+                        expected: "numeric".into(),
+                        found: c.column_type().to_string(),
+                    });
+                }
+                passthrough.push(c.name.clone());
+            }
+        }
+        feature_names.extend(passthrough.iter().cloned());
+        Ok(FittedColumnTransformer {
+            groups,
+            passthrough,
+            feature_names,
+        })
+    }
+}
+
+impl FittedColumnTransformer {
+    /// Names of the output columns (`"<column>_<category>"` for one-hot outputs).
+    pub fn feature_names(&self) -> &[String] {
+        &self.feature_names
+    }
+
+    /// Applies the fitted groups to `table` (columns are looked up by name, so their order
+    /// may differ from the training table's).
+    pub fn transform(&self, table: &Table) -> Result<Array2<f64>> {
+        let mut parts: Vec<Array2<f64>> = Vec::with_capacity(self.groups.len() + 1);
+        for (g, f) in &self.groups {
+            parts.push(match f {
+                FittedColumnStep::Numeric(p) => p.transform(numeric(table, &g.columns)?.view())?,
+                FittedColumnStep::OneHot(e) => e.transform(strings(table, g)?.view())?,
+                FittedColumnStep::Ordinal(e) => e.transform(strings(table, g)?.view())?,
+            });
+        }
+        parts.push(numeric(table, &self.passthrough)?);
+        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        concatenate(Axis(1), &views).map_err(|e| {
+            DataError::shape(
+                "ColumnTransformer::transform",
+                "equal row counts",
+                e.to_string(),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::Step;
+    use crate::preprocess::{ImputeStrategy, SimpleImputer, StandardScaler};
+    use crate::table::Column;
+    use ndarray::array;
+
+    fn table() -> Table {
+        Table::new(vec![
+            Column::numeric("age", vec![Some(20.0), None, Some(40.0)]),
+            Column::categorical("color", vec![Some("red".into()), Some("blue".into()), None]),
+            Column::numeric("extra", vec![Some(1.0), Some(2.0), Some(3.0)]),
+        ])
+        .unwrap()
+    }
+
+    fn spec() -> ColumnTransformer {
+        ColumnTransformer::new(vec![
+            ColumnGroup::new(
+                "num",
+                &["age"],
+                ColumnStep::Numeric(Pipeline::new(vec![
+                    Step::Impute(SimpleImputer::new(ImputeStrategy::Mean)),
+                    Step::Standard(StandardScaler::default()),
+                ])),
+            ),
+            ColumnGroup::new(
+                "cat",
+                &["color"],
+                ColumnStep::OneHot(OneHotEncoder::default()),
+            )
+            .with_fill_missing("missing"),
+        ])
+        .with_remainder(Remainder::Passthrough)
+    }
+
+    #[test]
+    fn fits_transforms_and_serialises() {
+        let t = table();
+        let f = spec().fit(&t).unwrap();
+        assert_eq!(
+            f.feature_names(),
+            &["age", "color_blue", "color_missing", "color_red", "extra"]
+        );
+        let y = f.transform(&t).unwrap();
+        // age: imputed mean 30, population std of [20, 30, 40] = sqrt(200/3).
+        let s = (200.0f64 / 3.0).sqrt();
+        let expected = array![
+            [-10.0 / s, 0.0, 0.0, 1.0, 1.0],
+            [0.0, 1.0, 0.0, 0.0, 2.0],
+            [10.0 / s, 0.0, 1.0, 0.0, 3.0]
+        ];
+        assert!((&y - &expected).iter().all(|d| d.abs() < 1e-12), "{y}");
+        let json = serde_json::to_string(&f).unwrap();
+        let g: FittedColumnTransformer = serde_json::from_str(&json).unwrap();
+        assert_eq!(g.transform(&t).unwrap(), y);
+    }
+
+    #[test]
+    fn errors_name_columns() {
+        let t = table();
+        let mut s = spec();
+        s.groups[1].fill_missing = None;
+        let e = s.fit(&t).unwrap_err().to_string();
+        assert!(e.contains("row 3") && e.contains("'color'"), "{e}");
+        let bad = ColumnTransformer::new(vec![ColumnGroup::new(
+            "x",
+            &["nope"],
+            ColumnStep::Ordinal(OrdinalEncoder::default()),
+        )]);
+        assert!(bad
+            .fit(&t)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown column 'nope'"));
+        let f = spec().fit(&t).unwrap();
+        let e = f
+            .transform(&t.drop_columns(&["extra"]).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'extra'"), "{e}");
+    }
+}
