@@ -8,6 +8,7 @@
 //! | --- | --- |
 //! | [`shapley`] | Kernel SHAP (exact or sampled), exact Shapley values, Permutation SHAP, k-means background |
 //! | [`perturbation`] | feature ablation (feature groups), occlusion (sliding windows) |
+//! | [`global`] | permutation feature importance, partial dependence and ICE curves |
 //! | [`surrogate`] | CART global surrogate, IF–THEN rules with coverage/accuracy, fidelity |
 //! | [`selection`] | variance threshold, f_classif, χ², mutual information, SelectKBest, RFE |
 //!
@@ -35,6 +36,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod error;
+pub mod global;
 pub mod linalg;
 pub mod perturbation;
 pub mod predictor;
