@@ -1,0 +1,329 @@
+//! Dynamic batching and the compute pool.
+//!
+//! Each loaded model version owns a [`Batcher`]: a collector thread takes queued requests,
+//! merges them along the batch axis up to `max_batch_size` rows or until `max_delay` has
+//! passed since the oldest one arrived, and hands the merged batch to the shared compute
+//! pool (a rayon pool, never the async executor). Results are split back by row ranges and
+//! sent to each waiting request. When the model version is unloaded the queue is drained
+//! before the collector exits, so no accepted request is dropped.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use ndarray::{ArrayD, Axis};
+use tokio::sync::oneshot;
+
+use crate::error::{Result, ServeError};
+use crate::metrics::Metrics;
+use crate::model::{Prediction, ServableModel};
+
+/// Dynamic batching settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchingConfig {
+    /// Merge concurrent requests (when `false` every request runs as its own batch).
+    pub enabled: bool,
+    /// Maximum rows per merged batch (a single larger request still runs, alone).
+    pub max_batch_size: usize,
+    /// Longest time the oldest queued request waits for others to join its batch.
+    pub max_delay: Duration,
+}
+
+impl Default for BatchingConfig {
+    fn default() -> Self {
+        BatchingConfig {
+            enabled: true,
+            max_batch_size: 64,
+            max_delay: Duration::from_millis(2),
+        }
+    }
+}
+
+/// The shared compute pool on which inference and explanation run.
+pub type ComputePool = rayon::ThreadPool;
+
+/// Builds a compute pool of `threads` threads (0 = one per available core).
+pub fn compute_pool(threads: usize) -> Result<Arc<ComputePool>> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        threads
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("glassbox-compute-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| ServeError::Unavailable(format!("cannot start the compute pool: {e}")))
+}
+
+/// Runs `f` on the compute pool and awaits its result without blocking the executor.
+/// Panics inside `f` become [`ServeError::Model`].
+pub async fn run_on_pool<T, F>(pool: &ComputePool, model: &str, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    let name = model.to_string();
+    pool.spawn(move || {
+        let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(panic_error(&name, p)));
+        let _ = tx.send(r);
+    });
+    rx.await
+        .map_err(|_| ServeError::Unavailable("compute worker stopped".into()))?
+}
+
+fn panic_error(model: &str, p: Box<dyn std::any::Any + Send>) -> ServeError {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into());
+    ServeError::Model {
+        model: model.to_string(),
+        reason: format!("panicked: {msg}"),
+    }
+}
+
+struct Job {
+    input: ArrayD<f32>,
+    rows: usize,
+    enqueued: Instant,
+    deadline: Instant,
+    reply: oneshot::Sender<Result<Prediction>>,
+}
+
+/// Counting semaphore bounding the batches of one model in flight on the pool.
+struct Permits {
+    free: Mutex<usize>,
+    cv: Condvar,
+}
+
+impl Permits {
+    fn acquire(self: &Arc<Self>) -> PermitGuard {
+        let mut g = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *g == 0 {
+            g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+        *g -= 1;
+        PermitGuard(self.clone())
+    }
+}
+
+struct PermitGuard(Arc<Permits>);
+
+impl Drop for PermitGuard {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.cv.notify_one();
+    }
+}
+
+/// The request queue of one model version.
+pub struct Batcher {
+    tx: mpsc::Sender<Job>,
+    queue: Arc<AtomicI64>,
+}
+
+impl std::fmt::Debug for Batcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher")
+            .field("queued", &self.queue.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+struct Worker {
+    model: Arc<dyn ServableModel>,
+    name: String,
+    config: BatchingConfig,
+    pool: Arc<ComputePool>,
+    metrics: Arc<Metrics>,
+    queue: Arc<AtomicI64>,
+    permits: Arc<Permits>,
+}
+
+impl Batcher {
+    /// Starts the collector thread of `model` (named `name`, version `version`).
+    pub fn start(
+        model: Arc<dyn ServableModel>,
+        name: &str,
+        version: &str,
+        config: BatchingConfig,
+        pool: Arc<ComputePool>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Batcher> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let queue = metrics.queue_gauge(name, version);
+        let worker = Worker {
+            model,
+            name: name.to_string(),
+            config,
+            permits: Arc::new(Permits {
+                free: Mutex::new(pool.current_num_threads().max(1)),
+                cv: Condvar::new(),
+            }),
+            pool,
+            metrics,
+            queue: queue.clone(),
+        };
+        std::thread::Builder::new()
+            .name(format!("glassbox-batch-{name}-{version}"))
+            .spawn(move || worker.collect(rx))
+            .map_err(|e| ServeError::io(format!("starting the batcher of model '{name}'"), e))?;
+        Ok(Batcher { tx, queue })
+    }
+
+    /// Queues `input` (batch axis first) and waits for its rows of the prediction.
+    /// `timeout` bounds the wait; a request still queued when it expires is skipped.
+    pub async fn predict(&self, input: ArrayD<f32>, timeout: Duration) -> Result<Prediction> {
+        let (reply, rx) = oneshot::channel();
+        let now = Instant::now();
+        let job = Job {
+            rows: input.shape().first().copied().unwrap_or(0),
+            input,
+            enqueued: now,
+            deadline: now + timeout,
+            reply,
+        };
+        self.queue.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(job).is_err() {
+            self.queue.fetch_sub(1, Ordering::Relaxed);
+            return Err(ServeError::Unavailable("model batcher stopped".into()));
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(ServeError::Unavailable("model batcher stopped".into())),
+            Err(_) => Err(ServeError::Timeout {
+                millis: timeout.as_millis(),
+            }),
+        }
+    }
+}
+
+impl Worker {
+    /// Collector loop: runs until every sender is gone and the queue is empty.
+    fn collect(self, rx: mpsc::Receiver<Job>) {
+        let mut carry: Option<Job> = None;
+        loop {
+            let first = match carry.take() {
+                Some(j) => j,
+                None => match rx.recv() {
+                    Ok(j) => j,
+                    Err(_) => return,
+                },
+            };
+            let permit = self.permits.acquire();
+            let mut rows = first.rows;
+            let mut batch = vec![first];
+            if self.config.enabled {
+                let deadline = batch[0].enqueued + self.config.max_delay;
+                while rows < self.config.max_batch_size {
+                    let next = match rx.try_recv() {
+                        Ok(j) => j,
+                        Err(TryRecvError::Disconnected) => break,
+                        Err(TryRecvError::Empty) => {
+                            let now = Instant::now();
+                            if now >= deadline {
+                                break;
+                            }
+                            match rx.recv_timeout(deadline - now) {
+                                Ok(j) => j,
+                                Err(RecvTimeoutError::Timeout)
+                                | Err(RecvTimeoutError::Disconnected) => break,
+                            }
+                        }
+                    };
+                    if rows + next.rows > self.config.max_batch_size {
+                        carry = Some(next);
+                        break;
+                    }
+                    rows += next.rows;
+                    batch.push(next);
+                }
+            }
+            self.queue.fetch_sub(batch.len() as i64, Ordering::Relaxed);
+            let model = self.model.clone();
+            let name = self.name.clone();
+            let metrics = self.metrics.clone();
+            self.pool.spawn(move || {
+                let _permit = permit;
+                run_batch(&*model, &name, &metrics, batch);
+            });
+        }
+    }
+}
+
+fn predict_guarded(
+    model: &dyn ServableModel,
+    name: &str,
+    input: ArrayD<f32>,
+    rows: usize,
+) -> Result<Prediction> {
+    let p = catch_unwind(AssertUnwindSafe(|| model.predict(input)))
+        .unwrap_or_else(|p| Err(panic_error(name, p)))?;
+    for (out, t) in &p.outputs {
+        if t.shape().first() != Some(&rows) {
+            return Err(ServeError::Model {
+                model: name.to_string(),
+                reason: format!(
+                    "output '{out}' has shape {:?}; its first dimension should be the batch size {rows}",
+                    t.shape()
+                ),
+            });
+        }
+    }
+    Ok(p)
+}
+
+/// Executes one merged batch and answers every job in it.
+fn run_batch(model: &dyn ServableModel, name: &str, metrics: &Metrics, batch: Vec<Job>) {
+    let now = Instant::now();
+    let (live, expired): (Vec<Job>, Vec<Job>) = batch
+        .into_iter()
+        .partition(|j| !j.reply.is_closed() && j.deadline > now);
+    for j in expired {
+        let _ = j.reply.send(Err(ServeError::Unavailable(
+            "request expired in the queue".into(),
+        )));
+    }
+    if live.is_empty() {
+        return;
+    }
+    let rows: usize = live.iter().map(|j| j.rows).sum();
+    metrics.record_batch(name, rows);
+    if live.len() == 1 {
+        for j in live {
+            let r = predict_guarded(model, name, j.input, j.rows);
+            let _ = j.reply.send(r);
+        }
+        return;
+    }
+    let views: Vec<_> = live.iter().map(|j| j.input.view()).collect();
+    let merged = ndarray::concatenate(Axis(0), &views);
+    let result = merged
+        .map_err(|e| ServeError::Model {
+            model: name.to_string(),
+            reason: format!("cannot merge batch: {e}"),
+        })
+        .and_then(|m| predict_guarded(model, name, m, rows));
+    match result {
+        Ok(pred) => {
+            let mut start = 0;
+            for j in live {
+                let _ = j.reply.send(Ok(pred.rows(start, start + j.rows)));
+                start += j.rows;
+            }
+        }
+        Err(_) => {
+            // One bad request must not fail its neighbours: retry each one alone.
+            for j in live {
+                let r = predict_guarded(model, name, j.input, j.rows);
+                let _ = j.reply.send(r);
+            }
+        }
+    }
+}

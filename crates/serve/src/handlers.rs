@@ -1,0 +1,409 @@
+//! HTTP handlers of the Open Inference Protocol endpoints.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use crate::batcher::run_on_pool;
+use crate::error::{Result, ServeError};
+use crate::model::{
+    ExplainParams, ModelMetadata, OutputTensor, Target, TensorSpec, OUTPUT_ATTRIBUTIONS,
+    OUTPUT_TARGET,
+};
+use crate::protocol::{decode_input, encode_response, parse_request, HEADER_JSON_LENGTH};
+use crate::repository::{check_model_name, ModelEntry};
+use crate::server::AppState;
+
+fn json_response(status: StatusCode, v: &Value) -> Response {
+    let mut r = (status, v.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// Reads the whole body, enforcing the size limit.
+pub(crate) async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes> {
+    let limit = state.settings.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ServeError::BodyTooLarge { limit });
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ServeError::BodyTooLarge { limit })
+}
+
+/// `GET /v2/health/live`.
+pub async fn live() -> Response {
+    json_response(StatusCode::OK, &json!({ "live": true }))
+}
+
+/// `GET /v2/health/ready`: 200 when serving and at least one model is loaded, 400 otherwise.
+pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let ready = !state.shutting_down.load(Ordering::Relaxed) && state.repo.any_ready();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    json_response(status, &json!({ "ready": ready }))
+}
+
+/// `GET /v2`: server metadata.
+pub async fn server_metadata(State(state): State<Arc<AppState>>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "name": state.settings.server_name,
+            "version": env!("CARGO_PKG_VERSION"),
+            "extensions": ["binary_tensor_data", "classification", "model_repository", "explain", "metrics"],
+        }),
+    )
+}
+
+fn spec_json(s: &TensorSpec) -> Value {
+    json!({ "name": s.name, "datatype": s.datatype.as_str(), "shape": s.shape })
+}
+
+fn metadata_json(name: &str, versions: Vec<String>, m: &ModelMetadata) -> Value {
+    json!({
+        "name": name,
+        "versions": versions,
+        "platform": m.platform,
+        "inputs": m.inputs.iter().map(spec_json).collect::<Vec<_>>(),
+        "outputs": m.outputs.iter().map(spec_json).collect::<Vec<_>>(),
+        "explain_methods": m.explain_methods,
+    })
+}
+
+fn lookup(state: &AppState, name: &str, version: Option<&str>) -> Result<Arc<ModelEntry>> {
+    check_model_name(name).map_err(|_| ServeError::UnknownModel(name.to_string()))?;
+    state.repo.get(name, version)
+}
+
+/// `GET /v2/models/{name}`: metadata of the default (highest) version, listing all versions.
+pub async fn model_metadata(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Response {
+    match lookup(&state, &name, None) {
+        Ok(e) => {
+            let versions = state
+                .repo
+                .versions(&name)
+                .iter()
+                .map(|v| v.to_string())
+                .collect();
+            json_response(StatusCode::OK, &metadata_json(&name, versions, &e.metadata))
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /v2/models/{name}/versions/{version}`.
+pub async fn model_version_metadata(
+    State(state): State<Arc<AppState>>,
+    Path((name, version)): Path<(String, String)>,
+) -> Response {
+    match lookup(&state, &name, Some(&version)) {
+        Ok(e) => json_response(
+            StatusCode::OK,
+            &metadata_json(&name, vec![e.version.to_string()], &e.metadata),
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn ready_response(state: &AppState, name: &str, version: Option<&str>) -> Response {
+    match lookup(state, name, version) {
+        Ok(_) => json_response(StatusCode::OK, &json!({ "name": name, "ready": true })),
+        Err(e @ (ServeError::UnknownModel(_) | ServeError::UnknownVersion { .. })) => {
+            e.into_response()
+        }
+        Err(e) => json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({ "name": name, "ready": false, "error": e.to_string() }),
+        ),
+    }
+}
+
+/// `GET /v2/models/{name}/ready`.
+pub async fn model_ready(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    ready_response(&state, &name, None)
+}
+
+/// `GET /v2/models/{name}/versions/{version}/ready`.
+pub async fn model_version_ready(
+    State(state): State<Arc<AppState>>,
+    Path((name, version)): Path<(String, String)>,
+) -> Response {
+    ready_response(&state, &name, Some(&version))
+}
+
+fn config_json(e: &ModelEntry, state: &AppState) -> Value {
+    let tensor = |s: &TensorSpec| {
+        json!({
+            "name": s.name,
+            "data_type": format!("TYPE_{}", if s.datatype.as_str() == "BYTES" { "STRING" } else { s.datatype.as_str() }),
+            "dims": s.shape.iter().skip(1).collect::<Vec<_>>(),
+        })
+    };
+    let b = state.settings.batching;
+    json!({
+        "name": e.name,
+        "platform": e.metadata.platform,
+        "max_batch_size": b.max_batch_size,
+        "input": e.metadata.inputs.iter().map(tensor).collect::<Vec<_>>(),
+        "output": e.metadata.outputs.iter().map(tensor).collect::<Vec<_>>(),
+        "dynamic_batching": if b.enabled {
+            json!({ "max_queue_delay_microseconds": b.max_delay.as_micros() as u64 })
+        } else {
+            Value::Null
+        },
+    })
+}
+
+/// `GET /v2/models/{name}[/versions/{version}]/config` (Triton's model configuration).
+pub async fn model_config(
+    State(state): State<Arc<AppState>>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let name = get("name").unwrap_or_default();
+    match lookup(&state, &name, get("version").as_deref()) {
+        Ok(e) => json_response(StatusCode::OK, &config_json(&e, &state)),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn encoded(
+    model: &str,
+    version: u64,
+    req: &crate::protocol::InferRequest,
+    outputs: &[(String, OutputTensor)],
+) -> Result<Response> {
+    let enc = encode_response(model, &version.to_string(), req, outputs)?;
+    let mut r = (StatusCode::OK, enc.body).into_response();
+    let h = r.headers_mut();
+    match enc.json_len {
+        Some(n) => {
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            h.insert(HEADER_JSON_LENGTH, HeaderValue::from(n));
+        }
+        None => {
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+        }
+    }
+    Ok(r)
+}
+
+async fn infer_inner(
+    state: &AppState,
+    name: &str,
+    version: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(state, headers, body).await?;
+    let json_len = headers
+        .get(HEADER_JSON_LENGTH)
+        .and_then(|v| v.to_str().ok());
+    let parsed = parse_request(&bytes, json_len)?;
+    let entry = lookup(state, name, version)?;
+    let input = decode_input(&parsed, &entry.metadata)?;
+    let pred = entry.predict(input, state.settings.request_timeout).await?;
+    encoded(name, entry.version, &parsed.request, &pred.outputs)
+}
+
+fn metric_label(name: &str, r: &Result<Response>) -> String {
+    match r {
+        Err(ServeError::UnknownModel(_)) => "_unknown".to_string(),
+        _ => name.to_string(),
+    }
+}
+
+async fn observed(
+    state: &AppState,
+    name: &str,
+    endpoint: &str,
+    start: Instant,
+    r: Result<Response>,
+) -> Response {
+    let label = metric_label(name, &r);
+    let resp = r.unwrap_or_else(|e| e.into_response());
+    state
+        .metrics
+        .record_request(&label, endpoint, resp.status().as_u16(), start.elapsed());
+    resp
+}
+
+/// `POST /v2/models/{name}/infer`.
+pub async fn infer(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let t0 = Instant::now();
+    let r = infer_inner(&state, &name, None, &headers, body).await;
+    observed(&state, &name, "infer", t0, r).await
+}
+
+/// `POST /v2/models/{name}/versions/{version}/infer`.
+pub async fn infer_version(
+    State(state): State<Arc<AppState>>,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let t0 = Instant::now();
+    let r = infer_inner(&state, &name, Some(&version), &headers, body).await;
+    observed(&state, &name, "infer", t0, r).await
+}
+
+/// Reads `method`, `target` and method options from the request parameters.
+pub fn explain_params(
+    p: Option<&Map<String, Value>>,
+    meta: &ModelMetadata,
+) -> Result<ExplainParams> {
+    let mut options = p.cloned().unwrap_or_default();
+    options.remove("binary_data_output");
+    let method = match options.remove("method") {
+        None => meta.explain_methods.first().cloned().ok_or_else(|| {
+            ServeError::Explain("the model supports no explanation method".into())
+        })?,
+        Some(Value::String(m)) => m,
+        Some(other) => {
+            return Err(ServeError::Explain(format!(
+                "parameter 'method' must be a string, got {other}"
+            )))
+        }
+    };
+    if !meta.explain_methods.contains(&method) {
+        return Err(ServeError::Explain(format!(
+            "unknown method '{method}'; the model supports: {}",
+            meta.explain_methods.join(", ")
+        )));
+    }
+    let bad_target = |v: &Value| {
+        ServeError::Explain(format!(
+            "parameter 'target' must be \"predicted\", a class index or a list of class indices, got {v}"
+        ))
+    };
+    let target = match options.remove("target") {
+        None => Target::Predicted,
+        Some(Value::String(s)) if s == "predicted" => Target::Predicted,
+        Some(Value::Number(n)) => Target::Class(
+            n.as_u64()
+                .ok_or_else(|| bad_target(&Value::Number(n.clone())))? as usize,
+        ),
+        Some(Value::Array(items)) => Target::PerRow(
+            items
+                .iter()
+                .map(|v| v.as_u64().map(|c| c as usize).ok_or_else(|| bad_target(v)))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        Some(other) => return Err(bad_target(&other)),
+    };
+    Ok(ExplainParams {
+        method,
+        target,
+        options,
+    })
+}
+
+async fn explain_inner(
+    state: &AppState,
+    name: &str,
+    version: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(state, headers, body).await?;
+    let json_len = headers
+        .get(HEADER_JSON_LENGTH)
+        .and_then(|v| v.to_str().ok());
+    let parsed = parse_request(&bytes, json_len)?;
+    let entry = lookup(state, name, version)?;
+    let input = decode_input(&parsed, &entry.metadata)?;
+    let params = explain_params(parsed.request.parameters.as_ref(), &entry.metadata)?;
+    let model = entry.model();
+    let shape = input.shape().to_vec();
+    let exp = run_on_pool(state.repo.pool(), name, move || {
+        model.explain(input, &params)
+    })
+    .await?;
+    if exp.attributions.shape() != shape.as_slice() || exp.targets.len() != shape[0] {
+        return Err(ServeError::Model {
+            model: name.to_string(),
+            reason: format!(
+                "explanation has attribution shape {:?} and {} targets for an input of shape {shape:?}",
+                exp.attributions.shape(),
+                exp.targets.len()
+            ),
+        });
+    }
+    let targets: Vec<i64> = exp.targets.iter().map(|&t| t as i64).collect();
+    let outputs = vec![
+        (
+            OUTPUT_ATTRIBUTIONS.to_string(),
+            OutputTensor::Fp32(exp.attributions),
+        ),
+        (
+            OUTPUT_TARGET.to_string(),
+            OutputTensor::Int64(ndarray::Array1::from(targets).into_dyn()),
+        ),
+    ];
+    encoded(name, entry.version, &parsed.request, &outputs)
+}
+
+/// `POST /v2/models/{name}/explain`.
+pub async fn explain(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let t0 = Instant::now();
+    let r = explain_inner(&state, &name, None, &headers, body).await;
+    observed(&state, &name, "explain", t0, r).await
+}
+
+/// `POST /v2/models/{name}/versions/{version}/explain`.
+pub async fn explain_version(
+    State(state): State<Arc<AppState>>,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let t0 = Instant::now();
+    let r = explain_inner(&state, &name, Some(&version), &headers, body).await;
+    observed(&state, &name, "explain", t0, r).await
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut r = (StatusCode::OK, state.metrics.render()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
