@@ -8,6 +8,7 @@
 //! | --- | --- |
 //! | [`shapley`] | Kernel SHAP (exact or sampled), exact Shapley values, Permutation SHAP, k-means background |
 //! | [`perturbation`] | feature ablation (feature groups), occlusion (sliding windows) |
+//! | [`lime`] | LIME for tabular rows (quartile discretisation optional) and images (grid or SLIC superpixels) |
 //! | [`global`] | permutation feature importance, partial dependence and ICE curves |
 //! | [`surrogate`] | CART global surrogate, IF–THEN rules with coverage/accuracy, fidelity |
 //! | [`selection`] | variance threshold, f_classif, χ², mutual information, SelectKBest, RFE |
@@ -37,6 +38,7 @@
 
 pub mod error;
 pub mod global;
+pub mod lime;
 pub mod linalg;
 pub mod perturbation;
 pub mod predictor;
