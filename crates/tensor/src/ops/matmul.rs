@@ -1,0 +1,377 @@
+//! Matrix multiplication: 2-D, batched with broadcast batch dims, strided operands.
+//!
+//! The kernel is the `gemm` crate (runtime CPU dispatch: AVX-512 where available, else
+//! AVX2/FMA, else scalar). Operands are passed with their strides, so transposed views
+//! cost no copy. Products below [`MATMUL_PARALLEL_FLOPS`] run on the calling thread.
+//! Setting the environment variable `GLASSBOX_GEMM_PORTABLE=1` (read once) routes every
+//! matmul through [`Tensor::try_matmul_portable`], a plain-Rust kernel with no SIMD
+//! intrinsics, which is also callable directly to test that fallback path.
+
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use crate::error::{Result, TensorError};
+use crate::macros::panicking;
+use crate::ops::shape::broadcast_shapes;
+use crate::parallel::MATMUL_PARALLEL_FLOPS;
+use crate::tensor::Tensor;
+
+/// Which kernel runs the per-matrix product.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kernel {
+    Gemm,
+    Portable,
+}
+
+fn portable_forced() -> bool {
+    static FLAG: OnceLock<bool> = OnceLock::new();
+    *FLAG.get_or_init(|| {
+        std::env::var("GLASSBOX_GEMM_PORTABLE").is_ok_and(|v| !v.is_empty() && v != "0")
+    })
+}
+
+/// A strided matrix operand: pointer to element (0, 0) plus row and column strides.
+#[derive(Clone, Copy)]
+pub(crate) struct MatRef {
+    pub ptr: *const f32,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+// SAFETY: a `MatRef` only reads from tensor storage that outlives every kernel call made
+// with it; concurrent reads are sound.
+unsafe impl Send for MatRef {}
+unsafe impl Sync for MatRef {}
+
+/// `dst (m × n, row stride dst_rs, unit column stride) (+)= a (m × k) · b (k × n)`.
+///
+/// # Safety
+/// All pointers must be valid for the addressed elements and `dst` must not alias `a`/`b`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_rs: isize,
+    accumulate: bool,
+    a: MatRef,
+    b: MatRef,
+    parallel: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                std::slice::from_raw_parts_mut(dst.offset(i as isize * dst_rs), n).fill(0.0);
+            }
+        }
+        return;
+    }
+    if portable_forced() {
+        return portable_kernel(m, n, k, dst, dst_rs, accumulate, a, b);
+    }
+    let par = if parallel {
+        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        gemm::Parallelism::None
+    };
+    gemm::gemm(
+        m, n, k, dst, 1, dst_rs, accumulate, a.ptr, a.cs, a.rs, b.ptr, b.cs, b.rs, 1.0f32, 1.0f32,
+        false, false, false, par,
+    );
+}
+
+/// Plain-Rust i-k-j kernel (auto-vectorised when `b` has unit column stride).
+///
+/// # Safety
+/// As [`sgemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn portable_kernel(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_rs: isize,
+    accumulate: bool,
+    a: MatRef,
+    b: MatRef,
+) {
+    let mut brow = vec![0.0f32; n];
+    for i in 0..m {
+        let out = std::slice::from_raw_parts_mut(dst.offset(i as isize * dst_rs), n);
+        if !accumulate {
+            out.fill(0.0);
+        }
+        for p in 0..k {
+            let aip = *a.ptr.offset(i as isize * a.rs + p as isize * a.cs);
+            let bp = b.ptr.offset(p as isize * b.rs);
+            if b.cs == 1 {
+                let row = std::slice::from_raw_parts(bp, n);
+                out.iter_mut().zip(row).for_each(|(o, &x)| *o += aip * x);
+            } else {
+                for (j, v) in brow.iter_mut().enumerate() {
+                    *v = *bp.offset(j as isize * b.cs);
+                }
+                out.iter_mut().zip(&brow).for_each(|(o, &x)| *o += aip * x);
+            }
+        }
+    }
+}
+
+/// Raw pointer wrapper that may cross threads (each thread writes a disjoint output block).
+#[derive(Clone, Copy)]
+struct SendPtr(usize);
+
+impl Tensor {
+    fn matmul_impl(&self, rhs: &Tensor, kernel: Kernel) -> Result<Tensor> {
+        let op = "matmul";
+        if self.rank() == 0 || rhs.rank() == 0 {
+            return Err(TensorError::mismatch(
+                op,
+                self.shape(),
+                rhs.shape(),
+                "operands must have rank at least 1",
+            ));
+        }
+        let a = if self.rank() == 1 {
+            self.try_unsqueeze(0)?
+        } else {
+            self.clone()
+        };
+        let b = if rhs.rank() == 1 {
+            rhs.try_unsqueeze(1)?
+        } else {
+            rhs.clone()
+        };
+        let (ra, rb) = (a.rank(), b.rank());
+        let (m, k) = (a.shape()[ra - 2], a.shape()[ra - 1]);
+        let (k2, n) = (b.shape()[rb - 2], b.shape()[rb - 1]);
+        if k != k2 {
+            return Err(TensorError::mismatch(
+                op,
+                self.shape(),
+                rhs.shape(),
+                format!("inner dimensions {k} and {k2} differ"),
+            ));
+        }
+        let batch =
+            broadcast_shapes(op, &a.shape()[..ra - 2], &b.shape()[..rb - 2]).map_err(|_| {
+                TensorError::mismatch(
+                    op,
+                    self.shape(),
+                    rhs.shape(),
+                    format!(
+                        "batch dimensions {:?} and {:?} do not broadcast",
+                        &a.shape()[..ra - 2],
+                        &b.shape()[..rb - 2]
+                    ),
+                )
+            })?;
+        let nb: usize = batch.iter().product();
+        let mut out = vec![0.0f32; nb * m * n];
+        // Per-batch element offsets of each operand (stride 0 on broadcast batch axes).
+        let offsets = |t: &Tensor| -> Vec<isize> {
+            let r = t.rank() - 2;
+            let lead = batch.len() - r;
+            let mut offs = Vec::with_capacity(nb);
+            let mut idx = vec![0usize; batch.len()];
+            for _ in 0..nb {
+                let mut o = 0isize;
+                for i in 0..r {
+                    if t.shape()[i] != 1 {
+                        o += idx[lead + i] as isize * t.strides()[i];
+                    }
+                }
+                offs.push(o);
+                for ax in (0..batch.len()).rev() {
+                    idx[ax] += 1;
+                    if idx[ax] < batch[ax] {
+                        break;
+                    }
+                    idx[ax] = 0;
+                }
+            }
+            offs
+        };
+        let (oa, ob) = (offsets(&a), offsets(&b));
+        let sa = a.strides();
+        let sb = b.strides();
+        let ar = MatRef {
+            ptr: a.data.as_ptr(),
+            rs: sa[ra - 2],
+            cs: sa[ra - 1],
+        };
+        let br = MatRef {
+            ptr: b.data.as_ptr(),
+            rs: sb[rb - 2],
+            cs: sb[rb - 1],
+        };
+        let flops = 2 * nb * m * n * k;
+        let big = flops >= MATMUL_PARALLEL_FLOPS && rayon::current_num_threads() > 1;
+        let run = |bi: usize, dst: *mut f32, parallel: bool| {
+            // Capture the whole `MatRef`s (Send + Sync), not their raw-pointer fields.
+            let (ar, br) = (&ar, &br);
+            let am = MatRef {
+                ptr: ar.ptr.wrapping_offset(oa[bi]),
+                ..*ar
+            };
+            let bm = MatRef {
+                ptr: br.ptr.wrapping_offset(ob[bi]),
+                ..*br
+            };
+            // SAFETY: offsets and strides come from live ndarray views of `a` and `b`; `dst`
+            // is a distinct m×n block of `out`.
+            unsafe {
+                match kernel {
+                    Kernel::Gemm => sgemm(m, n, k, dst, n as isize, false, am, bm, parallel),
+                    Kernel::Portable => portable_kernel(m, n, k, dst, n as isize, false, am, bm),
+                }
+            }
+        };
+        if m * n > 0 {
+            if big && nb >= rayon::current_num_threads() * 2 {
+                let base = SendPtr(out.as_mut_ptr() as usize);
+                (0..nb).into_par_iter().for_each(|bi| {
+                    let base = base;
+                    run(bi, (base.0 as *mut f32).wrapping_add(bi * m * n), false)
+                });
+            } else {
+                for bi in 0..nb {
+                    run(bi, out.as_mut_ptr().wrapping_add(bi * m * n), big);
+                }
+            }
+        }
+        let mut shape = batch;
+        if self.rank() > 1 {
+            shape.push(m);
+        }
+        if rhs.rank() > 1 {
+            shape.push(n);
+        }
+        Ok(Tensor::from_vec_unchecked(out, &shape))
+    }
+
+    /// Matrix product with NumPy/PyTorch semantics: 2-D `(m, k) × (k, n)`, batched
+    /// `(…, m, k) × (…, k, n)` with broadcast batch dims, and 1-D operands treated as a row
+    /// (lhs) or column (rhs) vector whose axis is then removed.
+    pub fn try_matmul(&self, rhs: &Tensor) -> Result<Tensor> {
+        let kernel = if portable_forced() {
+            Kernel::Portable
+        } else {
+            Kernel::Gemm
+        };
+        self.matmul_impl(rhs, kernel)
+    }
+
+    /// [`Tensor::try_matmul`] through the portable plain-Rust kernel (no SIMD intrinsics,
+    /// single-threaded per matrix). Runs on any CPU; used to test the fallback path.
+    pub fn try_matmul_portable(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.matmul_impl(rhs, Kernel::Portable)
+    }
+}
+
+panicking! {
+    matmul => try_matmul(rhs: &Tensor) -> Tensor;
+    matmul_portable => try_matmul_portable(rhs: &Tensor) -> Tensor;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &Tensor, b: &Tensor) -> Vec<f32> {
+        let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0f64;
+                for p in 0..k {
+                    s += a.get(&[i, p]).unwrap() as f64 * b.get(&[p, j]).unwrap() as f64;
+                }
+                out[i * n + j] = s as f32;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn small_known() {
+        // [[1,2],[3,4]] @ [[5,6],[7,8]] = [[19,22],[43,50]]
+        let a = Tensor::from_vec(vec![1., 2., 3., 4.], &[2, 2]).unwrap();
+        let b = Tensor::from_vec(vec![5., 6., 7., 8.], &[2, 2]).unwrap();
+        assert_eq!(a.matmul(&b).to_vec(), vec![19., 22., 43., 50.]);
+        assert_eq!(a.matmul_portable(&b).to_vec(), vec![19., 22., 43., 50.]);
+        // a^T @ b = [[1,3],[2,4]] @ b = [[26,30],[38,44]]
+        assert_eq!(a.t().matmul(&b).to_vec(), vec![26., 30., 38., 44.]);
+        let v = Tensor::from_vec(vec![1., 1.], &[2]).unwrap();
+        assert_eq!(a.matmul(&v).to_vec(), vec![3., 7.]);
+        assert_eq!(v.matmul(&a).shape(), &[2]);
+        assert_eq!(v.matmul(&v).shape(), &[] as &[usize]);
+    }
+
+    #[test]
+    fn large_and_transposed_match_naive() {
+        let mut rng = crate::rng::Rng::new(5);
+        let a = Tensor::rand_normal(&[130, 70], 0.0, 1.0, &mut rng);
+        let b = Tensor::rand_normal(&[90, 70], 0.0, 1.0, &mut rng);
+        let bt = b.t();
+        let want = naive(&a, &bt);
+        for got in [a.matmul(&bt).to_vec(), a.matmul_portable(&bt).to_vec()] {
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{g} vs {w}");
+            }
+        }
+        let big_a = Tensor::rand_normal(&[300, 200], 0.0, 1.0, &mut rng);
+        let big_b = Tensor::rand_normal(&[200, 100], 0.0, 1.0, &mut rng);
+        let want = naive(&big_a, &big_b);
+        for (g, w) in big_a.matmul(&big_b).to_vec().iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()));
+        }
+    }
+
+    #[test]
+    fn batched_broadcast() {
+        let mut rng = crate::rng::Rng::new(9);
+        let a = Tensor::rand_normal(&[2, 1, 3, 4], 0.0, 1.0, &mut rng);
+        let b = Tensor::rand_normal(&[5, 4, 2], 0.0, 1.0, &mut rng);
+        let c = a.matmul(&b);
+        assert_eq!(c.shape(), &[2, 5, 3, 2]);
+        for i in 0..2 {
+            for j in 0..5 {
+                let ai = a.narrow(0, i, 1).reshape(&[3, 4]);
+                let bj = b.narrow(0, j, 1).reshape(&[4, 2]);
+                let cij = c.narrow(0, i, 1).narrow(1, j, 1).reshape(&[3, 2]);
+                for (g, w) in cij.to_vec().iter().zip(naive(&ai, &bj)) {
+                    assert!((g - w).abs() < 1e-5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn errors() {
+        let e = Tensor::zeros(&[2, 3])
+            .try_matmul(&Tensor::zeros(&[4, 5]))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "matmul: lhs [2, 3] and rhs [4, 5]: inner dimensions 3 and 4 differ"
+        );
+        assert!(Tensor::zeros(&[2, 2, 3])
+            .try_matmul(&Tensor::zeros(&[3, 3, 5]))
+            .is_err());
+        assert!(Tensor::scalar(1.0)
+            .try_matmul(&Tensor::zeros(&[1]))
+            .is_err());
+        assert_eq!(
+            Tensor::zeros(&[2, 0])
+                .matmul(&Tensor::zeros(&[0, 3]))
+                .to_vec(),
+            vec![0.0; 6]
+        );
+    }
+}

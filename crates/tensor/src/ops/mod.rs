@@ -1,0 +1,9 @@
+//! Tensor operations, one family per file.
+
+pub mod binary;
+pub mod matmul;
+pub mod operators;
+pub mod reduce;
+pub mod shape;
+pub mod softmax;
+pub mod unary;

@@ -1,0 +1,97 @@
+//! Numerically stable softmax and log-softmax along one axis.
+
+use rayon::prelude::*;
+
+use crate::error::{Result, TensorError};
+use crate::macros::panicking;
+use crate::parallel::use_parallel;
+use crate::tensor::Tensor;
+
+fn softmax_row(row: &mut [f32], log: bool) {
+    let m = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+    let m = if m.is_finite() { m } else { 0.0 };
+    if log {
+        let s: f32 = row.iter().map(|&x| (x - m).exp()).sum();
+        let ls = s.ln() + m;
+        row.iter_mut().for_each(|x| *x -= ls);
+    } else {
+        let mut s = 0.0;
+        for x in row.iter_mut() {
+            *x = (*x - m).exp();
+            s += *x;
+        }
+        let inv = 1.0 / s;
+        row.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
+impl Tensor {
+    fn softmax_impl(&self, op: &'static str, axis: usize, log: bool) -> Result<Tensor> {
+        let r = self.rank();
+        if axis >= r {
+            return Err(TensorError::axis(op, axis, self.shape()));
+        }
+        // Move `axis` last, work on contiguous rows, move it back.
+        let moved = if axis == r - 1 {
+            self.clone()
+        } else {
+            self.try_transpose(axis, r - 1)?
+        };
+        let mut data = moved.to_vec();
+        let n = moved.shape()[r - 1];
+        if n > 0 {
+            if use_parallel(data.len()) {
+                data.par_chunks_mut(n).for_each(|row| softmax_row(row, log));
+            } else {
+                data.chunks_mut(n).for_each(|row| softmax_row(row, log));
+            }
+        }
+        let out = Tensor::from_vec_unchecked(data, moved.shape());
+        if axis == r - 1 {
+            Ok(out)
+        } else {
+            Ok(out.try_transpose(axis, r - 1)?.contiguous())
+        }
+    }
+
+    /// `exp(x − max) / Σ exp(x − max)` along `axis`; finite for logits of ±1e4.
+    pub fn try_softmax(&self, axis: usize) -> Result<Tensor> {
+        self.softmax_impl("softmax", axis, false)
+    }
+
+    /// `x − max − log Σ exp(x − max)` along `axis`.
+    pub fn try_log_softmax(&self, axis: usize) -> Result<Tensor> {
+        self.softmax_impl("log_softmax", axis, true)
+    }
+}
+
+panicking! {
+    softmax => try_softmax(axis: usize) -> Tensor;
+    log_softmax => try_log_softmax(axis: usize) -> Tensor;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_known_and_extreme() {
+        let x = Tensor::from_vec(vec![1., 2., 3., 1e4, -1e4, 0.], &[2, 3]).unwrap();
+        let s = x.softmax(1).to_vec();
+        // softmax([1,2,3]) = [0.09003057, 0.24472847, 0.66524096]
+        for (a, b) in s[..3]
+            .iter()
+            .zip([0.090_030_57, 0.244_728_47, 0.665_240_96])
+        {
+            assert!((a - b).abs() < 1e-6);
+        }
+        assert_eq!(&s[3..], &[1.0, 0.0, 0.0]);
+        let l = x.log_softmax(1).to_vec();
+        assert!(l.iter().all(|v| v.is_finite()));
+        assert!((l[4] + 2e4).abs() < 1.0);
+        let c = x.softmax(0);
+        let col: f32 = c.sum_axes(&[0], false).to_vec().iter().sum();
+        assert!((col - 3.0).abs() < 1e-6);
+        assert!(x.try_softmax(2).is_err());
+    }
+}

@@ -1,0 +1,300 @@
+//! Elementwise unary math, activations and the derivative helpers autograd needs.
+//!
+//! Every function here returns a new contiguous tensor and cannot fail.
+
+use crate::tensor::Tensor;
+
+/// The error function, accurate to about 2e-7 absolute (Numerical Recipes' Chebyshev
+/// fit of `erfc`, evaluated in f64).
+pub fn erf_f32(x: f32) -> f32 {
+    let x = x as f64;
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let erfc = t * poly.exp();
+    (if x >= 0.0 { 1.0 - erfc } else { erfc - 1.0 }) as f32
+}
+
+/// Numerically stable logistic sigmoid of one value.
+#[inline]
+pub fn sigmoid_f32(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+const GELU_C: f32 = 0.044_715;
+const INV_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
+const INV_SQRT_2PI: f32 = 0.398_942_3;
+
+impl Tensor {
+    /// `e^x`.
+    pub fn exp(&self) -> Tensor {
+        self.map(f32::exp)
+    }
+    /// Natural logarithm.
+    pub fn ln(&self) -> Tensor {
+        self.map(f32::ln)
+    }
+    /// `ln(1 + x)`, accurate near 0.
+    pub fn ln_1p(&self) -> Tensor {
+        self.map(f32::ln_1p)
+    }
+    /// Square root.
+    pub fn sqrt(&self) -> Tensor {
+        self.map(f32::sqrt)
+    }
+    /// `1 / sqrt(x)`.
+    pub fn rsqrt(&self) -> Tensor {
+        self.map(|x| 1.0 / x.sqrt())
+    }
+    /// `x²`.
+    pub fn square(&self) -> Tensor {
+        self.map(|x| x * x)
+    }
+    /// `1 / x`.
+    pub fn recip(&self) -> Tensor {
+        self.map(|x| 1.0 / x)
+    }
+    /// Absolute value.
+    pub fn abs(&self) -> Tensor {
+        self.map(f32::abs)
+    }
+    /// `-x`.
+    pub fn neg(&self) -> Tensor {
+        self.map(|x| -x)
+    }
+    /// Sine.
+    pub fn sin(&self) -> Tensor {
+        self.map(f32::sin)
+    }
+    /// Cosine.
+    pub fn cos(&self) -> Tensor {
+        self.map(f32::cos)
+    }
+    /// Hyperbolic tangent.
+    pub fn tanh(&self) -> Tensor {
+        self.map(f32::tanh)
+    }
+    /// Logistic sigmoid `1 / (1 + e^-x)`, stable for large |x|.
+    pub fn sigmoid(&self) -> Tensor {
+        self.map(sigmoid_f32)
+    }
+    /// `max(x, 0)`.
+    pub fn relu(&self) -> Tensor {
+        self.map(|x| if x > 0.0 { x } else { 0.0 })
+    }
+    /// `x` for `x > 0`, else `slope · x`.
+    pub fn leaky_relu(&self, slope: f32) -> Tensor {
+        self.map(move |x| if x > 0.0 { x } else { slope * x })
+    }
+    /// `x` for `x > 0`, else `alpha · (e^x − 1)`.
+    pub fn elu(&self, alpha: f32) -> Tensor {
+        self.map(move |x| if x > 0.0 { x } else { alpha * x.exp_m1() })
+    }
+    /// SiLU / swish: `x · sigmoid(x)`.
+    pub fn silu(&self) -> Tensor {
+        self.map(|x| x * sigmoid_f32(x))
+    }
+    /// Softplus `ln(1 + e^x)`, returning `x` itself above 20 (as PyTorch does).
+    pub fn softplus(&self) -> Tensor {
+        self.map(|x| if x > 20.0 { x } else { x.exp().ln_1p() })
+    }
+    /// The error function.
+    pub fn erf(&self) -> Tensor {
+        self.map(erf_f32)
+    }
+    /// Exact GELU `x · Φ(x) = 0.5 x (1 + erf(x/√2))` (PyTorch's default `approximate="none"`).
+    pub fn gelu(&self) -> Tensor {
+        self.map(|x| 0.5 * x * (1.0 + erf_f32(x * INV_SQRT_2)))
+    }
+    /// Tanh-approximated GELU (PyTorch's `approximate="tanh"`).
+    pub fn gelu_tanh(&self) -> Tensor {
+        self.map(|x| 0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + GELU_C * x * x * x)).tanh()))
+    }
+    /// `x^p` for a scalar exponent.
+    pub fn powf(&self, p: f32) -> Tensor {
+        if p == 2.0 {
+            return self.square();
+        }
+        self.map(move |x| x.powf(p))
+    }
+    /// Clamps every element to `[lo, hi]` (NaN stays NaN).
+    pub fn clamp(&self, lo: f32, hi: f32) -> Tensor {
+        self.map(move |x| {
+            if x < lo {
+                lo
+            } else if x > hi {
+                hi
+            } else {
+                x
+            }
+        })
+    }
+    /// `x + c`.
+    pub fn add_scalar(&self, c: f32) -> Tensor {
+        self.map(move |x| x + c)
+    }
+    /// `x - c`.
+    pub fn sub_scalar(&self, c: f32) -> Tensor {
+        self.map(move |x| x - c)
+    }
+    /// `x · c`.
+    pub fn mul_scalar(&self, c: f32) -> Tensor {
+        self.map(move |x| x * c)
+    }
+    /// `x / c`.
+    pub fn div_scalar(&self, c: f32) -> Tensor {
+        self.map(move |x| x / c)
+    }
+    /// Sign: −1, 0 or 1 (NaN stays NaN).
+    pub fn sign(&self) -> Tensor {
+        self.map(|x| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                x
+            }
+        })
+    }
+    /// Step mask: 1 where `x > 0`, else 0 (the ReLU derivative).
+    pub fn step(&self) -> Tensor {
+        self.map(|x| if x > 0.0 { 1.0 } else { 0.0 })
+    }
+
+    // ------------------------------------------------------------ derivatives (for autograd)
+
+    /// d/dx leaky_relu: 1 where `x > 0`, else `slope`.
+    pub fn leaky_relu_grad(&self, slope: f32) -> Tensor {
+        self.map(move |x| if x > 0.0 { 1.0 } else { slope })
+    }
+    /// d/dx elu: 1 where `x > 0`, else `alpha · e^x`.
+    pub fn elu_grad(&self, alpha: f32) -> Tensor {
+        self.map(move |x| if x > 0.0 { 1.0 } else { alpha * x.exp() })
+    }
+    /// d/dx silu: `s · (1 + x (1 − s))` with `s = sigmoid(x)`.
+    pub fn silu_grad(&self) -> Tensor {
+        self.map(|x| {
+            let s = sigmoid_f32(x);
+            s * (1.0 + x * (1.0 - s))
+        })
+    }
+    /// d/dx softplus: `sigmoid(x)` (1 above the threshold 20).
+    pub fn softplus_grad(&self) -> Tensor {
+        self.map(|x| if x > 20.0 { 1.0 } else { sigmoid_f32(x) })
+    }
+    /// d/dx exact GELU: `Φ(x) + x φ(x)`.
+    pub fn gelu_grad(&self) -> Tensor {
+        self.map(|x| {
+            let cdf = 0.5 * (1.0 + erf_f32(x * INV_SQRT_2));
+            cdf + x * INV_SQRT_2PI * (-0.5 * x * x).exp()
+        })
+    }
+    /// d/dx tanh-approximated GELU.
+    pub fn gelu_tanh_grad(&self) -> Tensor {
+        self.map(|x| {
+            let u = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
+            let t = u.tanh();
+            0.5 * (1.0 + t)
+                + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_C * x * x)
+        })
+    }
+    /// d/dx erf: `2/√π · e^{−x²}`.
+    pub fn erf_grad(&self) -> Tensor {
+        self.map(|x| std::f32::consts::FRAC_2_SQRT_PI * (-x * x).exp())
+    }
+    /// Mask of elements inside `[lo, hi]` (the clamp derivative): 1 inside, 0 outside.
+    pub fn clamp_mask(&self, lo: f32, hi: f32) -> Tensor {
+        self.map(move |x| if x >= lo && x <= hi { 1.0 } else { 0.0 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f32, b: f64, tol: f64) -> bool {
+        (a as f64 - b).abs() <= tol
+    }
+
+    #[test]
+    fn erf_matches_known_values() {
+        // erf values from Abramowitz & Stegun table 7.1.
+        for (x, e) in [
+            (0.0, 0.0),
+            (0.5, 0.520_499_877_8),
+            (1.0, 0.842_700_792_9),
+            (2.0, 0.995_322_265_0),
+            (-1.5, -0.966_105_146_5),
+        ] {
+            assert!(close(erf_f32(x), e, 3e-7), "erf({x}) = {}", erf_f32(x));
+        }
+    }
+
+    #[test]
+    fn activations_known_values() {
+        let x = Tensor::from_vec(vec![-2.0, 0.0, 1.0], &[3]).unwrap();
+        assert_eq!(x.relu().to_vec(), vec![0.0, 0.0, 1.0]);
+        assert_eq!(x.leaky_relu(0.1).to_vec(), vec![-0.2, 0.0, 1.0]);
+        let s = x.sigmoid().to_vec();
+        assert!(close(s[0], 1.0 / (1.0 + 2f64.exp()), 1e-7));
+        assert_eq!(s[1], 0.5);
+        // torch.nn.functional.gelu(tensor([-2., 0., 1.])) = [-0.0455, 0, 0.8413]
+        let g = x.gelu().to_vec();
+        assert!(
+            close(g[0], -0.045_500_263_9, 1e-6) && g[1] == 0.0 && close(g[2], 0.841_344_746, 1e-6)
+        );
+        // torch gelu(approximate="tanh")(1.0) = 0.8411920070648193
+        assert!(close(x.gelu_tanh().to_vec()[2], 0.841_192_007, 1e-6));
+        assert!(close(x.softplus().to_vec()[1], 2f64.ln(), 1e-7));
+        assert!(close(x.elu(1.0).to_vec()[0], (-2f64).exp() - 1.0, 1e-7));
+        assert_eq!(x.clamp(-1.0, 0.5).to_vec(), vec![-1.0, 0.0, 0.5]);
+        assert_eq!(x.sign().to_vec(), vec![-1.0, 0.0, 1.0]);
+        let big = Tensor::from_vec(vec![-1e4, 1e4], &[2])
+            .unwrap()
+            .sigmoid()
+            .to_vec();
+        assert_eq!(big, vec![0.0, 1.0]);
+    }
+
+    #[test]
+    fn derivatives_match_central_differences() {
+        let xs = [-1.7f32, -0.3, 0.4, 2.1];
+        let x = Tensor::from_vec(xs.to_vec(), &[4]).unwrap();
+        type F = fn(&Tensor) -> Tensor;
+        let pairs: [(F, F); 5] = [
+            (|t| t.gelu(), |t| t.gelu_grad()),
+            (|t| t.gelu_tanh(), |t| t.gelu_tanh_grad()),
+            (|t| t.silu(), |t| t.silu_grad()),
+            (|t| t.softplus(), |t| t.softplus_grad()),
+            (|t| t.erf(), |t| t.erf_grad()),
+        ];
+        for (f, df) in pairs {
+            let g = df(&x).to_vec();
+            for (i, &xi) in xs.iter().enumerate() {
+                let h = 1e-2f64;
+                let fp = f(&Tensor::scalar((xi as f64 + h) as f32)).to_vec()[0] as f64;
+                let fm = f(&Tensor::scalar((xi as f64 - h) as f32)).to_vec()[0] as f64;
+                let num = (fp - fm) / (2.0 * h);
+                assert!(
+                    (num - g[i] as f64).abs() < 1e-3,
+                    "x={xi}: {num} vs {}",
+                    g[i]
+                );
+            }
+        }
+    }
+}
