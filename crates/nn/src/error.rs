@@ -8,6 +8,12 @@ pub type Result<T> = std::result::Result<T, NnError>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NnError {
+    /// An autograd op failed (shape mismatch, bad class index, ...).
+    #[error(transparent)]
+    Autograd(#[from] glassbox_autograd::AutogradError),
+    /// A tensor kernel failed.
+    #[error(transparent)]
+    Tensor(#[from] glassbox_tensor::TensorError),
     /// A layer was configured with an invalid value.
     #[error("{layer}: invalid configuration `{field}`: {reason}")]
     InvalidConfig {

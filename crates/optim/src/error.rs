@@ -8,6 +8,9 @@ pub type Result<T> = std::result::Result<T, OptimError>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OptimError {
+    /// A model-level error (loading a checkpoint's model state).
+    #[error(transparent)]
+    Nn(#[from] glassbox_nn::NnError),
     /// A hyperparameter is out of its valid range (for example a negative learning rate).
     #[error("{optimizer}: invalid hyperparameter `{name}` = {value}: {reason}")]
     InvalidHyperparameter {

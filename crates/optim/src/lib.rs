@@ -23,8 +23,10 @@
 
 mod adagrad;
 mod adam;
+mod checkpoint;
 pub mod clip;
 mod error;
+mod optimizer;
 mod plateau;
 mod rmsprop;
 mod rule;
@@ -33,8 +35,13 @@ mod sgd;
 
 pub use adagrad::AdagradConfig;
 pub use adam::AdamConfig;
+pub use checkpoint::{Checkpoint, SchedulerState, CHECKPOINT_FORMAT_VERSION, CHECKPOINT_MAGIC};
 pub use clip::{clip_grad_norm_slices, clip_grad_value_slices, total_norm, NormType};
 pub use error::{OptimError, Result};
+pub use optimizer::{
+    clip_grad_norm, clip_grad_value, Adagrad, Adam, AdamW, Optim, Optimizer, OptimizerState,
+    RmsProp, Sgd,
+};
 pub use plateau::{PlateauMode, ReduceLrOnPlateau, ThresholdMode};
 pub use rmsprop::RmsPropConfig;
 pub use rule::{ParamState, UpdateRule};

@@ -1,0 +1,84 @@
+//! Dropout.
+
+use std::sync::Mutex;
+
+use glassbox_autograd::Var;
+use glassbox_tensor::rng::Rng;
+use glassbox_tensor::Tensor;
+
+use crate::error::{NnError, Result};
+use crate::module::Module;
+
+/// Zeroes each element with probability `p` during training and scales the rest by
+/// `1 / (1 − p)`; the identity in eval mode. The mask comes from the layer's own seeded
+/// [`Rng`], whose state can be read and restored for exact resumption.
+#[derive(Debug)]
+pub struct Dropout {
+    p: f32,
+    rng: Mutex<Rng>,
+    training: bool,
+}
+
+impl Dropout {
+    /// Dropout with probability `p` in `[0, 1)`, masks drawn from `Rng::new(seed)`.
+    pub fn new(p: f32, seed: u64) -> Result<Self> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(NnError::InvalidConfig {
+                layer: "Dropout",
+                field: "p",
+                reason: format!("{p} is outside [0, 1)"),
+            });
+        }
+        Ok(Dropout {
+            p,
+            rng: Mutex::new(Rng::new(seed)),
+            training: true,
+        })
+    }
+
+    /// The drop probability.
+    pub fn p(&self) -> f32 {
+        self.p
+    }
+
+    /// The mask generator's current state.
+    pub fn rng_state(&self) -> Rng {
+        self.rng.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Restores the mask generator's state.
+    pub fn set_rng_state(&self, rng: Rng) {
+        *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = rng;
+    }
+}
+
+impl Module for Dropout {
+    fn forward(&self, x: &Var) -> Result<Var> {
+        if !self.training || self.p == 0.0 {
+            return Ok(x.clone());
+        }
+        let shape = x.shape();
+        let keep = 1.0 - self.p;
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        let mut mask = Tensor::rand_bernoulli(&shape, keep, &mut rng)?;
+        let scale = 1.0 / keep;
+        mask.map_inplace(|m| m * scale);
+        Ok(x.mul(&Var::constant(mask))?)
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Var)> {
+        Vec::new()
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    fn is_training(&self) -> bool {
+        self.training
+    }
+
+    fn type_name(&self) -> &'static str {
+        "Dropout"
+    }
+}

@@ -1,0 +1,186 @@
+//! The [`Module`] trait, state dicts of modules, and submodule lookup by dotted path.
+
+use glassbox_autograd::Var;
+use glassbox_tensor::Tensor;
+
+use crate::error::{NnError, Result};
+use crate::io::{StateDict, TensorRecord};
+
+/// A layer or a model: a differentiable function with named parameters and buffers.
+///
+/// Names follow PyTorch: a child's names are prefixed with the child's name and a dot
+/// (`"0.weight"`, `"features.3.bias"`, `"lstm.weight_ih_l0"`), so state dicts map one to
+/// one onto PyTorch's.
+pub trait Module: Send + Sync {
+    /// Runs the module on `x` (recording the graph unless inside `no_grad`).
+    fn forward(&self, x: &Var) -> Result<Var>;
+
+    /// Trainable parameters with their dotted names, in a stable order.
+    fn named_parameters(&self) -> Vec<(String, Var)>;
+
+    /// Non-trainable state (BatchNorm running statistics) with dotted names.
+    fn named_buffers(&self) -> Vec<(String, Var)> {
+        Vec::new()
+    }
+
+    /// Direct submodules by name, to pick a layer for Grad-CAM or layer attribution.
+    fn named_children(&self) -> Vec<(String, &dyn Module)> {
+        Vec::new()
+    }
+
+    /// Switches training mode (dropout active, batch statistics) on or off, recursively.
+    fn set_training(&mut self, training: bool);
+
+    /// Whether the module is in training mode.
+    fn is_training(&self) -> bool;
+
+    /// Short type name (`"Linear"`, `"Conv2d"`), used in summaries and errors.
+    fn type_name(&self) -> &'static str;
+
+    /// Just the parameters, in [`named_parameters`](Module::named_parameters) order.
+    fn parameters(&self) -> Vec<Var> {
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// Total number of trainable scalars.
+    fn num_parameters(&self) -> usize {
+        self.named_parameters()
+            .iter()
+            .map(|(_, v)| v.with_value(|t| t.len()))
+            .sum()
+    }
+
+    /// Clears every parameter's gradient.
+    fn zero_grad(&self) {
+        for (_, v) in self.named_parameters() {
+            v.zero_grad();
+        }
+    }
+}
+
+/// Puts `prefix.` in front of every name.
+pub fn prefixed(prefix: &str, items: Vec<(String, Var)>) -> Vec<(String, Var)> {
+    items
+        .into_iter()
+        .map(|(n, v)| (format!("{prefix}.{n}"), v))
+        .collect()
+}
+
+/// The submodule at dotted `path` (`"features.3"`); the empty path is `module` itself.
+pub fn get_submodule<'a>(module: &'a dyn Module, path: &str) -> Option<&'a dyn Module> {
+    if path.is_empty() {
+        return Some(module);
+    }
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, r),
+        None => (path, ""),
+    };
+    let child = module
+        .named_children()
+        .into_iter()
+        .find(|(n, _)| n == head)
+        .map(|(_, m)| m)?;
+    get_submodule(child, rest)
+}
+
+/// Every submodule with its dotted path, depth first, starting with `("", module)`.
+pub fn named_modules(module: &dyn Module) -> Vec<(String, &dyn Module)> {
+    let mut out = vec![(String::new(), module)];
+    let mut i = 0;
+    while i < out.len() {
+        let (path, m) = (out[i].0.clone(), out[i].1);
+        let children: Vec<(String, &dyn Module)> = m
+            .named_children()
+            .into_iter()
+            .map(|(n, c)| {
+                let p = if path.is_empty() {
+                    n
+                } else {
+                    format!("{path}.{n}")
+                };
+                (p, c)
+            })
+            .collect();
+        for (k, c) in children.into_iter().enumerate() {
+            out.insert(i + 1 + k, c);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The module's parameters then buffers as a [`StateDict`] (a snapshot: later training does
+/// not change it).
+pub fn state_dict(module: &dyn Module) -> StateDict {
+    let tensors = module
+        .named_parameters()
+        .into_iter()
+        .chain(module.named_buffers())
+        .map(|(name, v)| {
+            let t = v.value();
+            (
+                name,
+                TensorRecord {
+                    shape: t.shape().to_vec(),
+                    data: t.to_vec(),
+                },
+            )
+        })
+        .collect();
+    StateDict {
+        tensors,
+        metadata: Default::default(),
+    }
+}
+
+/// Loads `state` into `module`: every parameter and buffer must be present with the same
+/// shape and the file must hold nothing else. Nothing is changed unless everything matches.
+pub fn load_state_dict(module: &dyn Module, state: &StateDict) -> Result<()> {
+    let targets: Vec<(String, Var)> = module
+        .named_parameters()
+        .into_iter()
+        .chain(module.named_buffers())
+        .collect();
+    let mut values = Vec::with_capacity(targets.len());
+    for (name, var) in &targets {
+        let rec = state
+            .get(name)
+            .ok_or_else(|| NnError::MissingTensor { name: name.clone() })?;
+        let expected = var.shape();
+        if rec.shape != expected {
+            return Err(NnError::ShapeMismatch {
+                name: name.clone(),
+                expected,
+                found: rec.shape.clone(),
+            });
+        }
+        rec.validate(name, "state dict")?;
+        values.push(Tensor::from_vec(rec.data.clone(), &rec.shape)?);
+    }
+    if let Some((extra, _)) = state
+        .tensors
+        .iter()
+        .find(|(n, _)| !targets.iter().any(|(m, _)| m == n))
+    {
+        return Err(NnError::UnexpectedTensor {
+            name: extra.clone(),
+        });
+    }
+    for ((_, var), value) in targets.iter().zip(values) {
+        var.set_value(value);
+    }
+    Ok(())
+}
+
+/// Saves the module's parameters and buffers to `path` (atomic write).
+pub fn save(module: &dyn Module, path: impl AsRef<std::path::Path>) -> Result<()> {
+    state_dict(module).save(path)
+}
+
+/// Loads parameters and buffers saved by [`save`] into `module`.
+pub fn load(module: &dyn Module, path: impl AsRef<std::path::Path>) -> Result<()> {
+    load_state_dict(module, &StateDict::load(path)?)
+}

@@ -1,0 +1,279 @@
+//! Every layer case in `shared/reference/torch/layers.json` (PyTorch 2.15, float64):
+//! forward outputs, gradient w.r.t. the input and the parameters under the loss
+//! `Σ_k Σ outputs[k] ⊙ upstream[k]`, and BatchNorm running statistics after the step,
+//! all within 1e-4.
+
+use glassbox_autograd::Var;
+use glassbox_nn::*;
+use glassbox_tensor::rng::Rng;
+use glassbox_tensor::Tensor;
+use serde_json::Value;
+
+const TOL: f64 = 1e-4;
+
+fn reference() -> Option<Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/torch/layers.json"
+    );
+    match std::fs::read_to_string(path) {
+        Ok(t) => Some(serde_json::from_str(&t).expect("layers.json is valid JSON")),
+        Err(e) => {
+            eprintln!("skipping: {path} unavailable ({e})");
+            None
+        }
+    }
+}
+
+/// Flattens a nested JSON array into (data, shape).
+fn arr(v: &Value) -> (Vec<f32>, Vec<usize>) {
+    fn walk(v: &Value, depth: usize, data: &mut Vec<f32>, shape: &mut Vec<usize>) {
+        match v {
+            Value::Array(items) => {
+                if shape.len() <= depth {
+                    shape.push(items.len());
+                }
+                for it in items {
+                    walk(it, depth + 1, data, shape);
+                }
+            }
+            other => data.push(other.as_f64().expect("number") as f32),
+        }
+    }
+    let (mut data, mut shape) = (Vec::new(), Vec::new());
+    walk(v, 0, &mut data, &mut shape);
+    (data, shape)
+}
+
+fn tensor(v: &Value) -> Tensor {
+    let (d, s) = arr(v);
+    Tensor::from_vec(d, &s).unwrap()
+}
+
+fn assert_close(what: &str, got: &Tensor, want: &Value) {
+    let (w, ws) = arr(want);
+    assert_eq!(got.shape(), &ws[..], "{what}: shape");
+    for (i, (g, e)) in got.to_vec().iter().zip(&w).enumerate() {
+        let tol = TOL * (1.0f64).max(e.abs() as f64);
+        assert!(
+            ((*g - *e) as f64).abs() <= tol,
+            "{what}: element {i}: got {g}, PyTorch {e}"
+        );
+    }
+}
+
+/// Loads the case's parameters (and optional buffers) into `module`.
+fn load_params(module: &dyn Module, case: &Value, buffers: &[(&str, Tensor)]) {
+    let mut sd = StateDict::default();
+    if let Some(p) = case["params"].as_object() {
+        for (name, v) in p {
+            let (data, shape) = arr(v);
+            sd.tensors
+                .push((name.clone(), TensorRecord { shape, data }));
+        }
+    }
+    for (name, t) in buffers {
+        sd.tensors.push((
+            name.to_string(),
+            TensorRecord {
+                shape: t.shape().to_vec(),
+                data: t.to_vec(),
+            },
+        ));
+    }
+    load_state_dict(module, &sd).unwrap();
+}
+
+/// Runs forward (via `run`), the reference loss and backward, then compares everything.
+fn check_case<M: Module>(name: &str, module: &M, run: impl Fn(&M, &Var) -> Vec<Var>) {
+    let Some(r) = reference() else { return };
+    let case = &r[name];
+    let x = Var::leaf(tensor(&case["input"]), true);
+    let outs = run(module, &x);
+    let ups = case["upstream"].as_array().unwrap();
+    let want_outs = case["outputs"].as_array().unwrap();
+    assert_eq!(outs.len(), want_outs.len(), "{name}: number of outputs");
+    let mut loss: Option<Var> = None;
+    for (k, (o, u)) in outs.iter().zip(ups).enumerate() {
+        assert_close(&format!("{name}: output {k}"), &o.value(), &want_outs[k]);
+        let term = o.mul(&Var::constant(tensor(u))).unwrap().sum_all();
+        loss = Some(match loss {
+            Some(l) => l.add(&term).unwrap(),
+            None => term,
+        });
+    }
+    loss.unwrap().backward().unwrap();
+    assert_close(
+        &format!("{name}: grad_input"),
+        &x.grad().unwrap(),
+        &case["grad_input"],
+    );
+    check_grads_and_buffers(name, module, case);
+}
+
+fn check_grads_and_buffers(name: &str, module: &dyn Module, case: &Value) {
+    if let Some(gp) = case["grad_params"].as_object() {
+        let params = module.named_parameters();
+        assert_eq!(params.len(), gp.len(), "{name}: number of parameters");
+        for (pname, want) in gp {
+            let var = &params
+                .iter()
+                .find(|(n, _)| n == pname)
+                .unwrap_or_else(|| panic!("{name}: no parameter {pname}"))
+                .1;
+            assert_close(&format!("{name}: grad {pname}"), &var.grad().unwrap(), want);
+        }
+    }
+    if let Some(ba) = case.get("buffers_after").and_then(|b| b.as_object()) {
+        let bufs = module.named_buffers();
+        for (bname, want) in ba {
+            let var = &bufs.iter().find(|(n, _)| n == bname).unwrap().1;
+            assert_close(&format!("{name}: buffer {bname}"), &var.value(), want);
+        }
+    }
+}
+
+fn single<M: Module>(m: &M, x: &Var) -> Vec<Var> {
+    vec![m.forward(x).unwrap()]
+}
+
+fn rng() -> Rng {
+    Rng::new(0)
+}
+
+#[test]
+fn linear() {
+    let m = Linear::new(5, 3, true, &mut rng()).unwrap();
+    if let Some(r) = reference() {
+        load_params(&m, &r["linear"], &[]);
+    }
+    check_case("linear", &m, single);
+}
+
+fn activation_case(name: &str, kind: ActivationKind) {
+    let m = Activation::new(kind);
+    check_case(name, &m, single);
+}
+
+#[test]
+fn activations() {
+    activation_case("relu", ActivationKind::Relu);
+    activation_case("leaky_relu_0.01", ActivationKind::LeakyRelu(0.01));
+    activation_case("gelu_erf", ActivationKind::Gelu);
+    activation_case("gelu_tanh", ActivationKind::GeluTanh);
+    activation_case("sigmoid", ActivationKind::Sigmoid);
+    activation_case("tanh", ActivationKind::Tanh);
+    activation_case("softmax_dim1", ActivationKind::Softmax(1));
+    activation_case("log_softmax_dim1", ActivationKind::LogSoftmax(1));
+    activation_case("elu", ActivationKind::Elu(1.0));
+    activation_case("silu", ActivationKind::Silu);
+    activation_case("softplus", ActivationKind::Softplus);
+}
+
+#[test]
+fn batchnorm1d_train() {
+    let m = BatchNorm::new_1d(5).unwrap();
+    let bufs = [
+        ("running_mean", Tensor::zeros(&[5])),
+        ("running_var", Tensor::ones(&[5])),
+    ];
+    if let Some(r) = reference() {
+        load_params(&m, &r["batchnorm1d_train"], &bufs);
+    }
+    check_case("batchnorm1d_train", &m, single);
+}
+
+#[test]
+fn batchnorm2d_train() {
+    let m = BatchNorm::new_2d(3).unwrap();
+    let bufs = [
+        ("running_mean", Tensor::zeros(&[3])),
+        ("running_var", Tensor::ones(&[3])),
+    ];
+    if let Some(r) = reference() {
+        load_params(&m, &r["batchnorm2d_train"], &bufs);
+    }
+    check_case("batchnorm2d_train", &m, single);
+}
+
+#[test]
+fn batchnorm1d_eval() {
+    let mut m = BatchNorm::new_1d(4).unwrap();
+    m.set_training(false);
+    if let Some(r) = reference() {
+        let case = &r["batchnorm1d_eval"];
+        let bufs = [
+            ("running_mean", tensor(&case["running_mean"])),
+            ("running_var", tensor(&case["running_var"])),
+        ];
+        load_params(&m, case, &bufs);
+    }
+    check_case("batchnorm1d_eval", &m, single);
+}
+
+#[test]
+fn layernorm() {
+    let m = LayerNorm::new(&[6]).unwrap();
+    if let Some(r) = reference() {
+        load_params(&m, &r["layernorm"], &[]);
+    }
+    check_case("layernorm", &m, single);
+}
+
+fn recurrent_case(name: &str, kind: CellKind, layers: usize) {
+    let m = Recurrent::new(kind, 3, 4, layers, true, &mut rng()).unwrap();
+    if let Some(r) = reference() {
+        load_params(&m, &r[name], &[]);
+    }
+    check_case(name, &m, |m, x| {
+        let out = m.forward_with_state(x, None, None).unwrap();
+        let mut v = vec![out.output, out.h_n];
+        v.extend(out.c_n);
+        v
+    });
+}
+
+#[test]
+fn lstm() {
+    recurrent_case("lstm", CellKind::Lstm, 1);
+}
+
+#[test]
+fn lstm_2layer() {
+    recurrent_case("lstm_2layer", CellKind::Lstm, 2);
+}
+
+#[test]
+fn gru() {
+    recurrent_case("gru", CellKind::Gru, 1);
+}
+
+#[test]
+fn rnn_tanh() {
+    recurrent_case("rnn_tanh", CellKind::Tanh, 1);
+}
+
+#[test]
+fn embedding() {
+    let Some(r) = reference() else { return };
+    let case = &r["embedding"];
+    let m = Embedding::new(7, 3, &mut rng()).unwrap();
+    load_params(&m, case, &[]);
+    let (idx, shape) = arr(&case["indices"]);
+    let idx: Vec<usize> = idx.iter().map(|&v| v as usize).collect();
+    let out = m.lookup(&idx, &shape).unwrap();
+    assert_close("embedding: output", &out.value(), &case["outputs"][0]);
+    out.mul(&Var::constant(tensor(&case["upstream"][0])))
+        .unwrap()
+        .sum_all()
+        .backward()
+        .unwrap();
+    check_grads_and_buffers("embedding", &m, case);
+    // The Module interface takes the indices as integer-valued floats.
+    let again = m
+        .forward(&Var::constant(
+            Tensor::from_vec(idx.iter().map(|&i| i as f32).collect(), &shape).unwrap(),
+        ))
+        .unwrap();
+    assert_close("embedding: forward", &again.value(), &case["outputs"][0]);
+}
