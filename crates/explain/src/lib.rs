@@ -11,6 +11,7 @@
 //! | [`lime`] | LIME for tabular rows (quartile discretisation optional) and images (grid or SLIC superpixels) |
 //! | [`global`] | permutation feature importance, partial dependence and ICE curves |
 //! | [`surrogate`] | CART global surrogate, IF–THEN rules with coverage/accuracy, fidelity |
+//! | [`checks`] | deletion/insertion curves and AUC, infidelity, max-sensitivity, Spearman rank correlation |
 //! | [`selection`] | variance threshold, f_classif, χ², mutual information, SelectKBest, RFE |
 //!
 //! ```
@@ -36,6 +37,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod checks;
 pub mod error;
 pub mod global;
 pub mod lime;

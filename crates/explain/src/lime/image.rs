@@ -86,7 +86,7 @@ pub fn lime_image<P: Predictor + ?Sized>(
 ) -> Result<LimeImageExplanation> {
     shape.check(OP, image.len())?;
     check_matrix(OP, "image", image.insert_axis(ndarray::Axis(0)))?;
-    if config.n_samples < 2 || !(config.kernel_width > 0.0) {
+    if config.n_samples < 2 || config.kernel_width.is_nan() || config.kernel_width <= 0.0 {
         return Err(ExplainError::invalid(
             OP,
             "n_samples / kernel_width",

@@ -100,8 +100,8 @@ fn lloyd(x: ArrayView2<f64>, mut centers: Array2<f64>, cfg: &KMeansConfig) -> KM
             counts[labels[i]] += 1;
         }
         let mut shift: f64 = 0.0;
-        for c in 0..k {
-            if counts[c] == 0 {
+        for (c, &count) in counts.iter().enumerate() {
+            if count == 0 {
                 // Empty cluster: move it to the row farthest from its centre.
                 let far = (0..n)
                     .max_by(|&a, &b| {
@@ -114,7 +114,7 @@ fn lloyd(x: ArrayView2<f64>, mut centers: Array2<f64>, cfg: &KMeansConfig) -> KM
                 shift = f64::INFINITY;
                 continue;
             }
-            let new = sums.row(c).mapv(|v| v / counts[c] as f64);
+            let new = sums.row(c).mapv(|v| v / count as f64);
             shift = shift.max(sq_dist(new.view(), centers.row(c)));
             centers.row_mut(c).assign(&new);
         }

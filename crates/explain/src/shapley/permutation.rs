@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn additive_model_gets_exact_contributions() {
         // f = 2 x0 - x1 + 0 x2 is additive, so every order gives φ_j = w_j (x_j - E b_j).
-        let f = |x: ArrayView2<f64>| (2.0 * &x.column(0) - &x.column(1)).insert_axis(Axis(1));
+        let f = |x: ArrayView2<f64>| (2.0 * &x.column(0) - x.column(1)).insert_axis(Axis(1));
         let bg = Background::new(array![[0.0, 1.0, 5.0], [2.0, 3.0, -1.0]]).unwrap();
         let ps = PermutationShap::new(&f, bg, PermutationShapConfig::default()).unwrap();
         let sv = ps.explain(array![[1.0, 1.0, 9.0]].view()).unwrap();
