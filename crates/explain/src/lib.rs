@@ -12,6 +12,7 @@
 //! | [`global`] | permutation feature importance, partial dependence and ICE curves |
 //! | [`surrogate`] | CART global surrogate, IF–THEN rules with coverage/accuracy, fidelity |
 //! | [`checks`] | deletion/insertion curves and AUC, infidelity, max-sensitivity, Spearman rank correlation |
+//! | [`plot`] | attribution heatmap PNG over an image, SVG bar charts |
 //! | [`selection`] | variance threshold, f_classif, χ², mutual information, SelectKBest, RFE |
 //!
 //! ```
@@ -43,6 +44,7 @@ pub mod global;
 pub mod lime;
 pub mod linalg;
 pub mod perturbation;
+pub mod plot;
 pub mod predictor;
 pub mod rng;
 pub mod selection;
