@@ -27,7 +27,13 @@ fn matrix(v: &Value) -> Array2<f64> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap_or(f64::NAN))
+                .collect()
+        })
         .collect();
     let (n, m) = (rows.len(), rows[0].len());
     Array2::from_shape_vec((n, m), rows.into_iter().flatten().collect()).unwrap()
@@ -38,26 +44,41 @@ fn assert_matrix(name: &str, got: &Array2<f64>, want: &Value) {
     assert_eq!(got.shape(), want.shape(), "{name}: shape");
     for ((i, j), w) in want.indexed_iter() {
         let g = got[[i, j]];
-        assert!((g - w).abs() <= TOL, "{name}[{i}][{j}]: got {g}, sklearn {w}");
+        assert!(
+            (g - w).abs() <= TOL,
+            "{name}[{i}][{j}]: got {g}, sklearn {w}"
+        );
     }
 }
 
 fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
 }
 
 #[test]
 fn scalers_match_sklearn() {
-    let Some(r) = load("preprocessing.json") else { return };
+    let Some(r) = load("preprocessing.json") else {
+        return;
+    };
     let x = matrix(&r["X"]);
     let s = &r["scalers"];
     let check = |name: &str, f: &dyn Fn() -> Array2<f64>| assert_matrix(name, &f(), &s[name]);
     check("standard", &|| {
         StandardScaler::default().fit_transform(x.view()).unwrap().1
     });
-    check("minmax", &|| MinMaxScaler::default().fit_transform(x.view()).unwrap().1);
-    check("robust", &|| RobustScaler::default().fit_transform(x.view()).unwrap().1);
-    check("maxabs", &|| MaxAbsScaler.fit_transform(x.view()).unwrap().1);
+    check("minmax", &|| {
+        MinMaxScaler::default().fit_transform(x.view()).unwrap().1
+    });
+    check("robust", &|| {
+        RobustScaler::default().fit_transform(x.view()).unwrap().1
+    });
+    check("maxabs", &|| {
+        MaxAbsScaler.fit_transform(x.view()).unwrap().1
+    });
     check("normalizer_l2", &|| {
         Normalizer::new(Norm::L2).fit_transform(x.view()).unwrap().1
     });
@@ -65,22 +86,31 @@ fn scalers_match_sklearn() {
 
 #[test]
 fn imputers_match_sklearn() {
-    let Some(r) = load("preprocessing.json") else { return };
+    let Some(r) = load("preprocessing.json") else {
+        return;
+    };
     let x = matrix(&r["X_missing"]);
-    assert!(x.iter().any(|v| v.is_nan()), "reference holds missing values");
+    assert!(
+        x.iter().any(|v| v.is_nan()),
+        "reference holds missing values"
+    );
     for (name, strategy) in [
         ("mean", ImputeStrategy::Mean),
         ("median", ImputeStrategy::Median),
         ("most_frequent", ImputeStrategy::MostFrequent),
     ] {
-        let (_, got) = SimpleImputer::new(strategy).fit_transform(x.view()).unwrap();
+        let (_, got) = SimpleImputer::new(strategy)
+            .fit_transform(x.view())
+            .unwrap();
         assert_matrix(name, &got, &r["imputers"][name]);
     }
 }
 
 #[test]
 fn encoders_match_sklearn() {
-    let Some(r) = load("preprocessing.json") else { return };
+    let Some(r) = load("preprocessing.json") else {
+        return;
+    };
     let c = &r["categorical"];
     let values: Vec<String> = c["values"]
         .as_array()
@@ -103,25 +133,52 @@ fn encoders_match_sklearn() {
     // The ordinal encoding of one column is the label encoding.
     let ord = OrdinalEncoder::default().fit(col.view()).unwrap();
     let o = ord.transform(col.view()).unwrap();
-    assert_eq!(o.column(0).iter().map(|&v| v as usize).collect::<Vec<_>>(), codes);
+    assert_eq!(
+        o.column(0).iter().map(|&v| v as usize).collect::<Vec<_>>(),
+        codes
+    );
 }
 
 #[test]
 fn folds_match_sklearn() {
-    let Some(r) = load("preprocessing.json") else { return };
-    let want: Vec<Vec<usize>> = r["kfold_5_noshuffle_n23"].as_array().unwrap().iter().map(usizes).collect();
-    let got: Vec<Vec<usize>> = KFold::new(5).split(23).unwrap().into_iter().map(|f| f.test).collect();
+    let Some(r) = load("preprocessing.json") else {
+        return;
+    };
+    let want: Vec<Vec<usize>> = r["kfold_5_noshuffle_n23"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(usizes)
+        .collect();
+    let got: Vec<Vec<usize>> = KFold::new(5)
+        .split(23)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.test)
+        .collect();
     assert_eq!(got, want);
     let s = &r["stratified_kfold_5_noshuffle"];
     let y = usizes(&s["y"]);
-    let want: Vec<Vec<usize>> = s["test_folds"].as_array().unwrap().iter().map(usizes).collect();
-    let got: Vec<Vec<usize>> = StratifiedKFold::new(5).split(&y).unwrap().into_iter().map(|f| f.test).collect();
+    let want: Vec<Vec<usize>> = s["test_folds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(usizes)
+        .collect();
+    let got: Vec<Vec<usize>> = StratifiedKFold::new(5)
+        .split(&y)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.test)
+        .collect();
     assert_eq!(got, want);
 }
 
 #[test]
 fn wine_variances_match_sklearn() {
-    let Some(r) = load("feature_selection.json") else { return };
+    let Some(r) = load("feature_selection.json") else {
+        return;
+    };
     let wine = format!("{REF}/../data/tabular/wine.csv");
     let table = match read_csv(&wine, &CsvOptions::default()) {
         Ok(t) => t,
@@ -134,9 +191,18 @@ fn wine_variances_match_sklearn() {
     let (x, names) = table.numeric_array().unwrap();
     assert_eq!(names.len(), 13);
     let got = column_variances(x.view());
-    let want: Vec<f64> = r["variance"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let want: Vec<f64> = r["variance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     for (j, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert!((g - w).abs() <= TOL, "variance[{j}] ({}): got {g}, sklearn {w}", names[j]);
+        assert!(
+            (g - w).abs() <= TOL,
+            "variance[{j}] ({}): got {g}, sklearn {w}",
+            names[j]
+        );
     }
     let f = VarianceThreshold { threshold: 0.1 }.fit(x.view()).unwrap();
     let expected: Vec<usize> = (0..13).filter(|&j| want[j] > 0.1).collect();

@@ -1,0 +1,118 @@
+//! Loading the real bundled datasets (skipped when `shared/data` is absent).
+
+use glassbox_data::idx::{read_idx_images, read_idx_labels};
+use glassbox_data::{read_csv, ColumnType, CsvOptions};
+use std::path::PathBuf;
+
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")).join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} is absent", p.display());
+        None
+    }
+}
+
+#[test]
+fn co2_has_59_missing_values() {
+    let Some(p) = shared("timeseries/co2.csv") else {
+        return;
+    };
+    let t = read_csv(&p, &CsvOptions::default()).unwrap();
+    assert_eq!(t.column_names(), vec!["date", "co2"]);
+    assert_eq!(
+        t.column_types(),
+        vec![ColumnType::Numeric, ColumnType::Numeric]
+    );
+    assert_eq!(t.n_rows(), 2284);
+    assert_eq!(t.column("co2").unwrap().missing_count(), 59);
+    assert_eq!(t.drop_missing_rows(0).unwrap().n_rows(), 2284 - 59);
+}
+
+#[test]
+fn tabular_csvs_load_as_numeric() {
+    // (file, rows, columns including the target)
+    for (name, rows, cols) in [
+        ("iris.csv", 150, 5),
+        ("wine.csv", 178, 14),
+        ("breast_cancer.csv", 569, 31),
+        ("digits.csv", 1797, 65),
+        ("diabetes.csv", 442, 11),
+    ] {
+        let Some(p) = shared(&format!("tabular/{name}")) else {
+            return;
+        };
+        let t = read_csv(&p, &CsvOptions::default()).unwrap();
+        assert_eq!((t.n_rows(), t.n_cols()), (rows, cols), "{name}");
+        assert!(
+            t.column_types().iter().all(|&c| c == ColumnType::Numeric),
+            "{name}"
+        );
+        assert!(t.columns().iter().all(|c| c.missing_count() == 0), "{name}");
+    }
+}
+
+#[test]
+fn mnist_test_split_loads_with_known_counts() {
+    let (Some(ip), Some(lp)) = (
+        shared("mnist/t10k-images-idx3-ubyte.gz"),
+        shared("mnist/t10k-labels-idx1-ubyte.gz"),
+    ) else {
+        return;
+    };
+    let images = read_idx_images(&ip).unwrap();
+    let labels = read_idx_labels(&lp).unwrap();
+    assert_eq!(images.dim(), (10000, 28, 28));
+    // Published class counts of the MNIST test split (shared/data/README.md).
+    let mut counts = [0usize; 10];
+    for &l in &labels {
+        counts[l as usize] += 1;
+    }
+    assert_eq!(
+        counts,
+        [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    );
+    let mean = images.iter().map(|&v| v as f64).sum::<f64>() / images.len() as f64;
+    assert!((mean - 33.791).abs() < 1e-3, "mean pixel {mean}");
+}
+
+#[test]
+fn seattle_weather_infers_categorical_and_text() {
+    let Some(p) = shared("timeseries/seattle-weather.csv") else {
+        return;
+    };
+    let t = read_csv(&p, &CsvOptions::default()).unwrap();
+    let types = t.column_types();
+    // date: all distinct strings -> text; weather: five repeated labels -> categorical.
+    assert_eq!(types[0], ColumnType::Text);
+    assert_eq!(types[1..5], [ColumnType::Numeric; 4]);
+    assert_eq!(types[5], ColumnType::Categorical);
+}
+
+#[test]
+fn spam_corpus_gzip_csv_loads() {
+    let Some(p) = shared("text/spam_assassin.csv.gz") else {
+        return;
+    };
+    let t = read_csv(&p, &CsvOptions::default()).unwrap();
+    assert_eq!(t.n_rows(), 6046);
+    assert_eq!(
+        t.column_names(),
+        vec!["id", "group", "label", "subject", "body"]
+    );
+    assert_eq!(
+        t.column("label").unwrap().column_type(),
+        ColumnType::Categorical
+    );
+    assert_eq!(t.column("body").unwrap().column_type(), ColumnType::Text);
+    let spam = t
+        .column("label")
+        .unwrap()
+        .as_strings()
+        .unwrap()
+        .iter()
+        .filter(|v| v.as_deref() == Some("spam"))
+        .count();
+    assert_eq!(spam, 1896);
+}

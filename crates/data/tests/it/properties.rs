@@ -1,0 +1,130 @@
+//! Property tests: scaler round-trips, fold partitions, stratification bounds, loader coverage.
+
+use glassbox_data::compose::{Pipeline, Step};
+use glassbox_data::preprocess::*;
+use glassbox_data::split::{KFold, StratifiedKFold};
+use glassbox_data::{ArrayDataset, DataLoader, LoaderConfig};
+use ndarray::{Array1, Array2};
+use proptest::prelude::*;
+
+fn matrix() -> impl Strategy<Value = Array2<f64>> {
+    (2usize..12, 1usize..5).prop_flat_map(|(n, m)| {
+        prop::collection::vec(-1e3f64..1e3, n * m)
+            .prop_map(move |v| Array2::from_shape_vec((n, m), v).unwrap())
+    })
+}
+
+fn round_trips<F: Fit>(s: &F, x: &Array2<f64>) -> Result<(), TestCaseError>
+where
+    F::Fitted: InverseTransform,
+{
+    let f = s.fit(x.view()).unwrap();
+    let z = f.transform(x.view()).unwrap();
+    let back = f.inverse_transform(z.view()).unwrap();
+    for (a, b) in back.iter().zip(x.iter()) {
+        prop_assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    Ok(())
+}
+
+/// Checks that the test folds partition `0..n` and that train is the complement.
+fn partition(folds: &[glassbox_data::split::Fold], n: usize) -> Result<(), TestCaseError> {
+    let mut seen = vec![0usize; n];
+    for f in folds {
+        for &i in &f.test {
+            seen[i] += 1;
+        }
+        let mut all: Vec<usize> = f.train.iter().chain(&f.test).copied().collect();
+        all.sort_unstable();
+        prop_assert_eq!(all, (0..n).collect::<Vec<_>>());
+    }
+    prop_assert!(seen.iter().all(|&c| c == 1), "{:?}", seen);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn scalers_round_trip(x in matrix()) {
+        round_trips(&StandardScaler::default(), &x)?;
+        round_trips(&MinMaxScaler { feature_range: (-2.0, 3.0), clip: false }, &x)?;
+        round_trips(&RobustScaler::default(), &x)?;
+        round_trips(&MaxAbsScaler, &x)?;
+        round_trips(&Pipeline::new(vec![Step::Robust(RobustScaler::default()), Step::Standard(StandardScaler::default())]), &x)?;
+    }
+
+    #[test]
+    fn standard_scaler_gives_zero_mean_unit_variance(x in matrix()) {
+        let (_, z) = StandardScaler::default().fit_transform(x.view()).unwrap();
+        for j in 0..z.ncols() {
+            let c = z.column(j);
+            let n = c.len() as f64;
+            let mean = c.sum() / n;
+            let var = c.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+            prop_assert!(mean.abs() < 1e-9);
+            // Constant columns stay at 0 variance; the others have unit variance.
+            prop_assert!(var.abs() < 1e-9 || (var - 1.0).abs() < 1e-9, "var {}", var);
+        }
+    }
+
+    #[test]
+    fn kfold_partitions(n in 2usize..60, k in 2usize..8, seed in proptest::option::of(any::<u64>())) {
+        prop_assume!(k <= n);
+        let kf = KFold { n_splits: k, shuffle_seed: seed };
+        let folds = kf.split(n).unwrap();
+        prop_assert_eq!(folds.len(), k);
+        partition(&folds, n)?;
+        let sizes: Vec<usize> = folds.iter().map(|f| f.test.len()).collect();
+        prop_assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+    }
+
+    #[test]
+    fn stratified_kfold_partitions_and_balances(
+        y in prop::collection::vec(0u8..4, 8..80),
+        k in 2usize..6,
+        seed in proptest::option::of(any::<u64>()),
+    ) {
+        let skf = StratifiedKFold { n_splits: k, shuffle_seed: seed };
+        let Ok(folds) = skf.split(&y) else {
+            // Only allowed when every class is smaller than k.
+            let mut counts = [0usize; 4];
+            for &c in &y { counts[c as usize] += 1; }
+            prop_assert!(counts.iter().all(|&c| c < k));
+            return Ok(());
+        };
+        partition(&folds, y.len())?;
+        for c in 0u8..4 {
+            let total = y.iter().filter(|&&v| v == c).count() as f64;
+            for f in &folds {
+                let in_fold = f.test.iter().filter(|&&i| y[i] == c).count() as f64;
+                prop_assert!((in_fold - total / k as f64).abs() <= 1.0, "class {} fold count {} ideal {}", c, in_fold, total / k as f64);
+            }
+        }
+    }
+
+    #[test]
+    fn loader_visits_every_sample_once(n in 1usize..50, b in 1usize..9, seed in any::<u64>(), drop_last in any::<bool>(), prefetch in 0usize..4) {
+        let x = Array2::from_shape_fn((n, 1), |(i, _)| i as f64).into_dyn();
+        let y = Array1::from_iter(0..n).into_dyn();
+        let cfg = LoaderConfig { batch_size: b, shuffle: true, seed, drop_last, prefetch };
+        let loader = DataLoader::new(ArrayDataset::new(x, y).unwrap(), cfg).unwrap();
+        let mut seen: Vec<usize> = Vec::new();
+        let mut batches = 0;
+        for batch in loader.epoch(3) {
+            let (xb, yb) = batch.unwrap();
+            prop_assert!(yb.len() <= b && (!drop_last || yb.len() == b));
+            for (r, &t) in yb.iter().enumerate() {
+                prop_assert_eq!(xb[[r, 0]], t as f64);
+            }
+            seen.extend(yb.iter());
+            batches += 1;
+        }
+        prop_assert_eq!(batches, loader.n_batches());
+        let expect = if drop_last { n / b * b } else { n };
+        prop_assert_eq!(seen.len(), expect);
+        seen.sort_unstable();
+        seen.dedup();
+        prop_assert_eq!(seen.len(), expect);
+    }
+}
