@@ -28,11 +28,13 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod conv;
 mod display;
 mod error;
 mod macros;
 pub mod ops;
 pub mod parallel;
+pub mod pool;
 pub mod rng;
 mod tensor;
 

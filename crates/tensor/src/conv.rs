@@ -1,0 +1,752 @@
+//! 1-D and 2-D convolution (cross-correlation, as PyTorch) with their backward kernels.
+//!
+//! Layout is PyTorch's: inputs `[N, C, H, W]` (`[N, C, L]` in 1-D), weights
+//! `[O, C / groups, kh, kw]` (`[O, C / groups, k]`). The forward pass is im2col + GEMM per
+//! image and group (a 1×1 stride-1 unpadded kernel skips im2col); large batches run images in
+//! parallel on rayon, each with a single-threaded GEMM.
+//!
+//! ```
+//! use glassbox_tensor::{Tensor, conv::{conv2d, Conv2dParams}};
+//! let x = Tensor::ones(&[1, 1, 4, 4]);
+//! let w = Tensor::ones(&[2, 1, 3, 3]);
+//! let y = conv2d(&x, &w, None, &Conv2dParams::default().padding(1, 1))?;
+//! assert_eq!(y.shape(), &[1, 2, 4, 4]);
+//! assert_eq!(y.get(&[0, 0, 0, 0])?, 4.0); // corner sees a 2×2 patch of ones
+//! assert_eq!(y.get(&[0, 1, 1, 1])?, 9.0);
+//! # Ok::<(), glassbox_tensor::TensorError>(())
+//! ```
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TensorError};
+use crate::ops::matmul::{sgemm, MatRef};
+use crate::parallel::MATMUL_PARALLEL_FLOPS;
+use crate::tensor::Tensor;
+
+/// Stride, padding, dilation and groups of a 2-D convolution, as `(height, width)` pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conv2dParams {
+    /// Step between output positions.
+    pub stride: (usize, usize),
+    /// Zero padding added on both sides.
+    pub padding: (usize, usize),
+    /// Spacing between kernel taps.
+    pub dilation: (usize, usize),
+    /// Channel groups (`C` and `O` must both be divisible by it).
+    pub groups: usize,
+}
+
+impl Default for Conv2dParams {
+    fn default() -> Self {
+        Conv2dParams {
+            stride: (1, 1),
+            padding: (0, 0),
+            dilation: (1, 1),
+            groups: 1,
+        }
+    }
+}
+
+impl Conv2dParams {
+    /// Sets the stride.
+    pub fn stride(mut self, h: usize, w: usize) -> Self {
+        self.stride = (h, w);
+        self
+    }
+    /// Sets the zero padding.
+    pub fn padding(mut self, h: usize, w: usize) -> Self {
+        self.padding = (h, w);
+        self
+    }
+    /// Sets the dilation.
+    pub fn dilation(mut self, h: usize, w: usize) -> Self {
+        self.dilation = (h, w);
+        self
+    }
+    /// Sets the number of groups.
+    pub fn groups(mut self, g: usize) -> Self {
+        self.groups = g;
+        self
+    }
+}
+
+/// Stride, padding, dilation and groups of a 1-D convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conv1dParams {
+    /// Step between output positions.
+    pub stride: usize,
+    /// Zero padding added on both sides.
+    pub padding: usize,
+    /// Spacing between kernel taps.
+    pub dilation: usize,
+    /// Channel groups.
+    pub groups: usize,
+}
+
+impl Default for Conv1dParams {
+    fn default() -> Self {
+        Conv1dParams {
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+            groups: 1,
+        }
+    }
+}
+
+impl Conv1dParams {
+    /// Sets the stride.
+    pub fn stride(mut self, s: usize) -> Self {
+        self.stride = s;
+        self
+    }
+    /// Sets the zero padding.
+    pub fn padding(mut self, p: usize) -> Self {
+        self.padding = p;
+        self
+    }
+    /// Sets the dilation.
+    pub fn dilation(mut self, d: usize) -> Self {
+        self.dilation = d;
+        self
+    }
+    /// Sets the number of groups.
+    pub fn groups(mut self, g: usize) -> Self {
+        self.groups = g;
+        self
+    }
+    fn to_2d(self) -> Conv2dParams {
+        Conv2dParams {
+            stride: (1, self.stride),
+            padding: (0, self.padding),
+            dilation: (1, self.dilation),
+            groups: self.groups,
+        }
+    }
+}
+
+/// Output length of one spatial axis, or `None` if the kernel does not fit.
+pub fn conv_out_len(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    dil: usize,
+) -> Option<usize> {
+    let span = dil.checked_mul(kernel.checked_sub(1)?)? + 1;
+    let padded = input + 2 * pad;
+    if stride == 0 || padded < span {
+        return None;
+    }
+    Some((padded - span) / stride + 1)
+}
+
+/// Validated geometry of a 2-D convolution.
+#[derive(Debug, Clone, Copy)]
+struct Geom {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    oh: usize,
+    ow: usize,
+    p: Conv2dParams,
+}
+
+impl Geom {
+    fn new(op: &'static str, x: &[usize], w: &[usize], p: &Conv2dParams) -> Result<Geom> {
+        if x.len() != 4 || w.len() != 4 {
+            return Err(TensorError::mismatch(
+                op,
+                x,
+                w,
+                "input must be [N, C, H, W] and weight [O, C/groups, kh, kw]",
+            ));
+        }
+        let g = p.groups;
+        if g == 0 || p.dilation.0 == 0 || p.dilation.1 == 0 {
+            return Err(TensorError::arg(
+                op,
+                x,
+                format!("groups and dilation must be positive, got {p:?}"),
+            ));
+        }
+        let (n, c, h, wd) = (x[0], x[1], x[2], x[3]);
+        let (o, cg, kh, kw) = (w[0], w[1], w[2], w[3]);
+        if c % g != 0 || o % g != 0 || cg * g != c {
+            return Err(TensorError::mismatch(
+                op,
+                x,
+                w,
+                format!("input has {c} channels but weight expects {cg} × {g} groups (and {o} outputs must divide by {g})"),
+            ));
+        }
+        let oh = conv_out_len(h, kh, p.stride.0, p.padding.0, p.dilation.0);
+        let ow = conv_out_len(wd, kw, p.stride.1, p.padding.1, p.dilation.1);
+        match (oh, ow) {
+            (Some(oh), Some(ow)) if kh > 0 && kw > 0 => Ok(Geom { n, c, h, w: wd, o, kh, kw, oh, ow, p: *p }),
+            _ => Err(TensorError::mismatch(
+                op,
+                x,
+                w,
+                format!("kernel {kh}×{kw} with {p:?} does not fit the {h}×{wd} input (stride must be positive)"),
+            )),
+        }
+    }
+    fn cg(&self) -> usize {
+        self.c / self.p.groups
+    }
+    fn og(&self) -> usize {
+        self.o / self.p.groups
+    }
+    /// Rows of the im2col matrix of one group.
+    fn ck(&self) -> usize {
+        self.cg() * self.kh * self.kw
+    }
+    /// Output positions per image.
+    fn l(&self) -> usize {
+        self.oh * self.ow
+    }
+    fn pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.p.stride == (1, 1) && self.p.padding == (0, 0)
+    }
+    fn flops(&self) -> usize {
+        2 * self.n * self.o * self.ck() * self.l()
+    }
+}
+
+/// The valid output range `[lo, hi)` along one axis for kernel tap offset `off = k·dil − pad`
+/// (positions whose input index `o·stride + off` lies in `[0, size)`).
+fn valid_range(out: usize, size: usize, stride: usize, off: isize) -> (usize, usize) {
+    let s = stride as isize;
+    let lo = if off >= 0 { 0 } else { ((-off) + s - 1) / s };
+    let hi = if (size as isize) <= off {
+        0
+    } else {
+        ((size as isize - off) + s - 1) / s
+    };
+    let lo = (lo as usize).min(out);
+    (lo, (hi as usize).min(out).max(lo))
+}
+
+/// im2col of channels `c0..c0+cg` of one image `x` (`[C, H, W]`) into `cols` (`[cg·kh·kw, L]`).
+fn im2col(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32]) {
+    let (l, ow) = (g.l(), g.ow);
+    let (sh, sw) = g.p.stride;
+    let (dh, dw) = g.p.dilation;
+    let (ph, pw) = g.p.padding;
+    for c in 0..g.cg() {
+        let plane = &x[(c0 + c) * g.h * g.w..(c0 + c + 1) * g.h * g.w];
+        for ki in 0..g.kh {
+            let offh = (ki * dh) as isize - ph as isize;
+            let (oh_lo, oh_hi) = valid_range(g.oh, g.h, sh, offh);
+            for kj in 0..g.kw {
+                let row = ((c * g.kh + ki) * g.kw + kj) * l;
+                let dst = &mut cols[row..row + l];
+                let offw = (kj * dw) as isize - pw as isize;
+                let (ow_lo, ow_hi) = valid_range(ow, g.w, sw, offw);
+                dst[..oh_lo * ow].fill(0.0);
+                dst[oh_hi * ow..].fill(0.0);
+                for oh in oh_lo..oh_hi {
+                    let ih = (oh * sh) as isize + offh;
+                    let src = &plane[ih as usize * g.w..(ih as usize + 1) * g.w];
+                    let d = &mut dst[oh * ow..(oh + 1) * ow];
+                    d[..ow_lo].fill(0.0);
+                    d[ow_hi..].fill(0.0);
+                    if sw == 1 {
+                        let start = (ow_lo as isize + offw) as usize;
+                        d[ow_lo..ow_hi].copy_from_slice(&src[start..start + (ow_hi - ow_lo)]);
+                    } else {
+                        for (o, v) in d[ow_lo..ow_hi].iter_mut().enumerate() {
+                            *v = src[(((ow_lo + o) * sw) as isize + offw) as usize];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// col2im: adds `cols` (`[cg·kh·kw, L]`) back into channels `c0..c0+cg` of `dx` (`[C, H, W]`).
+fn col2im(g: &Geom, cols: &[f32], c0: usize, dx: &mut [f32]) {
+    let (l, ow) = (g.l(), g.ow);
+    let (sh, sw) = g.p.stride;
+    let (dh, dw) = g.p.dilation;
+    let (ph, pw) = g.p.padding;
+    for c in 0..g.cg() {
+        let plane = &mut dx[(c0 + c) * g.h * g.w..(c0 + c + 1) * g.h * g.w];
+        for ki in 0..g.kh {
+            let offh = (ki * dh) as isize - ph as isize;
+            let (oh_lo, oh_hi) = valid_range(g.oh, g.h, sh, offh);
+            for kj in 0..g.kw {
+                let row = ((c * g.kh + ki) * g.kw + kj) * l;
+                let src = &cols[row..row + l];
+                let offw = (kj * dw) as isize - pw as isize;
+                let (ow_lo, ow_hi) = valid_range(ow, g.w, sw, offw);
+                for oh in oh_lo..oh_hi {
+                    let ih = ((oh * sh) as isize + offh) as usize;
+                    let dst = &mut plane[ih * g.w..(ih + 1) * g.w];
+                    let s = &src[oh * ow..(oh + 1) * ow];
+                    for o in ow_lo..ow_hi {
+                        dst[((o * sw) as isize + offw) as usize] += s[o];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether to split the batch across threads (else each GEMM may use the pool itself).
+fn batch_parallel(g: &Geom) -> bool {
+    let t = rayon::current_num_threads();
+    t > 1 && g.n >= 2 * t && g.flops() >= MATMUL_PARALLEL_FLOPS / 4
+}
+
+fn mat(ptr: *const f32, rs: usize, cs: usize) -> MatRef {
+    MatRef {
+        ptr,
+        rs: rs as isize,
+        cs: cs as isize,
+    }
+}
+
+/// Forward of one image: `y` (`[O, L]`) = W · im2col(x) per group.
+fn forward_image(g: &Geom, w: &[f32], x: &[f32], y: &mut [f32], cols: &mut Vec<f32>, par: bool) {
+    let (l, ck, og, cg) = (g.l(), g.ck(), g.og(), g.cg());
+    for grp in 0..g.p.groups {
+        let b = if g.pointwise() {
+            mat(x[grp * cg * l..].as_ptr(), l, 1)
+        } else {
+            cols.resize(ck * l, 0.0);
+            im2col(g, x, grp * cg, cols);
+            mat(cols.as_ptr(), l, 1)
+        };
+        let a = mat(w[grp * og * ck..].as_ptr(), ck, 1);
+        // SAFETY: `a` covers og×ck of `w`, `b` ck×l of cols/x, dst og×l of `y`; no aliasing.
+        unsafe {
+            sgemm(
+                og,
+                l,
+                ck,
+                y[grp * og * l..].as_mut_ptr(),
+                l as isize,
+                false,
+                a,
+                b,
+                par,
+            )
+        };
+    }
+}
+
+/// 2-D convolution (PyTorch `F.conv2d`): `x` `[N, C, H, W]`, `w` `[O, C/groups, kh, kw]`,
+/// optional `bias` `[O]`; returns `[N, O, OH, OW]` with
+/// `OH = (H + 2·pad − dil·(kh − 1) − 1) / stride + 1`.
+pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &Conv2dParams) -> Result<Tensor> {
+    let g = Geom::new("conv2d", x.shape(), w.shape(), p)?;
+    if let Some(b) = bias {
+        if b.shape() != [g.o] {
+            return Err(TensorError::mismatch(
+                "conv2d",
+                w.shape(),
+                b.shape(),
+                format!("bias must have shape [{}]", g.o),
+            ));
+        }
+    }
+    let (xc, wc) = (x.contiguous(), w.contiguous());
+    let (xs, ws) = (
+        xc.as_slice().expect("contiguous"),
+        wc.as_slice().expect("contiguous"),
+    );
+    let (img_in, img_out) = (g.c * g.h * g.w, g.o * g.l());
+    let mut out = vec![0.0f32; g.n * img_out];
+    if img_out > 0 && img_in > 0 {
+        if batch_parallel(&g) {
+            out.par_chunks_mut(img_out)
+                .enumerate()
+                .for_each_init(Vec::new, |cols, (i, y)| {
+                    forward_image(&g, ws, &xs[i * img_in..(i + 1) * img_in], y, cols, false)
+                });
+        } else {
+            let par = g.flops() / g.n.max(1) >= MATMUL_PARALLEL_FLOPS;
+            let mut cols = Vec::new();
+            for (i, y) in out.chunks_mut(img_out).enumerate() {
+                forward_image(&g, ws, &xs[i * img_in..(i + 1) * img_in], y, &mut cols, par);
+            }
+        }
+    }
+    if let Some(b) = bias {
+        let bv = b.to_vec();
+        let l = g.l();
+        // Chunk j is output channel j % O of image j / O.
+        for (j, y) in out.chunks_mut(l.max(1)).enumerate() {
+            let v = bv[j % g.o];
+            y.iter_mut().for_each(|e| *e += v);
+        }
+    }
+    Ok(Tensor::from_vec_unchecked(out, &[g.n, g.o, g.oh, g.ow]))
+}
+
+fn check_grad_out(op: &'static str, g: &Geom, grad_out: &Tensor) -> Result<()> {
+    let want = [g.n, g.o, g.oh, g.ow];
+    if grad_out.shape() != want {
+        return Err(TensorError::mismatch(
+            op,
+            grad_out.shape(),
+            &want,
+            "grad_out must have the forward output's shape",
+        ));
+    }
+    Ok(())
+}
+
+/// Gradient of [`conv2d`] with respect to its input: `grad_out` `[N, O, OH, OW]`, weight
+/// `w`, and the forward input's shape `[N, C, H, W]`; returns `[N, C, H, W]`.
+pub fn conv2d_backward_input(
+    grad_out: &Tensor,
+    w: &Tensor,
+    input_shape: &[usize],
+    p: &Conv2dParams,
+) -> Result<Tensor> {
+    let g = Geom::new("conv2d_backward_input", input_shape, w.shape(), p)?;
+    check_grad_out("conv2d_backward_input", &g, grad_out)?;
+    let (gc, wc) = (grad_out.contiguous(), w.contiguous());
+    let (gs, ws) = (
+        gc.as_slice().expect("contiguous"),
+        wc.as_slice().expect("contiguous"),
+    );
+    let (img_in, img_out) = (g.c * g.h * g.w, g.o * g.l());
+    let mut dx = vec![0.0f32; g.n * img_in];
+    let image = |i: usize, dxi: &mut [f32], cols: &mut Vec<f32>, par: bool| {
+        let (l, ck, og) = (g.l(), g.ck(), g.og());
+        let gy = &gs[i * img_out..(i + 1) * img_out];
+        for grp in 0..g.p.groups {
+            // dcols [ck, l] = W_g^T [ck, og] · dy_g [og, l]
+            let a = mat(ws[grp * og * ck..].as_ptr(), 1, ck);
+            let b = mat(gy[grp * og * l..].as_ptr(), l, 1);
+            if g.pointwise() {
+                let dst = dxi[grp * g.cg() * l..].as_mut_ptr();
+                // SAFETY: disjoint buffers, extents as documented above.
+                unsafe { sgemm(ck, l, og, dst, l as isize, false, a, b, par) };
+            } else {
+                cols.resize(ck * l, 0.0);
+                // SAFETY: as above; `cols` is a private buffer of ck·l elements.
+                unsafe { sgemm(ck, l, og, cols.as_mut_ptr(), l as isize, false, a, b, par) };
+                col2im(&g, cols, grp * g.cg(), dxi);
+            }
+        }
+    };
+    if img_in > 0 && img_out > 0 {
+        if batch_parallel(&g) {
+            dx.par_chunks_mut(img_in)
+                .enumerate()
+                .for_each_init(Vec::new, |cols, (i, d)| image(i, d, cols, false));
+        } else {
+            let par = g.flops() / g.n.max(1) >= MATMUL_PARALLEL_FLOPS;
+            let mut cols = Vec::new();
+            for (i, d) in dx.chunks_mut(img_in).enumerate() {
+                image(i, d, &mut cols, par);
+            }
+        }
+    }
+    Ok(Tensor::from_vec_unchecked(dx, input_shape))
+}
+
+/// Gradient of [`conv2d`] with respect to its weight: `grad_out` `[N, O, OH, OW]`, the
+/// forward input `x`, and the weight's shape `[O, C/groups, kh, kw]`; returns that shape.
+pub fn conv2d_backward_weight(
+    grad_out: &Tensor,
+    x: &Tensor,
+    weight_shape: &[usize],
+    p: &Conv2dParams,
+) -> Result<Tensor> {
+    let g = Geom::new("conv2d_backward_weight", x.shape(), weight_shape, p)?;
+    check_grad_out("conv2d_backward_weight", &g, grad_out)?;
+    let (gc, xc) = (grad_out.contiguous(), x.contiguous());
+    let (gs, xs) = (
+        gc.as_slice().expect("contiguous"),
+        xc.as_slice().expect("contiguous"),
+    );
+    let (img_in, img_out) = (g.c * g.h * g.w, g.o * g.l());
+    let wlen = g.o * g.ck();
+    // dW_g [og, ck] += dy_g [og, l] · cols_g^T [l, ck]
+    let accumulate = |i: usize, dw: &mut [f32], cols: &mut Vec<f32>, par: bool| {
+        let (l, ck, og, cg) = (g.l(), g.ck(), g.og(), g.cg());
+        let xi = &xs[i * img_in..(i + 1) * img_in];
+        let gy = &gs[i * img_out..(i + 1) * img_out];
+        for grp in 0..g.p.groups {
+            let b = if g.pointwise() {
+                mat(xi[grp * cg * l..].as_ptr(), 1, l)
+            } else {
+                cols.resize(ck * l, 0.0);
+                im2col(&g, xi, grp * cg, cols);
+                mat(cols.as_ptr(), 1, l)
+            };
+            let a = mat(gy[grp * og * l..].as_ptr(), l, 1);
+            // SAFETY: disjoint buffers with the extents named above.
+            unsafe {
+                sgemm(
+                    og,
+                    ck,
+                    l,
+                    dw[grp * og * ck..].as_mut_ptr(),
+                    ck as isize,
+                    true,
+                    a,
+                    b,
+                    par,
+                )
+            };
+        }
+    };
+    let dw = if wlen == 0 || img_out == 0 || img_in == 0 {
+        vec![0.0f32; wlen]
+    } else if batch_parallel(&g) {
+        (0..g.n)
+            .into_par_iter()
+            .fold(
+                || (vec![0.0f32; wlen], Vec::new()),
+                |(mut dw, mut cols), i| {
+                    accumulate(i, &mut dw, &mut cols, false);
+                    (dw, cols)
+                },
+            )
+            .map(|(dw, _)| dw)
+            .reduce(
+                || vec![0.0f32; wlen],
+                |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            )
+    } else {
+        let par = g.flops() / g.n.max(1) >= MATMUL_PARALLEL_FLOPS;
+        let mut dw = vec![0.0f32; wlen];
+        let mut cols = Vec::new();
+        for i in 0..g.n {
+            accumulate(i, &mut dw, &mut cols, par);
+        }
+        dw
+    };
+    Ok(Tensor::from_vec_unchecked(dw, weight_shape))
+}
+
+/// Gradient of a convolution's bias: `grad_out` summed over every axis but 1 (channels).
+pub fn conv_backward_bias(grad_out: &Tensor) -> Result<Tensor> {
+    if grad_out.rank() < 2 {
+        return Err(TensorError::arg(
+            "conv_backward_bias",
+            grad_out.shape(),
+            "grad_out must be [N, O, ...]",
+        ));
+    }
+    let axes: Vec<usize> = (0..grad_out.rank()).filter(|&a| a != 1).collect();
+    grad_out.try_sum_axes(&axes, false)
+}
+
+fn as_2d(op: &'static str, t: &Tensor) -> Result<Tensor> {
+    if t.rank() != 3 {
+        return Err(TensorError::arg(
+            op,
+            t.shape(),
+            "expected a rank-3 tensor [N, C, L] / [O, C, k]",
+        ));
+    }
+    t.try_unsqueeze(2)
+}
+
+fn shape_2d(op: &'static str, s: &[usize]) -> Result<Vec<usize>> {
+    if s.len() != 3 {
+        return Err(TensorError::arg(op, s, "expected a rank-3 shape"));
+    }
+    Ok(vec![s[0], s[1], 1, s[2]])
+}
+
+/// 1-D convolution (PyTorch `F.conv1d`): `x` `[N, C, L]`, `w` `[O, C/groups, k]`, optional
+/// `bias` `[O]`; returns `[N, O, OL]`. Runs as a 2-D convolution of height 1.
+pub fn conv1d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &Conv1dParams) -> Result<Tensor> {
+    let y = conv2d(&as_2d("conv1d", x)?, &as_2d("conv1d", w)?, bias, &p.to_2d())?;
+    y.try_squeeze(2)
+}
+
+/// Gradient of [`conv1d`] with respect to its input (`[N, C, L]`).
+pub fn conv1d_backward_input(
+    grad_out: &Tensor,
+    w: &Tensor,
+    input_shape: &[usize],
+    p: &Conv1dParams,
+) -> Result<Tensor> {
+    let op = "conv1d_backward_input";
+    let s = shape_2d(op, input_shape)?;
+    conv2d_backward_input(&as_2d(op, grad_out)?, &as_2d(op, w)?, &s, &p.to_2d())?.try_squeeze(2)
+}
+
+/// Gradient of [`conv1d`] with respect to its weight (`[O, C/groups, k]`).
+pub fn conv1d_backward_weight(
+    grad_out: &Tensor,
+    x: &Tensor,
+    weight_shape: &[usize],
+    p: &Conv1dParams,
+) -> Result<Tensor> {
+    let op = "conv1d_backward_weight";
+    let s = shape_2d(op, weight_shape)?;
+    conv2d_backward_weight(&as_2d(op, grad_out)?, &as_2d(op, x)?, &s, &p.to_2d())?.try_squeeze(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// Direct nested-loop convolution in f64 (the oracle).
+    pub(crate) fn naive(x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &Conv2dParams) -> Vec<f32> {
+        let (xs, ws) = (x.shape(), w.shape());
+        let (n, c, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
+        let (o, cg, kh, kw) = (ws[0], ws[1], ws[2], ws[3]);
+        let oh = conv_out_len(h, kh, p.stride.0, p.padding.0, p.dilation.0).unwrap();
+        let ow = conv_out_len(wd, kw, p.stride.1, p.padding.1, p.dilation.1).unwrap();
+        let og = o / p.groups;
+        let mut out = vec![];
+        for ni in 0..n {
+            for oi in 0..o {
+                let grp = oi / og;
+                for y in 0..oh {
+                    for xx in 0..ow {
+                        let mut s = b.map_or(0.0, |b| b.get(&[oi]).unwrap() as f64);
+                        for ci in 0..cg {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let ih = (y * p.stride.0 + i * p.dilation.0) as isize
+                                        - p.padding.0 as isize;
+                                    let iw = (xx * p.stride.1 + j * p.dilation.1) as isize
+                                        - p.padding.1 as isize;
+                                    if ih < 0 || iw < 0 || ih >= h as isize || iw >= wd as isize {
+                                        continue;
+                                    }
+                                    let xv = x
+                                        .get(&[ni, grp * cg + ci, ih as usize, iw as usize])
+                                        .unwrap();
+                                    s += xv as f64 * w.get(&[oi, ci, i, j]).unwrap() as f64;
+                                }
+                            }
+                        }
+                        out.push(s as f32);
+                    }
+                }
+            }
+        }
+        let _ = c;
+        out
+    }
+
+    fn dot(a: &Tensor, b: &Tensor) -> f64 {
+        a.to_vec()
+            .iter()
+            .zip(b.to_vec())
+            .map(|(&x, y)| x as f64 * y as f64)
+            .sum()
+    }
+
+    #[test]
+    fn forward_matches_naive_and_backward_is_adjoint() {
+        let mut rng = Rng::new(11);
+        let cases = [
+            ([2, 3, 7, 6], [4, 3, 3, 3], Conv2dParams::default()),
+            (
+                [1, 2, 8, 9],
+                [3, 2, 3, 2],
+                Conv2dParams::default().stride(2, 3).padding(1, 2),
+            ),
+            (
+                [2, 2, 9, 9],
+                [2, 2, 3, 3],
+                Conv2dParams::default().dilation(2, 1).padding(2, 1),
+            ),
+            (
+                [2, 4, 5, 5],
+                [6, 2, 3, 3],
+                Conv2dParams::default().groups(2).padding(1, 1),
+            ),
+            ([3, 4, 4, 5], [5, 4, 1, 1], Conv2dParams::default()),
+            (
+                [9, 2, 6, 6],
+                [3, 2, 2, 2],
+                Conv2dParams::default().stride(2, 2),
+            ),
+        ];
+        for (xs, ws, p) in cases {
+            let x = Tensor::rand_normal(&xs, 0.0, 1.0, &mut rng);
+            let w = Tensor::rand_normal(&ws, 0.0, 1.0, &mut rng);
+            let b = Tensor::rand_normal(&[ws[0]], 0.0, 1.0, &mut rng);
+            let y = conv2d(&x, &w, Some(&b), &p).unwrap();
+            for (g, e) in y.to_vec().iter().zip(naive(&x, &w, Some(&b), &p)) {
+                assert!((g - e).abs() < 1e-4, "{p:?}: {g} vs {e}");
+            }
+            // <conv(x, w), gy> = <x, dX(gy)> = <w, dW(gy)> (both are linear in x and w).
+            let gy = Tensor::rand_normal(y.shape(), 0.0, 1.0, &mut rng);
+            let y0 = conv2d(&x, &w, None, &p).unwrap();
+            let lhs = dot(&y0, &gy);
+            let dx = conv2d_backward_input(&gy, &w, x.shape(), &p).unwrap();
+            let dw = conv2d_backward_weight(&gy, &x, w.shape(), &p).unwrap();
+            assert!(
+                (lhs - dot(&x, &dx)).abs() < 1e-3 * (1.0 + lhs.abs()),
+                "{p:?}"
+            );
+            assert!(
+                (lhs - dot(&w, &dw)).abs() < 1e-3 * (1.0 + lhs.abs()),
+                "{p:?}"
+            );
+            let db = conv_backward_bias(&gy).unwrap();
+            assert!((db.sum_all() - gy.sum_all()).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn conv1d_matches_2d_and_errors() {
+        let mut rng = Rng::new(2);
+        let x = Tensor::rand_normal(&[2, 3, 10], 0.0, 1.0, &mut rng);
+        let w = Tensor::rand_normal(&[4, 3, 3], 0.0, 1.0, &mut rng);
+        let p = Conv1dParams::default().padding(1).stride(2);
+        let y = conv1d(&x, &w, None, &p).unwrap();
+        assert_eq!(y.shape(), &[2, 4, 5]);
+        let want = naive(&x.unsqueeze(2), &w.unsqueeze(2), None, &p.to_2d());
+        for (g, e) in y.to_vec().iter().zip(want) {
+            assert!((g - e).abs() < 1e-4);
+        }
+        let dx = conv1d_backward_input(&y, &w, x.shape(), &p).unwrap();
+        assert_eq!(dx.shape(), x.shape());
+        let dw = conv1d_backward_weight(&y, &x, w.shape(), &p).unwrap();
+        assert_eq!(dw.shape(), w.shape());
+        let e = conv2d(
+            &Tensor::zeros(&[1, 3, 5, 5]),
+            &Tensor::zeros(&[2, 2, 3, 3]),
+            None,
+            &Conv2dParams::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("conv2d: lhs [1, 3, 5, 5] and rhs [2, 2, 3, 3]"),
+            "{e}"
+        );
+        assert!(conv2d(
+            &Tensor::zeros(&[1, 1, 2, 2]),
+            &Tensor::zeros(&[1, 1, 3, 3]),
+            None,
+            &Conv2dParams::default()
+        )
+        .is_err());
+        assert!(conv2d(
+            &Tensor::zeros(&[1, 1, 5, 5]),
+            &Tensor::zeros(&[1, 1, 3, 3]),
+            None,
+            &Conv2dParams::default().stride(0, 1)
+        )
+        .is_err());
+    }
+}
