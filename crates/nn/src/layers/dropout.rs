@@ -1,6 +1,6 @@
 //! Dropout.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use glassbox_autograd::Var;
 use glassbox_tensor::rng::Rng;
@@ -9,19 +9,29 @@ use glassbox_tensor::Tensor;
 use crate::error::{NnError, Result};
 use crate::module::Module;
 
+/// A random generator shared between a training loop and the layers that draw from it
+/// (dropout), so one saved state resumes everything.
+pub type SharedRng = Arc<Mutex<Rng>>;
+
 /// Zeroes each element with probability `p` during training and scales the rest by
-/// `1 / (1 − p)`; the identity in eval mode. The mask comes from the layer's own seeded
-/// [`Rng`], whose state can be read and restored for exact resumption.
+/// `1 / (1 − p)`; the identity in eval mode. Masks come from a seeded [`Rng`], either the
+/// layer's own or one shared with the training loop ([`Dropout::with_rng`]), whose state
+/// can be checkpointed for exact resumption.
 #[derive(Debug)]
 pub struct Dropout {
     p: f32,
-    rng: Mutex<Rng>,
+    rng: SharedRng,
     training: bool,
 }
 
 impl Dropout {
     /// Dropout with probability `p` in `[0, 1)`, masks drawn from `Rng::new(seed)`.
     pub fn new(p: f32, seed: u64) -> Result<Self> {
+        Self::with_rng(p, Arc::new(Mutex::new(Rng::new(seed))))
+    }
+
+    /// Dropout with probability `p` drawing its masks from `rng`.
+    pub fn with_rng(p: f32, rng: SharedRng) -> Result<Self> {
         if !(0.0..1.0).contains(&p) {
             return Err(NnError::InvalidConfig {
                 layer: "Dropout",
@@ -31,7 +41,7 @@ impl Dropout {
         }
         Ok(Dropout {
             p,
-            rng: Mutex::new(Rng::new(seed)),
+            rng,
             training: true,
         })
     }

@@ -9,7 +9,7 @@ mod norm;
 mod sequential;
 
 pub use activation::{apply as apply_activation, Activation, ActivationKind};
-pub use dropout::Dropout;
+pub use dropout::{Dropout, SharedRng};
 pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use linear::Linear;
