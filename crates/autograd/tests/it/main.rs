@@ -1,0 +1,6 @@
+//! Integration tests of glassbox-autograd (one binary, several modules).
+
+mod common;
+mod graph;
+mod props;
+mod reference;
