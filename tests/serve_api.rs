@@ -193,7 +193,7 @@ fn binary_tensor_extension_and_classification() {
 
         // Classification extension: top-2 "score:index" strings.
         let req = json!({"inputs": [{"name": "input", "shape": [1, 3, 4], "datatype": "FP32", "data": &x[..FEATURES]}],
-                         "outputs": [{"name": "probabilities", "parameters": {"class_count": 2}}]});
+                         "outputs": [{"name": "probabilities", "parameters": {"classification": 2}}]});
         let r = c.post_json("/v2/models/toy/versions/1/infer", &[], &req).await.unwrap();
         assert_eq!(r.status, 200, "{}", r.text());
         let v = r.json();

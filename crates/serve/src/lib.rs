@@ -12,7 +12,7 @@
 //!   `POST /v2/models/{name}[/versions/{v}]/explain`, `POST /v2/repository/index`,
 //!   `POST /v2/repository/models/{name}/load|unload`, `GET /metrics` (Prometheus).
 //! - JSON tensors and Triton's binary tensor extension (requests and responses), and the
-//!   classification extension (`class_count`).
+//!   classification extension (output parameter `classification`).
 //! - Dynamic batching ([`BatchingConfig`]) of concurrent requests on a compute pool that is
 //!   separate from the async I/O threads.
 //! - Bearer-token auth, body size limit, per-request timeout, JSON `{"error": ...}` bodies,

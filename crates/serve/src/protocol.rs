@@ -1,6 +1,7 @@
 //! Open Inference Protocol (KServe v2) request and response bodies, including Triton's
 //! binary-data extension (`Inference-Header-Content-Length`, `binary_data_size`,
-//! `binary_data`, `binary_data_output`) and classification extension (`class_count`).
+//! `binary_data`, `binary_data_output`) and classification extension (output parameter
+//! `classification`, alias `class_count`).
 
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
@@ -54,7 +55,7 @@ pub struct RequestInput {
 pub struct RequestOutput {
     /// Output name.
     pub name: String,
-    /// Output parameters (`binary_data`, `class_count`).
+    /// Output parameters (`binary_data`, `classification`).
     #[serde(default)]
     pub parameters: Option<Map<String, Value>>,
 }
@@ -276,11 +277,11 @@ fn output_choices(
                 let p = &o.parameters;
                 let class_count = p
                     .as_ref()
-                    .and_then(|m| m.get("class_count"))
+                    .and_then(|m| m.get("classification").or_else(|| m.get("class_count")))
                     .map(|v| {
                         v.as_u64().ok_or_else(|| {
                             ServeError::InvalidRequest(format!(
-                                "parameter 'class_count' of output '{}' is not a non-negative integer",
+                                "parameter 'classification' of output '{}' is not a non-negative integer",
                                 o.name
                             ))
                         })
@@ -314,7 +315,7 @@ fn classify(
         OutputTensor::Fp32(a) if a.ndim() == 2 => a,
         _ => {
             return Err(ServeError::InvalidRequest(format!(
-                "parameter 'class_count' needs a 2-D FP32 output; '{name}' is not one"
+                "parameter 'classification' needs a 2-D FP32 output; '{name}' is not one"
             )))
         }
     };
@@ -347,7 +348,7 @@ pub struct EncodedResponse {
 }
 
 /// Builds the response body for `outputs`, honouring the requested outputs, `binary_data`,
-/// `binary_data_output` and `class_count`.
+/// `binary_data_output` and `classification`.
 pub fn encode_response(
     model_name: &str,
     version: &str,
