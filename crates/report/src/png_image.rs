@@ -63,11 +63,14 @@ pub fn heatmap_overlay_png(
                 )
             };
             let t = cmap.position(v, limit);
-            let alpha = match cmap {
-                Colormap::Diverging => 0.9 * ((t - 0.5).abs() * 2.0).powf(0.75),
-                Colormap::Sequential => 0.2 + 0.65 * t,
+            // Signed maps: a light copy of the input under a colour whose opacity grows with
+            // |attribution|, so zero attribution shows the input and strong values pop.
+            // Non-negative maps: the input dimmed under a colour wash, as Grad-CAM overlays are
+            // usually shown.
+            let (alpha, base) = match cmap {
+                Colormap::Diverging => (((t - 0.5).abs() * 2.0).powf(0.6).min(1.0), 0.55 + 0.45 * g),
+                Colormap::Sequential => (0.25 + 0.6 * t, 0.15 + 0.7 * g),
             };
-            let base = 0.15 + 0.7 * g;
             let color = cmap.rgb(t);
             for c in color {
                 let v = (1.0 - alpha) * base + alpha * f64::from(c) / 255.0;

@@ -63,7 +63,7 @@ pub(crate) fn images(r: &Report) -> Option<Section> {
 }
 
 fn sample(ex: &ImageExplanation) -> String {
-    let mut s = String::from("<article class=\"sample\"><div class=\"sample-head\">");
+    let mut s = String::from("<article class=\"sample\"><div class=\"sample-meta\">");
     s.push_str(&format!("<strong>{}</strong>", escape_html(&ex.label)));
     let conf = ex
         .confidence
@@ -85,7 +85,7 @@ fn sample(ex: &ImageExplanation) -> String {
     let scale = upscale_for(ex.image.width, ex.image.height);
     match grayscale_png(&ex.image, scale) {
         Ok(png) => s.push_str(&format!(
-            "<figure><img src=\"{}\" alt=\"input image\" width=\"{PICTURE_PX}\"><figcaption>Input<small>{}×{} pixels</small></figcaption></figure>",
+            "<figure><div class=\"method\">Input</div><img src=\"{}\" alt=\"input image\" width=\"{PICTURE_PX}\"><figcaption>{}×{} pixels</figcaption></figure>",
             data_uri("image/png", &png),
             ex.image.width,
             ex.image.height
@@ -100,7 +100,6 @@ fn sample(ex: &ImageExplanation) -> String {
         match heatmap_overlay_png(&ex.image, map, scale) {
             Ok(png) => {
                 let cmap = map.effective_colormap();
-                let mut caption = escape_html(&map.method);
                 let mut small = Vec::new();
                 if (map.width, map.height) != (ex.image.width, ex.image.height) {
                     small.push(format!("{}×{} map, upsampled", map.width, map.height));
@@ -108,14 +107,12 @@ fn sample(ex: &ImageExplanation) -> String {
                 if let Some(n) = &map.note {
                     small.push(escape_html(n));
                 }
-                if !small.is_empty() {
-                    caption.push_str(&format!("<small>{}</small>", small.join(" · ")));
-                }
                 s.push_str(&format!(
-                    "<figure><img src=\"{}\" alt=\"{} attribution overlay\" width=\"{PICTURE_PX}\">{}<figcaption>{caption}</figcaption></figure>",
+                    "<figure><div class=\"method\">{method}</div><img src=\"{}\" alt=\"{method} attribution overlay\" width=\"{PICTURE_PX}\">{}<figcaption>{}</figcaption></figure>",
                     data_uri("image/png", &png),
-                    escape_html(&map.method),
-                    colorbar_svg(cmap, map.color_limit(), PICTURE_PX as f64)
+                    colorbar_svg(cmap, map.color_limit(), PICTURE_PX as f64),
+                    small.join("<br>"),
+                    method = escape_html(&map.method),
                 ));
             }
             Err(e) => s.push_str(&notice(&e.to_string())),
@@ -213,7 +210,7 @@ pub(crate) fn checks(r: &Report) -> Option<Section> {
     }
     let mut body = String::new();
     if !c.sanity.is_empty() {
-        body.push_str("<h3>Model-randomisation sanity check</h3><table><thead><tr><th>Method</th><th>Spearman ρ (trained vs random weights)</th><th>Threshold |ρ| &lt;</th><th>Result</th><th style=\"text-align:left\">Detail</th></tr></thead><tbody>");
+        body.push_str("<h3>Model-randomisation sanity check</h3><table><thead><tr><th>Method</th><th>Spearman ρ</th><th>Pass if |ρ| &lt;</th><th>Result</th><th style=\"text-align:left\">Detail</th></tr></thead><tbody>");
         for s in &c.sanity {
             body.push_str(&format!(
                 "<tr><td class=\"text\">{}</td><td>{}</td><td>{}</td><td><span class=\"badge {}\">{}</span></td><td class=\"text\">{}</td></tr>",
@@ -225,8 +222,9 @@ pub(crate) fn checks(r: &Report) -> Option<Section> {
                 escape_html(s.detail.as_deref().unwrap_or(""))
             ));
         }
-        body.push_str("</tbody></table><p class=\"legend-note\">A faithful method's attributions must change when the model's \
-                       weights are randomised (Adebayo et al., 2018): a low rank correlation passes.</p>");
+        body.push_str("</tbody></table><p class=\"legend-note\">ρ is the rank correlation between the attributions of \
+                       the trained model and of the same model with randomly re-initialised weights. A faithful method's attributions \
+                       must change when the weights do (Adebayo et al., 2018), so a low |ρ| passes.</p>");
     }
     if !c.curves.is_empty() {
         let mut charts = Vec::new();

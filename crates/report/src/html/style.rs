@@ -29,15 +29,17 @@ dl.kv{margin:0;display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;f
 dl.kv dt{color:var(--muted)}
 dl.kv dd{margin:0;font-weight:520;overflow-wrap:anywhere}
 .arch{background:#f6f8fb;border:1px solid var(--line);border-radius:6px;padding:8px 10px;white-space:pre-wrap;overflow-wrap:anywhere}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:12px;margin:6px 0 18px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:12px;margin:6px 0 18px}
+.cards .card.wide{grid-column:span 2}
 .card{border:1px solid var(--line);border-radius:8px;padding:12px 14px;background:#fbfcfe}
 .card .v{font-size:24px;font-weight:650;font-variant-numeric:tabular-nums;line-height:1.2}
 .card .k{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
 .card.hero{background:#eef5ff;border-color:#c9ddf7}
 .card.hero .v{color:var(--accent)}
 table{border-collapse:collapse;width:100%;font-size:14px;font-variant-numeric:tabular-nums}
-th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:right;vertical-align:middle}
-th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:600;background:#f8fafc}
+th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:right;vertical-align:middle;white-space:nowrap}
+td.text{white-space:normal}
+th{font-size:12.5px;color:var(--muted);font-weight:600;background:#f8fafc;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 td.text{text-align:left}
 tr.summary td{font-weight:650;border-top:2px solid var(--line)}
@@ -47,17 +49,17 @@ tr.summary td{font-weight:650;border-top:2px solid var(--line)}
 .chart svg{display:block}
 figure{margin:0}
 .samples{display:grid;gap:16px}
-.sample{border:1px solid var(--line);border-radius:8px;padding:12px 14px;break-inside:avoid}
-.sample-head{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:baseline;margin-bottom:10px;font-size:14px}
-.sample-head strong{font-size:15px}
+.sample{border:1px solid var(--line);border-radius:8px;padding:14px 16px;break-inside:avoid;display:flex;gap:20px;align-items:flex-start}
+.sample-meta{flex:none;width:170px;display:flex;flex-direction:column;align-items:flex-start;gap:7px;font-size:14px;padding-top:2px}
+.sample-meta strong{font-size:15px}
 .tag{font-size:12px;padding:2px 8px;border-radius:999px;background:#eef2f7;color:var(--ink)}
 .tag.ok{background:#e3f4e8;color:var(--good)}
 .tag.no{background:#fde8e7;color:var(--bad)}
 .strip{display:flex;flex-wrap:wrap;gap:14px}
 .strip figure{width:150px}
 .strip img{width:150px;height:auto;display:block;border-radius:4px;image-rendering:pixelated;image-rendering:crisp-edges;border:1px solid #d5dae2;background:#000}
-.strip figcaption{font-size:12.5px;margin-top:5px;font-weight:600}
-.strip figcaption small{display:block;font-weight:400;color:var(--muted)}
+.strip .method{font-size:12.5px;font-weight:600;line-height:1.3;min-height:2.6em;margin-bottom:4px;display:flex;align-items:flex-end}
+.strip figcaption{font-size:11.5px;color:var(--muted);line-height:1.35}
 .legend-note{font-size:12.5px;color:var(--muted);margin:12px 0 0}
 .badge{display:inline-block;font-size:12px;font-weight:700;letter-spacing:.05em;padding:2px 9px;border-radius:4px;color:#fff}
 .badge.pass{background:var(--good)}

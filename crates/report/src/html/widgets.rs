@@ -15,11 +15,12 @@ pub(crate) fn inline_code(text: &str) -> String {
     out
 }
 
-/// A metric card: big value, small label.
+/// A metric card: big value, small label; long values get a double-width card.
 pub(crate) fn card(label: &str, value: &str, hero: bool) -> String {
     format!(
-        "<div class=\"card{}\"><div class=\"v\">{}</div><div class=\"k\">{}</div></div>",
+        "<div class=\"card{}{}\"><div class=\"v\">{}</div><div class=\"k\">{}</div></div>",
         if hero { " hero" } else { "" },
+        if value.chars().count() > 9 { " wide" } else { "" },
         escape_html(value),
         escape_html(label)
     )
