@@ -8,13 +8,13 @@
 
 pub mod activation;
 pub mod arith;
-// pub mod conv;
-// pub mod dropout;
-// pub mod embedding;
+pub mod conv;
+pub mod dropout;
+pub mod embedding;
 pub mod indexing;
 pub mod loss;
 pub mod matmul;
-// pub mod pool;
+pub mod pool;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;

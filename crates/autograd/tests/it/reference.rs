@@ -209,3 +209,121 @@ fn composed_regression_losses_match_pytorch() {
         );
     }
 }
+
+/// Runs a layer case with parameters `weight` / `bias` through `f(x, w, b)` and checks the
+/// output, `grad_input` and `grad_params`.
+fn check_param_layer(layers: &Value, key: &str, f: impl Fn(&Var, &Var, &Var) -> Var) {
+    let case = &layers[key];
+    let x = Var::leaf(tensor(&case["input"]), true);
+    let w = Var::parameter(tensor(&case["params"]["weight"]));
+    let b = Var::parameter(tensor(&case["params"]["bias"]));
+    let y = f(&x, &w, &b);
+    assert_close(
+        &y.value(),
+        &tensor(&case["outputs"][0]),
+        TOL,
+        &format!("{key} output"),
+    );
+    y.backward_with(&tensor(&case["upstream"][0])).unwrap();
+    assert_close(
+        &x.grad().unwrap(),
+        &tensor(&case["grad_input"]),
+        TOL,
+        &format!("{key} dx"),
+    );
+    assert_close(
+        &w.grad().unwrap(),
+        &tensor(&case["grad_params"]["weight"]),
+        TOL,
+        &format!("{key} dW"),
+    );
+    assert_close(
+        &b.grad().unwrap(),
+        &tensor(&case["grad_params"]["bias"]),
+        TOL,
+        &format!("{key} db"),
+    );
+}
+
+#[test]
+fn convolutions_match_pytorch() {
+    use glassbox_autograd::ops::conv::{conv1d, conv2d};
+    use glassbox_tensor::conv::{Conv1dParams, Conv2dParams};
+    let Some(layers) = reference("torch/layers.json") else {
+        return;
+    };
+    let cases = [
+        (
+            "conv2d_s2_p1",
+            Conv2dParams::default().stride(2, 2).padding(1, 1),
+        ),
+        ("conv2d_s1_p0_k5", Conv2dParams::default()),
+        (
+            "conv2d_dilation2",
+            Conv2dParams::default().dilation(2, 2).padding(2, 2),
+        ),
+    ];
+    for (key, p) in cases {
+        check_param_layer(&layers, key, |x, w, b| conv2d(x, w, Some(b), &p).unwrap());
+    }
+    let p = Conv1dParams::default().padding(1);
+    check_param_layer(&layers, "conv1d_s1_p1", |x, w, b| {
+        conv1d(x, w, Some(b), &p).unwrap()
+    });
+}
+
+#[test]
+fn pooling_matches_pytorch() {
+    use glassbox_autograd::ops::pool::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
+    use glassbox_tensor::pool::Pool2dParams;
+    let Some(layers) = reference("torch/layers.json") else {
+        return;
+    };
+    check_elementwise(&layers, "maxpool2d_k2_s2", |x| {
+        max_pool2d(x, &Pool2dParams::new(2, 2)).unwrap()
+    });
+    check_elementwise(&layers, "maxpool2d_k3_s2_p1", |x| {
+        max_pool2d(x, &Pool2dParams::new(3, 3).stride(2, 2).padding(1, 1)).unwrap()
+    });
+    check_elementwise(&layers, "avgpool2d_k2_s2", |x| {
+        avg_pool2d(x, &Pool2dParams::new(2, 2)).unwrap()
+    });
+    check_elementwise(&layers, "adaptive_avgpool2d_1", |x| {
+        adaptive_avg_pool2d(x, (1, 1)).unwrap()
+    });
+}
+
+#[test]
+fn embedding_matches_pytorch() {
+    use glassbox_autograd::ops::embedding::embedding;
+    let Some(layers) = reference("torch/layers.json") else {
+        return;
+    };
+    let case = &layers["embedding"];
+    let rows = case["indices"].as_array().unwrap();
+    let shape = [rows.len(), rows[0].as_array().unwrap().len()];
+    let indices: Vec<usize> = rows
+        .iter()
+        .flat_map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_u64().unwrap() as usize)
+        })
+        .collect();
+    let w = Var::parameter(tensor(&case["params"]["weight"]));
+    let y = embedding(&w, &indices, &shape).unwrap();
+    assert_close(
+        &y.value(),
+        &tensor(&case["outputs"][0]),
+        TOL,
+        "embedding output",
+    );
+    y.backward_with(&tensor(&case["upstream"][0])).unwrap();
+    assert_close(
+        &w.grad().unwrap(),
+        &tensor(&case["grad_params"]["weight"]),
+        TOL,
+        "embedding dW",
+    );
+}
