@@ -1,0 +1,39 @@
+//! Loading MNIST's 60k×28×28 training images from the gzip IDX file (target: < 1 s).
+//!
+//! `cargo bench --bench data_idx`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use glassbox_data::idx::{images_to_f32, read_idx_images, read_idx_labels};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn mnist(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/mnist").join(name)
+}
+
+fn bench(c: &mut Criterion) {
+    let images = mnist("train-images-idx3-ubyte.gz");
+    let labels = mnist("train-labels-idx1-ubyte.gz");
+    if !images.exists() {
+        eprintln!("skipping: {} is absent", images.display());
+        return;
+    }
+    let mut g = c.benchmark_group("data_idx");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.bench_function("mnist_train_images_gz_60000x28x28", |b| {
+        b.iter(|| {
+            let a = read_idx_images(&images).expect("MNIST images load");
+            assert_eq!(a.dim(), (60000, 28, 28));
+            a
+        })
+    });
+    g.bench_function("mnist_train_labels_gz_60000", |b| {
+        b.iter(|| read_idx_labels(&labels).expect("MNIST labels load"))
+    });
+    let a = read_idx_images(&images).expect("MNIST images load");
+    g.bench_function("mnist_images_to_f32_nchw", |b| b.iter(|| images_to_f32(&a)));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
