@@ -171,24 +171,37 @@ pub(crate) fn coalition_values<P: Predictor + ?Sized>(
     let n_masks = masks.nrows();
     let per_call = (max_rows / n_bg).max(1);
     let wsum = bg.weights.sum();
+    let wnorm: Vec<f64> = bg.weights.iter().map(|w| w / wsum).collect();
+    let xs: Vec<f64> = x.to_vec();
+    let bg_rows: Vec<f64> = bg.data.iter().copied().collect(); // row-major copy
     let mut out = Array2::zeros((n_masks, outputs));
+    let mut present: Vec<usize> = Vec::with_capacity(m);
     let mut start = 0;
     while start < n_masks {
         let end = (start + per_call).min(n_masks);
-        let mut batch = Array2::zeros(((end - start) * n_bg, m));
+        let rows = (end - start) * n_bg;
+        let mut buf = vec![0.0f64; rows * m];
         for (ci, mask) in masks.slice(s![start..end, ..]).outer_iter().enumerate() {
-            for (bi, brow) in bg.data.outer_iter().enumerate() {
-                let mut row = batch.row_mut(ci * n_bg + bi);
-                for j in 0..m {
-                    row[j] = if mask[j] { x[j] } else { brow[j] };
+            present.clear();
+            present.extend((0..m).filter(|&j| mask[j]));
+            let block = &mut buf[ci * n_bg * m..(ci + 1) * n_bg * m];
+            block.copy_from_slice(&bg_rows);
+            for dst in block.chunks_exact_mut(m) {
+                for &j in &present {
+                    dst[j] = xs[j];
                 }
             }
         }
+        let batch = Array2::from_shape_vec((rows, m), buf).expect("buffer has rows * m values");
         let y = predict_chunked(op, p, batch.view(), Some(outputs), usize::MAX)?;
         for ci in 0..end - start {
-            let block = y.slice(s![ci * n_bg..(ci + 1) * n_bg, ..]);
-            let v = block.t().dot(&bg.weights) / wsum;
-            out.row_mut(start + ci).assign(&v);
+            let mut o = out.row_mut(start + ci);
+            for (bi, w) in wnorm.iter().enumerate() {
+                let yr = y.row(ci * n_bg + bi);
+                for c in 0..outputs {
+                    o[c] += w * yr[c];
+                }
+            }
         }
         start = end;
     }
