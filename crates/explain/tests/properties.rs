@@ -1,7 +1,11 @@
 //! Property tests (proptest) of the model-agnostic explainers.
 
-use glassbox_explain::global::{neg_mean_squared_error_scorer, permutation_importance, PermutationImportanceConfig};
-use glassbox_explain::perturbation::{feature_ablation, occlusion, Baseline, FeatureAblationConfig, OcclusionConfig};
+use glassbox_explain::global::{
+    neg_mean_squared_error_scorer, permutation_importance, PermutationImportanceConfig,
+};
+use glassbox_explain::perturbation::{
+    feature_ablation, occlusion, Baseline, FeatureAblationConfig, OcclusionConfig,
+};
 use glassbox_explain::shapley::{
     exact_shapley, Background, KernelShap, KernelShapConfig, PermutationShap, PermutationShapConfig,
 };
@@ -149,11 +153,16 @@ proptest! {
 #[test]
 fn sampled_kernel_shap_approaches_exact_values() {
     // 10 features (1022 coalitions); a budget of 600 sampled coalitions is close to exact.
-    let w: Vec<f64> = (0..200).map(|i| ((i * 37 % 17) as f64 - 8.0) / 6.0).collect();
+    let w: Vec<f64> = (0..200)
+        .map(|i| ((i * 37 % 17) as f64 - 8.0) / 6.0)
+        .collect();
     let net = Mlp::new(10, 6, 2, &w, None);
     let f = |x: ArrayView2<f64>| net.predict(x);
     let x = Array2::from_shape_fn((2, 10), |(i, j)| ((i * 10 + j) as f64 * 0.7).sin() * 2.0);
-    let bg = Background::new(Array2::from_shape_fn((4, 10), |(i, j)| ((i * 3 + j) as f64).cos())).unwrap();
+    let bg = Background::new(Array2::from_shape_fn((4, 10), |(i, j)| {
+        ((i * 3 + j) as f64).cos()
+    }))
+    .unwrap();
     let ex = exact_shapley(&f, x.view(), &bg).unwrap();
     let ks = KernelShap::new(
         &f,
@@ -168,7 +177,11 @@ fn sampled_kernel_shap_approaches_exact_values() {
     .explain(x.view())
     .unwrap();
     let scale = ex.values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    let err = ks.values.iter().zip(ex.values.iter()).fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
+    let err = ks
+        .values
+        .iter()
+        .zip(ex.values.iter())
+        .fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
     assert!(err < 0.05 * scale, "max error {err} vs scale {scale}");
     assert!(ks.efficiency_gap() < 1e-9);
 }

@@ -272,26 +272,62 @@ fn read_csv(path: &str) -> Option<(Array2<f64>, Vec<usize>)> {
 fn assert_rel(name: &str, got: &[f64], want: &[f64], rel: f64) {
     assert_eq!(got.len(), want.len(), "{name}: length");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= rel * w.abs().max(1e-300), "{name}[{i}]: got {g:e}, want {w:e}");
+        assert!(
+            (g - w).abs() <= rel * w.abs().max(1e-300),
+            "{name}[{i}]: got {g:e}, want {w:e}"
+        );
     }
 }
 
 #[test]
 fn feature_selection_matches_sklearn_on_wine() {
     use glassbox_explain::selection::{chi2, f_classif, select_k_best, variances};
-    let Some(d) = load("sklearn/feature_selection.json") else { return };
-    let Some((x, y)) = read_csv(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/tabular/wine.csv")) else {
+    let Some(d) = load("sklearn/feature_selection.json") else {
+        return;
+    };
+    let Some((x, y)) = read_csv(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/tabular/wine.csv"
+    )) else {
         return;
     };
     let f = f_classif(x.view(), &y).unwrap();
-    assert_rel("f_classif F", f.scores.as_slice().unwrap(), &flat(&d["f_classif"]["F"]), 1e-6);
-    assert_rel("f_classif p", f.pvalues.as_slice().unwrap(), &flat(&d["f_classif"]["pvalues"]), 1e-6);
+    assert_rel(
+        "f_classif F",
+        f.scores.as_slice().unwrap(),
+        &flat(&d["f_classif"]["F"]),
+        1e-6,
+    );
+    assert_rel(
+        "f_classif p",
+        f.pvalues.as_slice().unwrap(),
+        &flat(&d["f_classif"]["pvalues"]),
+        1e-6,
+    );
     let c = chi2(x.view(), &y).unwrap();
-    assert_rel("chi2", c.scores.as_slice().unwrap(), &flat(&d["chi2"]["chi2"]), 1e-6);
-    assert_rel("chi2 p", c.pvalues.as_slice().unwrap(), &flat(&d["chi2"]["pvalues"]), 1e-6);
+    assert_rel(
+        "chi2",
+        c.scores.as_slice().unwrap(),
+        &flat(&d["chi2"]["chi2"]),
+        1e-6,
+    );
+    assert_rel(
+        "chi2 p",
+        c.pvalues.as_slice().unwrap(),
+        &flat(&d["chi2"]["pvalues"]),
+        1e-6,
+    );
     let v = variances(x.view()).unwrap();
-    assert_rel("variance", v.as_slice().unwrap(), &flat(&d["variance"]), 1e-6);
+    assert_rel(
+        "variance",
+        v.as_slice().unwrap(),
+        &flat(&d["variance"]),
+        1e-6,
+    );
     let k5 = select_k_best(f.scores.view(), 5).unwrap();
-    let want: Vec<usize> = flat(&d["select_k_best_f_classif_k5"]).iter().map(|v| *v as usize).collect();
+    let want: Vec<usize> = flat(&d["select_k_best_f_classif_k5"])
+        .iter()
+        .map(|v| *v as usize)
+        .collect();
     assert_eq!(k5, want);
 }

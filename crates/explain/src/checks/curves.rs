@@ -5,7 +5,9 @@ use rayon::prelude::*;
 
 use crate::error::{ExplainError, Result};
 use crate::perturbation::Baseline;
-use crate::predictor::{check_matrix, check_target, predict_checked, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS};
+use crate::predictor::{
+    check_matrix, check_target, predict_checked, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS,
+};
 
 const OP: &str = "perturbation_curves";
 
@@ -54,7 +56,9 @@ pub struct Curve {
 
 /// Area under `y(x)` by the trapezoid rule (`x` ascending).
 pub fn auc_trapezoid(x: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
-    (1..x.len()).map(|i| (x[i] - x[i - 1]) * (y[i] + y[i - 1]) / 2.0).sum()
+    (1..x.len())
+        .map(|i| (x[i] - x[i - 1]) * (y[i] + y[i - 1]) / 2.0)
+        .sum()
 }
 
 /// Deletion or insertion curve of every row of `x` under its attribution row (features
@@ -128,7 +132,14 @@ pub fn deletion_curve<P: Predictor + ?Sized>(
     target: usize,
     config: &CurveConfig,
 ) -> Result<Vec<Curve>> {
-    perturbation_curves(CurveKind::Deletion, predictor, x, attributions, target, config)
+    perturbation_curves(
+        CurveKind::Deletion,
+        predictor,
+        x,
+        attributions,
+        target,
+        config,
+    )
 }
 
 /// Insertion curves ([`CurveKind::Insertion`]).
@@ -139,7 +150,14 @@ pub fn insertion_curve<P: Predictor + ?Sized>(
     target: usize,
     config: &CurveConfig,
 ) -> Result<Vec<Curve>> {
-    perturbation_curves(CurveKind::Insertion, predictor, x, attributions, target, config)
+    perturbation_curves(
+        CurveKind::Insertion,
+        predictor,
+        x,
+        attributions,
+        target,
+        config,
+    )
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::error::{ExplainError, Result};
-use crate::predictor::{check_matrix, check_target, predict_checked, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS};
+use crate::predictor::{
+    check_matrix, check_target, predict_checked, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS,
+};
 use crate::rng::Rng;
 
 const OP: &str = "infidelity";
@@ -34,7 +36,9 @@ impl Default for InfidelityConfig {
 
 /// A perturbation for [`infidelity`]: `I ~ N(0, std²)` per feature, perturbed input
 /// `x − I` (Captum's documented example).
-pub fn gaussian_perturbation(std: f64) -> impl Fn(ArrayView1<f64>, &mut Rng) -> (Array1<f64>, Array1<f64>) + Sync {
+pub fn gaussian_perturbation(
+    std: f64,
+) -> impl Fn(ArrayView1<f64>, &mut Rng) -> (Array1<f64>, Array1<f64>) + Sync {
     move |x: ArrayView1<f64>, rng: &mut Rng| {
         let noise: Array1<f64> = (0..x.len()).map(|_| std * rng.normal()).collect();
         let perturbed = &x - &noise;
@@ -72,7 +76,11 @@ where
     }
     let s = config.n_perturb_samples;
     if s == 0 {
-        return Err(ExplainError::invalid(OP, "n_perturb_samples", "must be positive"));
+        return Err(ExplainError::invalid(
+            OP,
+            "n_perturb_samples",
+            "must be positive",
+        ));
     }
     let (n, m) = x.dim();
     let fx = predict_checked(OP, predictor, x, None)?;
@@ -95,10 +103,18 @@ where
             batch.row_mut(i * s + t).assign(&xp);
         }
     }
-    let y = predict_chunked(OP, predictor, batch.view(), Some(fx.ncols()), config.max_batch_rows)?;
+    let y = predict_chunked(
+        OP,
+        predictor,
+        batch.view(),
+        Some(fx.ncols()),
+        config.max_batch_rows,
+    )?;
     let mut out = Array1::zeros(n);
     for i in 0..n {
-        let diffs: Vec<f64> = (0..s).map(|t| fx[[i, target]] - y[[i * s + t, target]]).collect();
+        let diffs: Vec<f64> = (0..s)
+            .map(|t| fx[[i, target]] - y[[i * s + t, target]])
+            .collect();
         let beta = if config.normalize {
             let num: f64 = (0..s).map(|t| dots[[i, t]] * diffs[t]).sum();
             let den: f64 = (0..s).map(|t| dots[[i, t]] * dots[[i, t]]).sum();
@@ -110,7 +126,10 @@ where
         } else {
             1.0
         };
-        out[i] = (0..s).map(|t| (beta * dots[[i, t]] - diffs[t]).powi(2)).sum::<f64>() / s as f64;
+        out[i] = (0..s)
+            .map(|t| (beta * dots[[i, t]] - diffs[t]).powi(2))
+            .sum::<f64>()
+            / s as f64;
     }
     Ok(out)
 }
@@ -130,16 +149,40 @@ mod tests {
         let x = array![[1.0, 2.0, 3.0], [0.0, -1.0, 4.0]];
         let attr = ndarray::stack(Axis(0), &[w.view(), w.view()]).unwrap();
         let cfg = InfidelityConfig::default();
-        let inf = infidelity(&f, x.view(), attr.view(), 0, gaussian_perturbation(0.1), &cfg).unwrap();
+        let inf = infidelity(
+            &f,
+            x.view(),
+            attr.view(),
+            0,
+            gaussian_perturbation(0.1),
+            &cfg,
+        )
+        .unwrap();
         assert!(inf.iter().all(|v| v.abs() < 1e-20), "{inf:?}");
         let doubled = &attr * 2.0;
-        let inf = infidelity(&f, x.view(), doubled.view(), 0, gaussian_perturbation(0.1), &cfg).unwrap();
+        let inf = infidelity(
+            &f,
+            x.view(),
+            doubled.view(),
+            0,
+            gaussian_perturbation(0.1),
+            &cfg,
+        )
+        .unwrap();
         assert!(inf.iter().all(|&v| v > 0.0));
         let norm = InfidelityConfig {
             normalize: true,
             ..cfg
         };
-        let inf = infidelity(&f, x.view(), doubled.view(), 0, gaussian_perturbation(0.1), &norm).unwrap();
+        let inf = infidelity(
+            &f,
+            x.view(),
+            doubled.view(),
+            0,
+            gaussian_perturbation(0.1),
+            &norm,
+        )
+        .unwrap();
         assert!(inf.iter().all(|v| v.abs() < 1e-20));
     }
 }

@@ -7,7 +7,10 @@ mod infidelity;
 mod rank;
 mod sensitivity;
 
-pub use curves::{auc_trapezoid, deletion_curve, insertion_curve, perturbation_curves, Curve, CurveConfig, CurveKind};
+pub use curves::{
+    auc_trapezoid, deletion_curve, insertion_curve, perturbation_curves, Curve, CurveConfig,
+    CurveKind,
+};
 pub use infidelity::{gaussian_perturbation, infidelity, InfidelityConfig};
 pub use rank::{pearson, ranks, spearman};
 pub use sensitivity::{max_sensitivity, SensitivityConfig};

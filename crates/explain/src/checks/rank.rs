@@ -35,7 +35,11 @@ fn check(op: &'static str, a: ArrayView1<f64>, b: ArrayView1<f64>) -> Result<()>
         });
     }
     if let Some(i) = a.iter().chain(b.iter()).position(|v| !v.is_finite()) {
-        return Err(ExplainError::invalid(op, "values", format!("non-finite value at flat index {i}")));
+        return Err(ExplainError::invalid(
+            op,
+            "values",
+            format!("non-finite value at flat index {i}"),
+        ));
     }
     Ok(())
 }
@@ -79,7 +83,10 @@ mod tests {
 
     #[test]
     fn hand_computed_correlations() {
-        assert_eq!(ranks(array![10.0, 20.0, 10.0, 5.0].view()), vec![2.5, 4.0, 2.5, 1.0]);
+        assert_eq!(
+            ranks(array![10.0, 20.0, 10.0, 5.0].view()),
+            vec![2.5, 4.0, 2.5, 1.0]
+        );
         // monotone but non-linear: Spearman 1, Pearson < 1
         let a = array![1.0, 2.0, 3.0, 4.0];
         let b = array![1.0, 4.0, 9.0, 100.0];

@@ -34,7 +34,11 @@ impl Default for SensitivityConfig {
 /// perturbation and Frobenius norm; a zero `‖φ(x)‖` is replaced by 1). `explain` maps a
 /// batch of rows to attributions of the same shape; it is called once on `x` and once on
 /// all perturbed copies together. One value per input; lower is better.
-pub fn max_sensitivity<F>(explain: F, x: ArrayView2<f64>, config: &SensitivityConfig) -> Result<Array1<f64>>
+pub fn max_sensitivity<F>(
+    explain: F,
+    x: ArrayView2<f64>,
+    config: &SensitivityConfig,
+) -> Result<Array1<f64>>
 where
     F: Fn(ArrayView2<f64>) -> Result<Array2<f64>>,
 {
@@ -66,7 +70,8 @@ where
     for i in 0..n {
         for t in 0..s {
             for j in 0..m {
-                batch[[i * s + t, j]] = x[[i, j]] + rng.uniform_range(-config.radius, config.radius);
+                batch[[i * s + t, j]] =
+                    x[[i, j]] + rng.uniform_range(-config.radius, config.radius);
             }
         }
     }

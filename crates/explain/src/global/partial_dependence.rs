@@ -67,7 +67,11 @@ pub fn partial_dependence<P: Predictor + ?Sized>(
     }
     let grid = match &config.grid {
         Some(g) if g.is_empty() || g.iter().any(|v| !v.is_finite()) => {
-            return Err(ExplainError::invalid(OP, "grid", "must be non-empty and finite"))
+            return Err(ExplainError::invalid(
+                OP,
+                "grid",
+                "must be non-empty and finite",
+            ))
         }
         Some(g) => Array1::from(g.clone()),
         None => make_grid(x.column(feature), config)?,
@@ -118,7 +122,11 @@ fn make_grid(col: ArrayView1<f64>, cfg: &PartialDependenceConfig) -> Result<Arra
         ));
     }
     if cfg.grid_resolution < 2 {
-        return Err(ExplainError::invalid(OP, "grid_resolution", "must be at least 2"));
+        return Err(ExplainError::invalid(
+            OP,
+            "grid_resolution",
+            "must be at least 2",
+        ));
     }
     let mut sorted = col.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -139,7 +147,9 @@ mod tests {
     #[test]
     fn additive_model_pd_is_the_shape_function_plus_mean_of_the_rest() {
         // f = x0² + 3 x1: PD on x0 at v is v² + 3·mean(x1); ICE of row i is v² + 3 x1_i.
-        let f = |x: ArrayView2<f64>| (&x.column(0).mapv(|v| v * v) + &(3.0 * &x.column(1))).insert_axis(Axis(1));
+        let f = |x: ArrayView2<f64>| {
+            (&x.column(0).mapv(|v| v * v) + &(3.0 * &x.column(1))).insert_axis(Axis(1))
+        };
         let x = array![[0.0, 1.0], [1.0, 2.0], [2.0, 6.0]];
         let pd = partial_dependence(&f, x.view(), 0, &PartialDependenceConfig::default()).unwrap();
         assert_eq!(pd.grid.to_vec(), vec![0.0, 1.0, 2.0]);

@@ -4,7 +4,9 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use crate::error::{ExplainError, Result};
-use crate::predictor::{check_matrix, predict_checked, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS};
+use crate::predictor::{
+    check_matrix, predict_checked, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS,
+};
 use crate::rng::Rng;
 
 const OP: &str = "permutation_importance";
@@ -78,7 +80,11 @@ where
     let k = base_pred.ncols();
     let baseline_score = score(base_pred.view());
     if !baseline_score.is_finite() {
-        return Err(ExplainError::invalid(OP, "score", format!("baseline score is {baseline_score}")));
+        return Err(ExplainError::invalid(
+            OP,
+            "score",
+            format!("baseline score is {baseline_score}"),
+        ));
     }
     let reps = config.n_repeats;
     let per_feature: Vec<Result<Vec<f64>>> = (0..m)
@@ -138,7 +144,12 @@ pub fn accuracy_scorer(labels: Vec<usize>) -> impl Fn(ArrayView2<f64>) -> f64 + 
 /// Negative mean squared error of the first output against `targets`.
 pub fn neg_mean_squared_error_scorer(targets: Vec<f64>) -> impl Fn(ArrayView2<f64>) -> f64 + Sync {
     move |pred: ArrayView2<f64>| {
-        let se: f64 = pred.column(0).iter().zip(&targets).map(|(p, t)| (p - t) * (p - t)).sum();
+        let se: f64 = pred
+            .column(0)
+            .iter()
+            .zip(&targets)
+            .map(|(p, t)| (p - t) * (p - t))
+            .sum();
         -se / targets.len().max(1) as f64
     }
 }
@@ -152,7 +163,13 @@ mod tests {
     fn ignored_feature_scores_zero_and_used_feature_matches_expectation() {
         // f = x0 (feature 1 ignored); score = -MSE against f(x): baseline 0.
         let f = |x: ArrayView2<f64>| x.column(0).to_owned().insert_axis(Axis(1));
-        let x = Array2::from_shape_fn((50, 2), |(i, j)| if j == 0 { i as f64 } else { (i * 7 % 11) as f64 });
+        let x = Array2::from_shape_fn((50, 2), |(i, j)| {
+            if j == 0 {
+                i as f64
+            } else {
+                (i * 7 % 11) as f64
+            }
+        });
         let targets: Vec<f64> = (0..50).map(|i| i as f64).collect();
         let pi = permutation_importance(
             &f,

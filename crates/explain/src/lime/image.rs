@@ -6,7 +6,9 @@ use super::kernel;
 use super::segmentation::{segment, ImageShape, Segmentation};
 use crate::error::{ExplainError, Result};
 use crate::linalg::weighted_ridge;
-use crate::predictor::{check_matrix, check_target, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS};
+use crate::predictor::{
+    check_matrix, check_target, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS,
+};
 use crate::rng::Rng;
 
 const OP: &str = "lime_image";
@@ -124,7 +126,11 @@ pub fn lime_image<P: Predictor + ?Sized>(
         for c in 0..shape.channels {
             for p in 0..hw {
                 let s = segments[p];
-                row[c * hw + p] = if z[[i, s]] > 0.5 { image[c * hw + p] } else { fill[[c, s]] };
+                row[c * hw + p] = if z[[i, s]] > 0.5 {
+                    image[c * hw + p]
+                } else {
+                    fill[[c, s]]
+                };
             }
         }
     }
@@ -136,7 +142,11 @@ pub fn lime_image<P: Predictor + ?Sized>(
         .map(|r| {
             let on = r.sum();
             // cosine distance to the all-ones vector; an all-off pattern is at distance 1
-            let d = if on > 0.0 { 1.0 - on / (on.sqrt() * sqrt_k) } else { 1.0 };
+            let d = if on > 0.0 {
+                1.0 - on / (on.sqrt() * sqrt_k)
+            } else {
+                1.0
+            };
             kernel(d, config.kernel_width)
         })
         .collect();
@@ -165,7 +175,9 @@ mod tests {
             width: 4,
         };
         let img = Array1::from_shape_fn(16, |p| 1.0 + p as f64);
-        let f = |x: ArrayView2<f64>| (&(&x.column(0) + &x.column(1)) + &(&x.column(4) + &x.column(5))).insert_axis(Axis(1));
+        let f = |x: ArrayView2<f64>| {
+            (&(&x.column(0) + &x.column(1)) + &(&x.column(4) + &x.column(5))).insert_axis(Axis(1))
+        };
         let cfg = LimeImageConfig {
             n_samples: 400,
             segmentation: Segmentation::Grid {

@@ -9,7 +9,7 @@ mod image;
 mod segmentation;
 mod tabular;
 
-pub use image::{lime_image, LimeImageConfig, LimeImageExplanation, HideValue};
+pub use image::{lime_image, HideValue, LimeImageConfig, LimeImageExplanation};
 pub use segmentation::{segment, ImageShape, Segmentation};
 pub use tabular::{LimeTabular, LimeTabularConfig, LimeTabularExplanation};
 

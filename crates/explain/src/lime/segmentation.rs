@@ -66,7 +66,11 @@ pub enum Segmentation {
 
 /// Superpixel label of every pixel (`height · width` labels in row-major order, numbered
 /// `0..k` without gaps).
-pub fn segment(image: ArrayView1<f64>, shape: ImageShape, method: &Segmentation) -> Result<Vec<usize>> {
+pub fn segment(
+    image: ArrayView1<f64>,
+    shape: ImageShape,
+    method: &Segmentation,
+) -> Result<Vec<usize>> {
     const OP: &str = "segment";
     shape.check(OP, image.len())?;
     let (h, w) = (shape.height, shape.width);
@@ -76,7 +80,11 @@ pub fn segment(image: ArrayView1<f64>, shape: ImageShape, method: &Segmentation)
             cell_width,
         } => {
             if *cell_height == 0 || *cell_width == 0 {
-                return Err(ExplainError::invalid(OP, "Grid cell size", "must be at least 1x1"));
+                return Err(ExplainError::invalid(
+                    OP,
+                    "Grid cell size",
+                    "must be at least 1x1",
+                ));
             }
             let per_row = w.div_ceil(*cell_width);
             (0..h * w)
@@ -119,7 +127,13 @@ fn intensity(image: ArrayView1<f64>, shape: ImageShape) -> Vec<f64> {
     v
 }
 
-fn slic(image: ArrayView1<f64>, shape: ImageShape, n_segments: usize, m: f64, iterations: usize) -> Vec<usize> {
+fn slic(
+    image: ArrayView1<f64>,
+    shape: ImageShape,
+    n_segments: usize,
+    m: f64,
+    iterations: usize,
+) -> Vec<usize> {
     let (h, w) = (shape.height, shape.width);
     let val = intensity(image, shape);
     let step = ((h * w) as f64 / n_segments as f64).sqrt().max(1.0);
@@ -146,7 +160,8 @@ fn slic(image: ArrayView1<f64>, shape: ImageShape, n_segments: usize, m: f64, it
             for rr in r0..r1 {
                 for cc in c0..c1 {
                     let p = rr * w + cc;
-                    let ds = ((rr as f64 - ctr[0]).powi(2) + (cc as f64 - ctr[1]).powi(2)) / (step * step);
+                    let ds = ((rr as f64 - ctr[0]).powi(2) + (cc as f64 - ctr[1]).powi(2))
+                        / (step * step);
                     let dc = (val[p] - ctr[2]).powi(2);
                     let d = dc + m * m * ds;
                     if d < best[p] {
@@ -229,7 +244,11 @@ mod tests {
         for p in 0..64 {
             for q in 0..64 {
                 if s[p] == s[q] {
-                    assert_eq!(p % 8 < 4, q % 8 < 4, "pixels {p} and {q} share a superpixel across the edge");
+                    assert_eq!(
+                        p % 8 < 4,
+                        q % 8 < 4,
+                        "pixels {p} and {q} share a superpixel across the edge"
+                    );
                 }
             }
         }

@@ -5,7 +5,9 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use super::kernel;
 use crate::error::{ExplainError, Result};
 use crate::linalg::weighted_ridge;
-use crate::predictor::{check_matrix, check_target, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS};
+use crate::predictor::{
+    check_matrix, check_target, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS,
+};
 use crate::rng::{cumulative, Rng};
 
 const OP: &str = "LimeTabular";
@@ -90,20 +92,36 @@ impl LimeTabular {
     pub fn new(training: ArrayView2<f64>, config: LimeTabularConfig) -> Result<Self> {
         check_matrix(OP, "training data", training)?;
         if config.n_samples < 2 {
-            return Err(ExplainError::invalid(OP, "n_samples", "need at least 2 samples"));
+            return Err(ExplainError::invalid(
+                OP,
+                "n_samples",
+                "need at least 2 samples",
+            ));
         }
-        if config.kernel_width.is_some_and(|w| !(w > 0.0 && w.is_finite())) {
-            return Err(ExplainError::invalid(OP, "kernel_width", "must be positive and finite"));
+        if config
+            .kernel_width
+            .is_some_and(|w| !(w > 0.0 && w.is_finite()))
+        {
+            return Err(ExplainError::invalid(
+                OP,
+                "kernel_width",
+                "must be positive and finite",
+            ));
         }
         let mean = training.mean_axis(Axis(0)).expect("non-empty");
         // lime uses StandardScaler: population std, zeros replaced by 1
-        let std = training.std_axis(Axis(0), 0.0).mapv(|s| if s > 0.0 { s } else { 1.0 });
+        let std = training
+            .std_axis(Axis(0), 0.0)
+            .mapv(|s| if s > 0.0 { s } else { 1.0 });
         let mut bounds = Vec::new();
         let mut bin_values = Vec::new();
         for col in training.axis_iter(Axis(1)) {
             let mut sorted = col.to_vec();
             sorted.sort_by(f64::total_cmp);
-            let mut b: Vec<f64> = [0.25, 0.5, 0.75].iter().map(|&q| percentile(&sorted, q)).collect();
+            let mut b: Vec<f64> = [0.25, 0.5, 0.75]
+                .iter()
+                .map(|&q| percentile(&sorted, q))
+                .collect();
             b.dedup();
             let mut vals = vec![Vec::new(); b.len() + 1];
             for &v in &sorted {
@@ -246,14 +264,22 @@ mod tests {
         .unwrap();
         let std = train.std_axis(Axis(0), 0.0);
         let e = lime.explain(&f, train.row(0), 0).unwrap();
-        assert!((e.weights[0] - 2.0 * std[0]).abs() < 0.01 * std[0], "{:?}", e.weights);
+        assert!(
+            (e.weights[0] - 2.0 * std[0]).abs() < 0.01 * std[0],
+            "{:?}",
+            e.weights
+        );
         assert!((e.weights[1] + 3.0 * std[1]).abs() < 0.01 * std[1]);
         assert!(e.weights[2].abs() < 0.01);
         assert!(e.r2 > 0.999);
         // discretised: an ignored feature still gets ~0, descriptions name the quartile
         let lime = LimeTabular::new(train.view(), LimeTabularConfig::default()).unwrap();
         let e = lime.explain(&f, train.row(0), 0).unwrap();
-        assert!(e.weights[2].abs() < 0.1 * e.weights[1].abs(), "{:?}", e.weights);
+        assert!(
+            e.weights[2].abs() < 0.1 * e.weights[1].abs(),
+            "{:?}",
+            e.weights
+        );
         assert!(e.descriptions[0].contains("x[0]"));
         assert!(matches!(
             lime.explain(&f, train.row(0), 1),

@@ -47,7 +47,10 @@ pub fn bar_chart_svg(values: &[f64], names: &[String], config: &BarChartConfig) 
         });
     }
     if values.is_empty() {
-        return Err(ExplainError::Empty { op: OP, what: "values" });
+        return Err(ExplainError::Empty {
+            op: OP,
+            what: "values",
+        });
     }
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         return Err(ExplainError::NonFinite {
@@ -103,7 +106,11 @@ pub fn bar_chart_svg(values: &[f64], names: &[String], config: &BarChartConfig) 
             y + 2.0,
             rh - 4.0
         );
-        let (tx, anchor) = if v >= 0.0 { (zero_x + len + 4.0, "start") } else { (zero_x - len - 4.0, "end") };
+        let (tx, anchor) = if v >= 0.0 {
+            (zero_x + len + 4.0, "start")
+        } else {
+            (zero_x - len - 4.0, "end")
+        };
         svg += &format!(
             "<text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{v:.4}</text>\n",
             y + rh * 0.7

@@ -12,7 +12,11 @@ const STOPS: [(f64, [f64; 3]); 5] = [
 /// positive, linearly interpolated between five ColorBrewer RdBu stops.
 pub fn diverging(v: f64) -> [u8; 3] {
     let v = if v.is_nan() { 0.0 } else { v.clamp(-1.0, 1.0) };
-    let i = STOPS.iter().rposition(|s| s.0 <= v).unwrap_or(0).min(STOPS.len() - 2);
+    let i = STOPS
+        .iter()
+        .rposition(|s| s.0 <= v)
+        .unwrap_or(0)
+        .min(STOPS.len() - 2);
     let (a, b) = (STOPS[i], STOPS[i + 1]);
     let t = (v - a.0) / (b.0 - a.0);
     std::array::from_fn(|c| (a.1[c] + t * (b.1[c] - a.1[c])).round() as u8)

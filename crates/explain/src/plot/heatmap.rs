@@ -84,7 +84,11 @@ pub fn encode_png(rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>> {
 /// of `attribution / vmax` at opacity `max_alpha · |attribution| / vmax`, so positive
 /// evidence shows red, negative blue, and unimportant pixels keep the input visible.
 /// Returns the PNG bytes.
-pub fn heatmap_png(image: ArrayView2<f64>, attributions: ArrayView2<f64>, config: &HeatmapConfig) -> Result<Vec<u8>> {
+pub fn heatmap_png(
+    image: ArrayView2<f64>,
+    attributions: ArrayView2<f64>,
+    config: &HeatmapConfig,
+) -> Result<Vec<u8>> {
     let (h, w) = image.dim();
     if h == 0 || w == 0 || attributions.is_empty() {
         return Err(ExplainError::Empty {
@@ -93,7 +97,11 @@ pub fn heatmap_png(image: ArrayView2<f64>, attributions: ArrayView2<f64>, config
         });
     }
     if config.scale == 0 || !(0.0..=1.0).contains(&config.max_alpha) {
-        return Err(ExplainError::invalid(OP, "scale / max_alpha", "need scale >= 1 and 0 <= max_alpha <= 1"));
+        return Err(ExplainError::invalid(
+            OP,
+            "scale / max_alpha",
+            "need scale >= 1 and 0 <= max_alpha <= 1",
+        ));
     }
     crate::predictor::check_finite(OP, "image", image)?;
     crate::predictor::check_finite(OP, "attributions", attributions)?;
@@ -113,7 +121,11 @@ pub fn heatmap_png(image: ArrayView2<f64>, attributions: ArrayView2<f64>, config
     let mut rgb = vec![0u8; oh * ow * 3];
     for r in 0..h {
         for c in 0..w {
-            let g = if hi > lo { (image[[r, c]] - lo) / (hi - lo) } else { 0.0 } * 255.0;
+            let g = if hi > lo {
+                (image[[r, c]] - lo) / (hi - lo)
+            } else {
+                0.0
+            } * 255.0;
             let v = (attr[[r, c]] / vmax).clamp(-1.0, 1.0);
             let col = diverging(v);
             let a = config.max_alpha * v.abs();

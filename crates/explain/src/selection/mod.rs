@@ -9,7 +9,9 @@ mod univariate;
 
 pub use mutual_info::{mutual_info_classif, MutualInfoConfig};
 pub use rfe::{recursive_feature_elimination, RfeResult};
-pub use univariate::{chi2, f_classif, select_k_best, variance_threshold, variances, UnivariateScores};
+pub use univariate::{
+    chi2, f_classif, select_k_best, variance_threshold, variances, UnivariateScores,
+};
 
 use crate::error::{ExplainError, Result};
 

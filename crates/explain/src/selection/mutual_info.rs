@@ -38,7 +38,11 @@ impl Default for MutualInfoConfig {
 /// `k`-th neighbour within its class is found, `m` counts all samples (itself included)
 /// strictly closer than `d`, and `N_c` is its class size. Samples alone in their class are
 /// ignored; negative estimates are clipped to 0. Features are scaled to unit variance first.
-pub fn mutual_info_classif(x: ArrayView2<f64>, y: &[usize], config: &MutualInfoConfig) -> Result<Array1<f64>> {
+pub fn mutual_info_classif(
+    x: ArrayView2<f64>,
+    y: &[usize],
+    config: &MutualInfoConfig,
+) -> Result<Array1<f64>> {
     const OP: &str = "mutual_info_classif";
     check_matrix(OP, "x", x)?;
     check_labels(OP, x.nrows(), y)?;
@@ -49,7 +53,10 @@ pub fn mutual_info_classif(x: ArrayView2<f64>, y: &[usize], config: &MutualInfoC
     let mut out = Array1::zeros(x.ncols());
     for (j, col) in x.axis_iter(Axis(1)).enumerate() {
         let std = col.std(0.0);
-        let mut c: Vec<f64> = col.iter().map(|v| if std > 0.0 { v / std } else { *v }).collect();
+        let mut c: Vec<f64> = col
+            .iter()
+            .map(|v| if std > 0.0 { v / std } else { *v })
+            .collect();
         if config.noise > 0.0 {
             let mean_abs = c.iter().map(|v| v.abs()).sum::<f64>() / c.len() as f64;
             let scale = config.noise * mean_abs.max(1.0);
@@ -118,8 +125,16 @@ fn kth_distance(sorted: &[f64], v: f64, k: usize) -> f64 {
     let (mut l, mut r) = (pos as isize - 1, pos + 1);
     let mut d = 0.0;
     for _ in 0..k {
-        let dl = if l >= 0 { v - sorted[l as usize] } else { f64::INFINITY };
-        let dr = if r < sorted.len() { sorted[r] - v } else { f64::INFINITY };
+        let dl = if l >= 0 {
+            v - sorted[l as usize]
+        } else {
+            f64::INFINITY
+        };
+        let dr = if r < sorted.len() {
+            sorted[r] - v
+        } else {
+            f64::INFINITY
+        };
         if dl <= dr {
             d = dl;
             l -= 1;

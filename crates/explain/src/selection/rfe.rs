@@ -37,7 +37,11 @@ where
     check_matrix(OP, "x", x)?;
     let m = x.ncols();
     if n_select == 0 || n_select > m {
-        return Err(ExplainError::invalid(OP, "n_select", format!("{n_select} must be in 1..={m}")));
+        return Err(ExplainError::invalid(
+            OP,
+            "n_select",
+            format!("{n_select} must be in 1..={m}"),
+        ));
     }
     if step == 0 {
         return Err(ExplainError::invalid(OP, "step", "must be positive"));
@@ -98,8 +102,10 @@ mod tests {
         assert_eq!(r.selected, vec![3]);
         assert_eq!(r.ranking, vec![4, 3, 2, 1]);
         assert_eq!(r.support, vec![false, false, false, true]);
-        let r = recursive_feature_elimination(x.view(), 2, 5, |_, idx| Ok(idx.iter().map(|&j| -(j as f64)).collect()))
-            .unwrap();
+        let r = recursive_feature_elimination(x.view(), 2, 5, |_, idx| {
+            Ok(idx.iter().map(|&j| -(j as f64)).collect())
+        })
+        .unwrap();
         assert_eq!(r.selected, vec![0, 1]);
         assert_eq!(r.ranking, vec![1, 1, 2, 2]);
     }

@@ -41,7 +41,12 @@ pub fn f_classif(x: ArrayView2<f64>, y: &[usize]) -> Result<UnivariateScores> {
         let mut ss_between = 0.0;
         let mut ss_within = 0.0;
         for &c in &cls {
-            let vals: Vec<f64> = col.iter().zip(y).filter(|(_, &l)| l == c).map(|(v, _)| *v).collect();
+            let vals: Vec<f64> = col
+                .iter()
+                .zip(y)
+                .filter(|(_, &l)| l == c)
+                .map(|(v, _)| *v)
+                .collect();
             let mc = vals.iter().sum::<f64>() / vals.len() as f64;
             ss_between += vals.len() as f64 * (mc - mean) * (mc - mean);
             ss_within += vals.iter().map(|v| (v - mc) * (v - mc)).sum::<f64>();

@@ -23,7 +23,11 @@ pub enum LabelRule {
 }
 
 /// The model's predicted classes for rows `x`.
-pub fn model_labels<P: Predictor + ?Sized>(predictor: &P, x: ArrayView2<f64>, rule: LabelRule) -> Result<Vec<usize>> {
+pub fn model_labels<P: Predictor + ?Sized>(
+    predictor: &P,
+    x: ArrayView2<f64>,
+    rule: LabelRule,
+) -> Result<Vec<usize>> {
     const OP: &str = "model_labels";
     check_matrix(OP, "x", x)?;
     let y = predict_checked(OP, predictor, x, None)?;
@@ -60,7 +64,11 @@ impl GlobalSurrogate {
 
     /// Fraction of rows of `x` on which the tree predicts the model's class (use held-out
     /// rows to measure how faithful the surrogate is).
-    pub fn fidelity<P: Predictor + ?Sized>(&self, predictor: &P, x: ArrayView2<f64>) -> Result<f64> {
+    pub fn fidelity<P: Predictor + ?Sized>(
+        &self,
+        predictor: &P,
+        x: ArrayView2<f64>,
+    ) -> Result<f64> {
         let labels = model_labels(predictor, x, self.label_rule)?;
         let pred = self.tree.predict(x)?;
         let agree = labels.iter().zip(&pred).filter(|(a, b)| a == b).count();
@@ -68,7 +76,11 @@ impl GlobalSurrogate {
     }
 
     /// The tree's rules with coverage and accuracy (agreement with the model) on rows `x`.
-    pub fn rules<P: Predictor + ?Sized>(&self, predictor: &P, x: ArrayView2<f64>) -> Result<RuleSet> {
+    pub fn rules<P: Predictor + ?Sized>(
+        &self,
+        predictor: &P,
+        x: ArrayView2<f64>,
+    ) -> Result<RuleSet> {
         let labels = model_labels(predictor, x, self.label_rule)?;
         RuleSet::from_tree(&self.tree, x, &labels)
     }
@@ -84,8 +96,20 @@ mod tests {
         // model: class 1 iff x0 > 0.5 (x0 = i/40, so rows 0..=20 are class 0; the split is
         // the midpoint of 0.5 and 0.525)
         let f = |x: ArrayView2<f64>| x.column(0).mapv(|v| v - 0.5).insert_axis(Axis(1));
-        let x = Array2::from_shape_fn((40, 2), |(i, j)| if j == 0 { i as f64 / 40.0 } else { (i % 7) as f64 });
-        let s = GlobalSurrogate::fit(&f, x.view(), LabelRule::Threshold(0.0), &TreeConfig::default()).unwrap();
+        let x = Array2::from_shape_fn((40, 2), |(i, j)| {
+            if j == 0 {
+                i as f64 / 40.0
+            } else {
+                (i % 7) as f64
+            }
+        });
+        let s = GlobalSurrogate::fit(
+            &f,
+            x.view(),
+            LabelRule::Threshold(0.0),
+            &TreeConfig::default(),
+        )
+        .unwrap();
         assert_eq!(s.fidelity(&f, x.view()).unwrap(), 1.0);
         let rules = s.rules(&f, x.view()).unwrap();
         assert_eq!(rules.rules.len(), 2);
@@ -93,6 +117,11 @@ mod tests {
             assert_eq!(rules.matching(row).len(), 1);
         }
         let text = rules.to_string();
-        assert!(text.contains("IF x[0] <= 0.5125 THEN class 0  (coverage 52.5%, accuracy 100.0%, n = 21)"), "{text}");
+        assert!(
+            text.contains(
+                "IF x[0] <= 0.5125 THEN class 0  (coverage 52.5%, accuracy 100.0%, n = 21)"
+            ),
+            "{text}"
+        );
     }
 }

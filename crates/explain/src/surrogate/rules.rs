@@ -107,7 +107,11 @@ impl RuleSet {
             }
             rule.support = hit;
             rule.coverage = if n > 0 { hit as f64 / n as f64 } else { 0.0 };
-            rule.accuracy = if hit > 0 { correct as f64 / hit as f64 } else { f64::NAN };
+            rule.accuracy = if hit > 0 {
+                correct as f64 / hit as f64
+            } else {
+                f64::NAN
+            };
         }
         Ok(RuleSet {
             rules,
@@ -118,7 +122,9 @@ impl RuleSet {
 
     /// Index of every rule that `row` satisfies (exactly one for rules of a tree).
     pub fn matching(&self, row: ArrayView1<f64>) -> Vec<usize> {
-        (0..self.rules.len()).filter(|&r| self.rules[r].matches(row)).collect()
+        (0..self.rules.len())
+            .filter(|&r| self.rules[r].matches(row))
+            .collect()
     }
 
     fn feature_name(&self, j: usize) -> String {
@@ -136,7 +142,12 @@ impl RuleSet {
     }
 }
 
-fn with_bound(conds: &[Condition], feature: usize, lower: Option<f64>, upper: Option<f64>) -> Vec<Condition> {
+fn with_bound(
+    conds: &[Condition],
+    feature: usize,
+    lower: Option<f64>,
+    upper: Option<f64>,
+) -> Vec<Condition> {
     let mut out = conds.to_vec();
     match out.iter_mut().find(|c| c.feature == feature) {
         Some(c) => {
@@ -147,7 +158,11 @@ fn with_bound(conds: &[Condition], feature: usize, lower: Option<f64>, upper: Op
                 c.upper = Some(c.upper.map_or(u, |o| o.min(u)));
             }
         }
-        None => out.push(Condition { feature, lower, upper }),
+        None => out.push(Condition {
+            feature,
+            lower,
+            upper,
+        }),
     }
     out
 }
@@ -170,7 +185,11 @@ impl fmt::Display for RuleSet {
                     }
                 })
                 .collect();
-            let lhs = if conds.is_empty() { "TRUE".to_string() } else { conds.join(" AND ") };
+            let lhs = if conds.is_empty() {
+                "TRUE".to_string()
+            } else {
+                conds.join(" AND ")
+            };
             writeln!(
                 f,
                 "IF {lhs} THEN {}  (coverage {:.1}%, accuracy {:.1}%, n = {})",

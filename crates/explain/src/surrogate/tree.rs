@@ -124,14 +124,18 @@ impl DecisionTree {
                 None
             } else {
                 best_split(x, y, &rows, &counts, n_classes, config.min_samples_leaf)
-                    .filter(|s| s.decrease * rows.len() as f64 / n_total as f64 >= config.min_impurity_decrease)
+                    .filter(|s| {
+                        s.decrease * rows.len() as f64 / n_total as f64
+                            >= config.min_impurity_decrease
+                    })
                     .filter(|s| s.decrease > 1e-12)
             };
             match split {
                 None => tree.nodes[id] = Node::Leaf { class, counts },
                 Some(s) => {
-                    let (l_rows, r_rows): (Vec<usize>, Vec<usize>) =
-                        rows.iter().partition(|&&i| x[[i, s.feature]] <= s.threshold);
+                    let (l_rows, r_rows): (Vec<usize>, Vec<usize>) = rows
+                        .iter()
+                        .partition(|&&i| x[[i, s.feature]] <= s.threshold);
                     let left = tree.nodes.len();
                     let right = left + 1;
                     tree.nodes.push(Node::Leaf {
@@ -167,7 +171,13 @@ impl DecisionTree {
                     threshold,
                     left,
                     right,
-                } => id = if row[*feature] <= *threshold { *left } else { *right },
+                } => {
+                    id = if row[*feature] <= *threshold {
+                        *left
+                    } else {
+                        *right
+                    }
+                }
             }
         }
     }
@@ -231,7 +241,8 @@ fn best_split(
             if a == b || nl < min_leaf || n - nl < min_leaf {
                 continue;
             }
-            let child = (nl as f64 * gini(&left, nl) + (n - nl) as f64 * gini(&right, n - nl)) / n as f64;
+            let child =
+                (nl as f64 * gini(&left, nl) + (n - nl) as f64 * gini(&right, n - nl)) / n as f64;
             let decrease = parent - child;
             if best.as_ref().is_none_or(|s| decrease > s.decrease + 1e-15) {
                 let mut threshold = a + (b - a) / 2.0;
@@ -257,7 +268,14 @@ mod tests {
     #[test]
     fn learns_an_axis_aligned_rule() {
         // class 1 iff x0 > 2 and x1 <= 5
-        let x = array![[1.0, 0.0], [2.0, 9.0], [3.0, 1.0], [4.0, 4.0], [3.5, 8.0], [5.0, 6.0]];
+        let x = array![
+            [1.0, 0.0],
+            [2.0, 9.0],
+            [3.0, 1.0],
+            [4.0, 4.0],
+            [3.5, 8.0],
+            [5.0, 6.0]
+        ];
         let y = [0, 0, 1, 1, 0, 0];
         let t = DecisionTree::fit(x.view(), &y, &TreeConfig::default()).unwrap();
         assert_eq!(t.predict(x.view()).unwrap(), y.to_vec());
@@ -275,7 +293,9 @@ mod tests {
         .unwrap();
         assert_eq!(stump.depth(), 1);
         match &stump.nodes[0] {
-            Node::Split { feature, threshold, .. } => {
+            Node::Split {
+                feature, threshold, ..
+            } => {
                 // x1 <= 5: left {0,1,2,3} has classes {0,1,1}+{..}; compute both candidates:
                 // x0 <= 2.5: left {0,0} pure, right {1,1,0,0} gini 0.5 → child 4/6·0.5 = 1/3
                 // x1 <= 5.0: left rows 0,2,3 → {0,1,1} gini 4/9, right {0,0,0} → 3/6·4/9 = 2/9
