@@ -16,7 +16,9 @@ const FEATURES: usize = 12;
 
 fn toy() -> MlpClassifier {
     let mut m = MlpClassifier::random(&[3, 4], &[16], 5, 7);
-    m.class_names = ["zero", "one", "two", "three", "four"].map(String::from).to_vec();
+    m.class_names = ["zero", "one", "two", "three", "four"]
+        .map(String::from)
+        .to_vec();
     m
 }
 
@@ -27,7 +29,11 @@ fn linear() -> MlpClassifier {
 fn config() -> ServerConfig {
     ServerConfig::default()
         .with_model("toy", 1, Arc::new(toy()))
-        .with_model("toy", 2, Arc::new(MlpClassifier::random(&[3, 4], &[8], 5, 8)))
+        .with_model(
+            "toy",
+            2,
+            Arc::new(MlpClassifier::random(&[3, 4], &[8], 5, 8)),
+        )
         .with_model("linear", 1, Arc::new(linear()))
 }
 
@@ -62,15 +68,26 @@ fn health_metadata_and_ready_endpoints() {
         assert_eq!(r.status, 200);
         let v = r.json();
         assert_eq!(v["name"], "glassbox");
-        assert!(v["extensions"].as_array().unwrap().contains(&json!("binary_tensor_data")));
+        assert!(v["extensions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("binary_tensor_data")));
 
         let r = c.get("/v2/models/toy", &[]).await.unwrap();
         assert_eq!(r.status, 200);
         let m = r.json();
         assert_eq!(m["name"], "toy");
         assert_eq!(m["versions"], json!(["1", "2"]));
-        assert_eq!(m["inputs"][0], json!({"name": "input", "datatype": "FP32", "shape": [-1, 3, 4]}));
-        let outs: Vec<&str> = m["outputs"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            m["inputs"][0],
+            json!({"name": "input", "datatype": "FP32", "shape": [-1, 3, 4]})
+        );
+        let outs: Vec<&str> = m["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
         assert_eq!(outs, ["probabilities", "class", "label"]);
         assert_eq!(m["outputs"][0]["shape"], json!([-1, 5]));
         assert_eq!(m["outputs"][2]["datatype"], "BYTES");
@@ -324,7 +341,13 @@ fn bearer_token_auth_on_and_off() {
         // Off: no header needed.
         let srv = TestServer::start(config()).await;
         let mut c = srv.client().await;
-        assert_eq!(c.post_json("/v2/models/toy/infer", &[], &body).await.unwrap().status, 200);
+        assert_eq!(
+            c.post_json("/v2/models/toy/infer", &[], &body)
+                .await
+                .unwrap()
+                .status,
+            200
+        );
         srv.shutdown().await;
 
         let mut cfg = config();
@@ -336,12 +359,28 @@ fn bearer_token_auth_on_and_off() {
             assert_error(r.status, &r.json(), 401, &["Authorization"]);
             assert_eq!(r.header("www-authenticate"), Some("Bearer"));
         }
-        let r = c.post_json("/v2/models/toy/infer", &[("Authorization", "Bearer wrong")], &body).await.unwrap();
+        let r = c
+            .post_json(
+                "/v2/models/toy/infer",
+                &[("Authorization", "Bearer wrong")],
+                &body,
+            )
+            .await
+            .unwrap();
         assert_error(r.status, &r.json(), 401, &["invalid bearer token"]);
-        let r = c.post_json("/v2/repository/models/toy/unload", &[], &json!({})).await.unwrap();
+        let r = c
+            .post_json("/v2/repository/models/toy/unload", &[], &json!({}))
+            .await
+            .unwrap();
         assert_eq!(r.status, 401);
         let ok = [("Authorization", "Bearer s3cret")];
-        assert_eq!(c.post_json("/v2/models/toy/infer", &ok, &body).await.unwrap().status, 200);
+        assert_eq!(
+            c.post_json("/v2/models/toy/infer", &ok, &body)
+                .await
+                .unwrap()
+                .status,
+            200
+        );
         assert_eq!(c.get("/metrics", &ok).await.unwrap().status, 200);
         srv.shutdown().await;
 
@@ -365,7 +404,10 @@ fn slow_requests_time_out_with_504() {
         let srv = TestServer::start(cfg).await;
         let mut c = srv.client().await;
         let body = infer_body("input", &[1, 3, 4], &sample(FEATURES, 9));
-        let r = c.post_json("/v2/models/slow/infer", &[], &body).await.unwrap();
+        let r = c
+            .post_json("/v2/models/slow/infer", &[], &body)
+            .await
+            .unwrap();
         assert_error(r.status, &r.json(), 504, &["timed out", "100 ms"]);
         let r = c.get("/v2/health/live", &[]).await.unwrap();
         assert_eq!(r.status, 200);

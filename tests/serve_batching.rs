@@ -34,13 +34,23 @@ async fn burst(srv: &Arc<TestServer>, model: &MlpClassifier, n: usize) {
             // Rows of 1 and 2 mixed, to exercise uneven splits.
             let rows = 1 + i % 2;
             let data: Vec<f32> = x.iter().cycle().take(rows * D).copied().collect();
-            let r = c.post_json("/v2/models/m/infer", &[], &infer_body("input", &[rows, D], &data)).await.unwrap();
+            let r = c
+                .post_json(
+                    "/v2/models/m/infer",
+                    &[],
+                    &infer_body("input", &[rows, D], &data),
+                )
+                .await
+                .unwrap();
             assert_eq!(r.status, 200, "{}", r.text());
             let p = output_f32(&r.json(), "probabilities");
             assert_eq!(p.len(), rows * 3);
             for row in 0..rows {
                 for k in 0..3 {
-                    assert!((p[row * 3 + k] - want[k]).abs() < 1e-5, "request {i} row {row}");
+                    assert!(
+                        (p[row * 3 + k] - want[k]).abs() < 1e-5,
+                        "request {i} row {row}"
+                    );
                 }
             }
         }));
@@ -95,7 +105,11 @@ fn batching_off_runs_each_request_alone() {
         let batches = m.batches.lock().unwrap().clone();
         assert_eq!(batches.len(), 12);
         assert!(batches.iter().all(|&b| b <= 2), "{batches:?}");
-        Arc::try_unwrap(srv).ok().expect("sole owner").shutdown().await;
+        Arc::try_unwrap(srv)
+            .ok()
+            .expect("sole owner")
+            .shutdown()
+            .await;
     });
 }
 
@@ -107,7 +121,10 @@ fn explanations_run_on_the_compute_pool() {
         let mut c = srv.client().await;
         let mut body = infer_body("input", &[1, D], &sample(D, 1));
         body["parameters"] = json!({"method": "saliency"});
-        let r = c.post_json("/v2/models/m/explain", &[], &body).await.unwrap();
+        let r = c
+            .post_json("/v2/models/m/explain", &[], &body)
+            .await
+            .unwrap();
         assert_eq!(r.status, 200, "{}", r.text());
         let threads = m.threads.lock().unwrap().clone();
         assert_eq!(threads.len(), 1);
@@ -127,17 +144,23 @@ fn graceful_shutdown_finishes_in_flight_requests() {
         let mut c = srv.client().await;
         let addr = srv.addr;
         let pending = tokio::spawn(async move {
-            c.post_json("/v2/models/m/infer", &[], &infer_body("input", &[1, D], &x)).await
+            c.post_json("/v2/models/m/infer", &[], &infer_body("input", &[1, D], &x))
+                .await
         });
         tokio::time::sleep(Duration::from_millis(80)).await;
         let t0 = std::time::Instant::now();
         srv.shutdown().await;
-        assert!(t0.elapsed() >= Duration::from_millis(100), "shutdown waited for the request");
+        assert!(
+            t0.elapsed() >= Duration::from_millis(100),
+            "shutdown waited for the request"
+        );
         let r = pending.await.unwrap().expect("in-flight request answered");
         assert_eq!(r.status, 200);
         let p = output_f32(&r.json(), "probabilities");
         assert!((p[0] - want[0]).abs() < 1e-5);
         // The listener is closed afterwards.
-        assert!(glassbox_serve::client::HttpClient::connect(addr).await.is_err());
+        assert!(glassbox_serve::client::HttpClient::connect(addr)
+            .await
+            .is_err());
     });
 }

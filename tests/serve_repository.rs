@@ -64,7 +64,10 @@ fn model_directory_versions_index_load_unload() {
         let x = sample(6, 4);
         let body = infer_body("input", &[1, 6], &x);
 
-        let r = c.post_json("/v2/repository/index", &[], &json!({})).await.unwrap();
+        let r = c
+            .post_json("/v2/repository/index", &[], &json!({}))
+            .await
+            .unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(
             r.json(),
@@ -79,61 +82,148 @@ fn model_directory_versions_index_load_unload() {
         ] {
             let r = c.post_json(path, &[], &body).await.unwrap();
             assert_eq!(r.status, 200, "{path}: {}", r.text());
-            assert!(close(&probs_of(&r.json()), &naive_probabilities(m, &x)), "{path}");
+            assert!(
+                close(&probs_of(&r.json()), &naive_probabilities(m, &x)),
+                "{path}"
+            );
         }
 
         // Unload one version: the default falls back to the highest remaining one.
-        let r = c.post_json("/v2/repository/models/beta/unload", &[], &json!({"parameters": {"version": "2"}})).await.unwrap();
+        let r = c
+            .post_json(
+                "/v2/repository/models/beta/unload",
+                &[],
+                &json!({"parameters": {"version": "2"}}),
+            )
+            .await
+            .unwrap();
         assert_eq!(r.status, 200, "{}", r.text());
-        let r = c.post_json("/v2/models/beta/infer", &[], &body).await.unwrap();
+        let r = c
+            .post_json("/v2/models/beta/infer", &[], &body)
+            .await
+            .unwrap();
         assert_eq!(r.json()["model_version"], "1");
-        let r = c.post_json("/v2/models/beta/versions/2/infer", &[], &body).await.unwrap();
+        let r = c
+            .post_json("/v2/models/beta/versions/2/infer", &[], &body)
+            .await
+            .unwrap();
         assert_eq!(r.status, 404);
-        assert!(r.json()["error"].as_str().unwrap().contains("loaded versions: 1"));
+        assert!(r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("loaded versions: 1"));
 
         // Unload the whole model, then load it back from disk.
-        let r = c.post_json("/v2/repository/models/alpha/unload", &[], &json!({})).await.unwrap();
+        let r = c
+            .post_json("/v2/repository/models/alpha/unload", &[], &json!({}))
+            .await
+            .unwrap();
         assert_eq!(r.status, 200);
-        let r = c.post_json("/v2/models/alpha/infer", &[], &body).await.unwrap();
+        let r = c
+            .post_json("/v2/models/alpha/infer", &[], &body)
+            .await
+            .unwrap();
         assert_eq!(r.status, 400);
         assert!(r.json()["error"].as_str().unwrap().contains("not loaded"));
         let r = c.get("/v2/models/alpha/ready", &[]).await.unwrap();
         assert_eq!((r.status, r.json()["ready"].clone()), (400, json!(false)));
-        let r = c.post_json("/v2/repository/index", &[], &json!({"ready": true})).await.unwrap();
-        let names: Vec<String> = r.json().as_array().unwrap().iter().map(|e| format!("{}:{}", e["name"], e["version"])).collect();
+        let r = c
+            .post_json("/v2/repository/index", &[], &json!({"ready": true}))
+            .await
+            .unwrap();
+        let names: Vec<String> = r
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{}:{}", e["name"], e["version"]))
+            .collect();
         assert_eq!(names, ["\"beta\":\"1\""]);
-        let r = c.post_json("/v2/repository/index", &[], &json!({})).await.unwrap();
-        assert_eq!(r.json()[0], json!({"name": "alpha", "state": "UNAVAILABLE", "reason": "unloaded"}));
+        let r = c
+            .post_json("/v2/repository/index", &[], &json!({}))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.json()[0],
+            json!({"name": "alpha", "state": "UNAVAILABLE", "reason": "unloaded"})
+        );
 
         // A new model dropped into the directory is picked up by load; a replaced bundle is
         // re-read on reload.
         let gamma = MlpClassifier::random(&[6], &[4], 3, 99);
         gamma.save(&dir.join("gamma.json")).unwrap();
-        let r = c.request("POST", "/v2/repository/models/gamma/load", &[], b"").await.unwrap();
+        let r = c
+            .request("POST", "/v2/repository/models/gamma/load", &[], b"")
+            .await
+            .unwrap();
         assert_eq!(r.status, 200, "{}", r.text());
-        let r = c.post_json("/v2/models/gamma/infer", &[], &body).await.unwrap();
-        assert!(close(&probs_of(&r.json()), &naive_probabilities(&gamma, &x)));
-        let r = c.post_json("/v2/repository/models/alpha/load", &[], &json!({})).await.unwrap();
+        let r = c
+            .post_json("/v2/models/gamma/infer", &[], &body)
+            .await
+            .unwrap();
+        assert!(close(
+            &probs_of(&r.json()),
+            &naive_probabilities(&gamma, &x)
+        ));
+        let r = c
+            .post_json("/v2/repository/models/alpha/load", &[], &json!({}))
+            .await
+            .unwrap();
         assert_eq!(r.status, 200);
-        let r = c.post_json("/v2/models/alpha/infer", &[], &body).await.unwrap();
-        assert!(close(&probs_of(&r.json()), &naive_probabilities(&models[0], &x)));
+        let r = c
+            .post_json("/v2/models/alpha/infer", &[], &body)
+            .await
+            .unwrap();
+        assert!(close(
+            &probs_of(&r.json()),
+            &naive_probabilities(&models[0], &x)
+        ));
 
         // Errors: unknown model, broken bundle, bad name, bad version parameter.
-        let r = c.post_json("/v2/repository/models/nope/load", &[], &json!({})).await.unwrap();
+        let r = c
+            .post_json("/v2/repository/models/nope/load", &[], &json!({}))
+            .await
+            .unwrap();
         assert_eq!(r.status, 404);
         std::fs::write(dir.join("broken.json"), b"{not json").unwrap();
-        let r = c.post_json("/v2/repository/models/broken/load", &[], &json!({})).await.unwrap();
+        let r = c
+            .post_json("/v2/repository/models/broken/load", &[], &json!({}))
+            .await
+            .unwrap();
         assert_eq!(r.status, 500);
         assert!(r.json()["error"].as_str().unwrap().contains("broken.json"));
-        let r = c.post_json("/v2/repository/index", &[], &json!({})).await.unwrap();
-        let broken = r.json().as_array().unwrap().iter().find(|e| e["name"] == "broken").cloned().unwrap();
+        let r = c
+            .post_json("/v2/repository/index", &[], &json!({}))
+            .await
+            .unwrap();
+        let broken = r
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "broken")
+            .cloned()
+            .unwrap();
         assert_eq!(broken["state"], "UNAVAILABLE");
         assert!(broken["reason"].as_str().unwrap().contains("broken.json"));
-        let r = c.post_json("/v2/repository/models/..%2Fetc/load", &[], &json!({})).await.unwrap();
+        let r = c
+            .post_json("/v2/repository/models/..%2Fetc/load", &[], &json!({}))
+            .await
+            .unwrap();
         assert!(r.status == 400 || r.status == 404, "{}", r.status);
-        let r = c.post_json("/v2/repository/models/beta/load", &[], &json!({"parameters": {"version": "x"}})).await.unwrap();
+        let r = c
+            .post_json(
+                "/v2/repository/models/beta/load",
+                &[],
+                &json!({"parameters": {"version": "x"}}),
+            )
+            .await
+            .unwrap();
         assert_eq!(r.status, 400);
-        let r = c.request("POST", "/v2/repository/models/beta/load", &[], b"[1").await.unwrap();
+        let r = c
+            .request("POST", "/v2/repository/models/beta/load", &[], b"[1")
+            .await
+            .unwrap();
         assert_eq!(r.status, 400);
         srv.shutdown().await;
     });
@@ -176,8 +266,14 @@ fn load_and_unload_under_traffic_drop_no_request() {
                 let mut c = srv.client().await;
                 for i in 0..30 {
                     let (path, body) = match i % 3 {
-                        0 => ("/v2/repository/models/beta/unload", json!({"parameters": {"version": 2}})),
-                        1 => ("/v2/repository/models/beta/load", json!({"parameters": {"version": 2}})),
+                        0 => (
+                            "/v2/repository/models/beta/unload",
+                            json!({"parameters": {"version": 2}}),
+                        ),
+                        1 => (
+                            "/v2/repository/models/beta/load",
+                            json!({"parameters": {"version": 2}}),
+                        ),
                         _ => ("/v2/repository/models/beta/load", json!({})),
                     };
                     let r = c.post_json(path, &[], &body).await.unwrap();
@@ -204,8 +300,15 @@ fn load_and_unload_under_traffic_drop_no_request() {
                         break;
                     }
                     let v2 = (i + w) % 2 == 0;
-                    let path = if v2 { "/v2/models/beta/versions/2/infer" } else { "/v2/models/beta/versions/1/infer" };
-                    let r = c.post_json(path, &[], &body).await.expect("connection stays up");
+                    let path = if v2 {
+                        "/v2/models/beta/versions/2/infer"
+                    } else {
+                        "/v2/models/beta/versions/1/infer"
+                    };
+                    let r = c
+                        .post_json(path, &[], &body)
+                        .await
+                        .expect("connection stays up");
                     match (v2, r.status) {
                         (false, 200) => {
                             assert!(close(&probs_of(&r.json()), &want1));
@@ -232,12 +335,22 @@ fn load_and_unload_under_traffic_drop_no_request() {
             ok1 += a;
             ok2 += b;
         }
-        assert!(ok1 > 0 && ok2 > 0, "traffic reached both versions ({ok1}, {ok2})");
+        assert!(
+            ok1 > 0 && ok2 > 0,
+            "traffic reached both versions ({ok1}, {ok2})"
+        );
         // Every version-1 request succeeded (asserted above) and the server still answers.
         let mut c = srv.client().await;
-        let r = c.get("/v2/models/beta/versions/2/ready", &[]).await.unwrap();
+        let r = c
+            .get("/v2/models/beta/versions/2/ready", &[])
+            .await
+            .unwrap();
         assert_eq!(r.status, 200);
-        Arc::try_unwrap(srv).ok().expect("sole owner").shutdown().await;
+        Arc::try_unwrap(srv)
+            .ok()
+            .expect("sole owner")
+            .shutdown()
+            .await;
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -245,7 +358,10 @@ fn load_and_unload_under_traffic_drop_no_request() {
 #[test]
 fn unload_waits_for_in_flight_requests() {
     rt().block_on(async {
-        let slow = Instrumented::new(MlpClassifier::random(&[6], &[], 3, 5), Duration::from_millis(150));
+        let slow = Instrumented::new(
+            MlpClassifier::random(&[6], &[], 3, 5),
+            Duration::from_millis(150),
+        );
         let mut cfg = ServerConfig::default().with_model("slow", 1, slow.clone());
         cfg.batching.enabled = false;
         let srv = Arc::new(TestServer::start(cfg).await);
@@ -257,15 +373,31 @@ fn unload_waits_for_in_flight_requests() {
             let x = x.clone();
             inflight.push(tokio::spawn(async move {
                 let mut c = srv.client().await;
-                c.post_json("/v2/models/slow/infer", &[], &infer_body("input", &[1, 6], &x)).await.unwrap()
+                c.post_json(
+                    "/v2/models/slow/infer",
+                    &[],
+                    &infer_body("input", &[1, 6], &x),
+                )
+                .await
+                .unwrap()
             }));
         }
         tokio::time::sleep(Duration::from_millis(60)).await;
         let mut c = srv.client().await;
-        let r = c.post_json("/v2/repository/models/slow/unload", &[], &json!({})).await.unwrap();
+        let r = c
+            .post_json("/v2/repository/models/slow/unload", &[], &json!({}))
+            .await
+            .unwrap();
         assert_eq!(r.status, 200);
         // New requests see the model gone; the accepted ones all complete.
-        let r = c.post_json("/v2/models/slow/infer", &[], &infer_body("input", &[1, 6], &x)).await.unwrap();
+        let r = c
+            .post_json(
+                "/v2/models/slow/infer",
+                &[],
+                &infer_body("input", &[1, 6], &x),
+            )
+            .await
+            .unwrap();
         assert_eq!(r.status, 400);
         for h in inflight {
             let r = h.await.unwrap();
@@ -273,9 +405,19 @@ fn unload_waits_for_in_flight_requests() {
             assert!(close(&probs_of(&r.json()), &want));
         }
         // In-memory models can be loaded back.
-        let r = c.post_json("/v2/repository/models/slow/load", &[], &json!({})).await.unwrap();
+        let r = c
+            .post_json("/v2/repository/models/slow/load", &[], &json!({}))
+            .await
+            .unwrap();
         assert_eq!(r.status, 200);
-        assert_eq!(c.get("/v2/models/slow/ready", &[]).await.unwrap().status, 200);
-        Arc::try_unwrap(srv).ok().expect("sole owner").shutdown().await;
+        assert_eq!(
+            c.get("/v2/models/slow/ready", &[]).await.unwrap().status,
+            200
+        );
+        Arc::try_unwrap(srv)
+            .ok()
+            .expect("sole owner")
+            .shutdown()
+            .await;
     });
 }

@@ -58,6 +58,7 @@ impl TestServer {
 
 /// Softmax probabilities of one flattened sample, computed with plain loops from the
 /// model's weights (independent of the library's ndarray code path).
+#[allow(clippy::needless_range_loop)] // deliberately naive index loops
 pub fn naive_probabilities(m: &MlpClassifier, x: &[f32]) -> Vec<f64> {
     let mut h: Vec<f64> = x.iter().map(|&v| v as f64).collect();
     for (li, layer) in m.layers.iter().enumerate() {
@@ -68,7 +69,11 @@ pub fn naive_probabilities(m: &MlpClassifier, x: &[f32]) -> Vec<f64> {
             for i in 0..inp {
                 s += layer.weight[[o, i]] as f64 * h[i];
             }
-            z[o] = if li + 1 < m.layers.len() { s.max(0.0) } else { s };
+            z[o] = if li + 1 < m.layers.len() {
+                s.max(0.0)
+            } else {
+                s
+            };
         }
         h = z;
     }

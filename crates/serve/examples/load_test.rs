@@ -128,7 +128,10 @@ fn run_once(args: &Args, batching: bool) -> Result<Report, String> {
                 }
                 while next.fetch_add(1, Ordering::Relaxed) < total {
                     let s = Instant::now();
-                    match c.request("POST", "/v2/models/mnist/infer", &headers, &body).await {
+                    match c
+                        .request("POST", "/v2/models/mnist/infer", &headers, &body)
+                        .await
+                    {
                         Ok(r) if r.status == 200 => lat.push(s.elapsed()),
                         _ => errors += 1,
                     }
@@ -151,7 +154,11 @@ fn run_once(args: &Args, batching: bool) -> Result<Report, String> {
     let errors: usize = results.iter().map(|r| r.1.min(total)).sum();
     let mut lat: Vec<Duration> = results.into_iter().flat_map(|r| r.0).collect();
     lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     Ok(Report {
         seconds,
         ok: lat.len(),

@@ -40,7 +40,8 @@ fn run() -> Result<(), String> {
                 std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
                 let mut m = MlpClassifier::random(&[1, 28, 28], &[128], 10, 2024);
                 m.class_names = (0..10).map(|d| format!("digit_{d}")).collect();
-                m.save(&dir.join("mnist_toy.json")).map_err(|e| e.to_string())?;
+                m.save(&dir.join("mnist_toy.json"))
+                    .map_err(|e| e.to_string())?;
                 return Ok(());
             }
             "--model-dir" => config.model_dir = Some(PathBuf::from(value()?)),
@@ -49,10 +50,13 @@ fn run() -> Result<(), String> {
             "--token" => config.token = Some(value()?),
             "--no-batching" => config.batching.enabled = false,
             "--max-batch" => {
-                config.batching.max_batch_size = value()?.parse().map_err(|e| format!("--max-batch: {e}"))?
+                config.batching.max_batch_size =
+                    value()?.parse().map_err(|e| format!("--max-batch: {e}"))?
             }
             "--max-delay-ms" => {
-                let ms: u64 = value()?.parse().map_err(|e| format!("--max-delay-ms: {e}"))?;
+                let ms: u64 = value()?
+                    .parse()
+                    .map_err(|e| format!("--max-delay-ms: {e}"))?;
                 config.batching.max_delay = Duration::from_millis(ms);
             }
             other => return Err(format!("unknown argument '{other}'")),
@@ -64,7 +68,10 @@ fn run() -> Result<(), String> {
         if let Some(f) = addr_file {
             // Write then rename so a watcher never reads a partial address.
             let tmp = f.with_extension("tmp");
-            if std::fs::write(&tmp, addr.to_string()).and_then(|_| std::fs::rename(&tmp, &f)).is_err() {
+            if std::fs::write(&tmp, addr.to_string())
+                .and_then(|_| std::fs::rename(&tmp, &f))
+                .is_err()
+            {
                 eprintln!("toy_server: cannot write {}", f.display());
             }
         }
