@@ -40,5 +40,17 @@ for _ in $(seq 1 300); do
 done
 [ -s "$WORK/addr" ] || { echo "server did not start within 30 s"; exit 1; }
 
+STATUS=0
 "$PY" scripts/triton_client_check.py --url "$(cat "$WORK/addr")" --model mnist_toy \
-    --bundle "$WORK/models/mnist_toy.json" --mnist "$ROOT/data/mnist/t10k-images-idx3-ubyte.gz"
+    --bundle "$WORK/models/mnist_toy.json" --mnist "$ROOT/data/mnist/t10k-images-idx3-ubyte.gz" || STATUS=$?
+
+# Graceful shutdown: SIGTERM must make the server exit 0.
+kill -TERM "$SERVER_PID"
+if wait "$SERVER_PID"; then
+    echo "server stopped cleanly on SIGTERM"
+else
+    echo "server exited with status $? on SIGTERM"
+    STATUS=1
+fi
+SERVER_PID=""
+exit "$STATUS"
