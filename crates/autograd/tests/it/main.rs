@@ -3,4 +3,6 @@
 mod common;
 mod graph;
 mod props;
+mod props_nn;
 mod reference;
+mod strategies;
