@@ -10,6 +10,8 @@
 //!   a variance filter, all fitted once and applied unchanged ([`preprocess`]).
 //! - **Composition**: [`compose::Pipeline`] and [`compose::ColumnTransformer`], serde-serialisable.
 //! - **Splits**: [`split::train_test_split`], [`split::KFold`], [`split::StratifiedKFold`].
+//! - **Conversion**: [`convert::to_f32`], [`convert::one_hot`], [`convert::argmax_rows`] for
+//!   moving between `f64` tables and `f32` models; [`Table::cast`] between column types.
 //! - **Batching**: the [`Dataset`] trait and a [`DataLoader`] with seeded per-epoch
 //!   shuffles, `drop_last` and parallel preparation of upcoming batches.
 //!
@@ -38,6 +40,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod compose;
+pub mod convert;
 mod error;
 pub mod idx;
 mod loader;

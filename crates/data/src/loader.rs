@@ -4,7 +4,7 @@ use crate::error::{DataError, Result};
 use crate::rng::Rng;
 use ndarray::{ArrayD, Axis};
 use std::collections::VecDeque;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
 use std::sync::Arc;
 
 /// A random-access collection of samples that can assemble a batch from indices.
@@ -206,15 +206,33 @@ impl<D: Dataset> EpochIter<D> {
     }
 }
 
+/// Waits for a prefetched batch. On a rayon worker thread (e.g. inside a parallel
+/// cross-validation) it keeps running other rayon jobs while waiting, so the batch job it
+/// waits for can never be starved of a worker.
+fn wait<B>(rx: &Receiver<Result<B>>) -> Result<B> {
+    let stopped =
+        || DataError::Dataset("a batch worker stopped without a result (it panicked)".into());
+    if rayon::current_thread_index().is_none() {
+        return rx.recv().unwrap_or_else(|_| Err(stopped()));
+    }
+    loop {
+        match rx.try_recv() {
+            Ok(r) => return r,
+            Err(TryRecvError::Disconnected) => return Err(stopped()),
+            Err(TryRecvError::Empty) => {
+                if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+}
+
 impl<D: Dataset> Iterator for EpochIter<D> {
     type Item = Result<D::Batch>;
     fn next(&mut self) -> Option<Self::Item> {
         let out = match self.pending.pop_front() {
-            Some(rx) => Some(rx.recv().unwrap_or_else(|_| {
-                Err(DataError::Dataset(
-                    "a batch worker stopped without a result (it panicked)".into(),
-                ))
-            })),
+            Some(rx) => Some(wait(&rx)),
             None => self.chunks.pop_front().map(|idx| self.dataset.batch(&idx)),
         };
         self.fill();
@@ -280,6 +298,77 @@ mod tests {
                 assert_eq!(x[[r, 1]], (t * 10 + 1) as f32);
             }
         }
+    }
+
+    /// A dataset that reports each batch request on a channel.
+    struct Signalling {
+        tx: std::sync::Mutex<std::sync::mpsc::Sender<Vec<usize>>>,
+    }
+
+    impl Dataset for Signalling {
+        type Batch = Vec<usize>;
+        fn len(&self) -> usize {
+            6
+        }
+        fn batch(&self, indices: &[usize]) -> Result<Vec<usize>> {
+            self.tx.lock().unwrap().send(indices.to_vec()).unwrap();
+            Ok(indices.to_vec())
+        }
+    }
+
+    #[test]
+    fn next_batches_are_prepared_before_they_are_asked_for() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ds = Signalling {
+            tx: std::sync::Mutex::new(tx),
+        };
+        let cfg = LoaderConfig {
+            batch_size: 2,
+            prefetch: 2,
+            ..Default::default()
+        };
+        let l = DataLoader::new(ds, cfg).unwrap();
+        let mut it = l.epoch(0);
+        // Before any `next`, the first two batches are built in the background.
+        let timeout = std::time::Duration::from_secs(10);
+        let mut early = vec![
+            rx.recv_timeout(timeout).unwrap(),
+            rx.recv_timeout(timeout).unwrap(),
+        ];
+        early.sort();
+        assert_eq!(early, vec![vec![0, 1], vec![2, 3]]);
+        assert_eq!(it.next().unwrap().unwrap(), vec![0, 1]);
+        // Taking the first batch started the third.
+        assert_eq!(rx.recv_timeout(timeout).unwrap(), vec![4, 5]);
+        assert_eq!(it.next().unwrap().unwrap(), vec![2, 3]);
+        assert_eq!(it.next().unwrap().unwrap(), vec![4, 5]);
+        assert!(it.next().is_none());
+    }
+
+    #[test]
+    fn loaders_inside_rayon_workers_do_not_deadlock() {
+        use rayon::prelude::*;
+        // More concurrent loaders than pool threads, each waiting on prefetched batches.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let totals: Vec<usize> = pool.install(|| {
+            (0..4u64)
+                .into_par_iter()
+                .map(|k| {
+                    let cfg = LoaderConfig {
+                        batch_size: 3,
+                        shuffle: true,
+                        seed: k,
+                        ..Default::default()
+                    };
+                    let l = DataLoader::new(ds(10), cfg).unwrap();
+                    l.epoch(0).map(|b| b.unwrap().1.sum()).sum()
+                })
+                .collect()
+        });
+        assert_eq!(totals, vec![45; 4]);
     }
 
     #[test]
