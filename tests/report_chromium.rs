@@ -182,7 +182,11 @@ fn report_from_real_models_renders_in_chromium() {
     let (dom, err) = chromium(
         &browser,
         &profile,
-        &["--virtual-time-budget=10000".into(), "--dump-dom".into()],
+        &[
+            "--window-size=1280,4000".into(),
+            "--virtual-time-budget=10000".into(),
+            "--dump-dom".into(),
+        ],
         &url,
     );
     assert_eq!(
@@ -220,5 +224,30 @@ fn report_from_real_models_renders_in_chromium() {
     let (w, h) = png_size(&bytes).expect("screenshot is a PNG");
     assert!(w >= 1280 && h >= 4000, "screenshot is {w}x{h}");
     println!("screenshot saved to {} ({w}x{h})", shot.display());
+
+    // A second screenshot of the whole page, as tall as the document measured by the page.
+    let height: u32 = html_attr(&dom, "data-page-height")
+        .and_then(|v| v.parse().ok())
+        .expect("page height recorded by the self-check");
+    assert!(height > 1000, "page height {height} is implausibly small");
+    let full = dir.join("report-full.png");
+    let _ = std::fs::remove_file(&full);
+    chromium(
+        &browser,
+        &profile,
+        &[
+            format!("--screenshot={}", full.display()),
+            format!("--window-size=1280,{}", height.min(16_000)),
+            "--virtual-time-budget=10000".into(),
+        ],
+        &url,
+    );
+    let bytes =
+        std::fs::read(&full).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", full.display()));
+    assert_eq!(png_size(&bytes).map(|s| s.1), Some(height.min(16_000)));
+    println!(
+        "full-page screenshot saved to {} (1280x{height})",
+        full.display()
+    );
     let _ = std::fs::remove_dir_all(&profile);
 }

@@ -68,7 +68,9 @@ pub fn heatmap_overlay_png(
             // Non-negative maps: the input dimmed under a colour wash, as Grad-CAM overlays are
             // usually shown.
             let (alpha, base) = match cmap {
-                Colormap::Diverging => (((t - 0.5).abs() * 2.0).powf(0.6).min(1.0), 0.55 + 0.45 * g),
+                Colormap::Diverging => {
+                    (((t - 0.5).abs() * 2.0).powf(0.6).min(1.0), 0.55 + 0.45 * g)
+                }
                 Colormap::Sequential => (0.25 + 0.6 * t, 0.15 + 0.7 * g),
             };
             let color = cmap.rgb(t);

@@ -80,8 +80,9 @@ footer{color:var(--muted);font-size:12.5px;text-align:center;padding:8px 0 24px}
 "#;
 
 /// Runs after load: checks that every image decoded and records the result on `<html>` as
-/// `data-images-total`, `data-images-failed` and `data-check="ok" | "failed"` (read back by
-/// the headless-browser test). It changes nothing visible.
+/// `data-images-total`, `data-images-failed`, `data-check="ok" | "failed"` and the document
+/// height `data-page-height` (read back by the headless-browser test). It changes nothing
+/// visible.
 pub(crate) const SELF_CHECK_JS: &str = r#"
 window.addEventListener("load", function () {
   var imgs = Array.prototype.slice.call(document.images);
@@ -90,5 +91,6 @@ window.addEventListener("load", function () {
   root.setAttribute("data-images-total", String(imgs.length));
   root.setAttribute("data-images-failed", String(failed.length));
   root.setAttribute("data-check", failed.length === 0 ? "ok" : "failed");
+  root.setAttribute("data-page-height", String(Math.ceil(root.scrollHeight)));
 });
 "#;

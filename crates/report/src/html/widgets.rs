@@ -20,7 +20,11 @@ pub(crate) fn card(label: &str, value: &str, hero: bool) -> String {
     format!(
         "<div class=\"card{}{}\"><div class=\"v\">{}</div><div class=\"k\">{}</div></div>",
         if hero { " hero" } else { "" },
-        if value.chars().count() > 9 { " wide" } else { "" },
+        if value.chars().count() > 9 {
+            " wide"
+        } else {
+            ""
+        },
         escape_html(value),
         escape_html(label)
     )
