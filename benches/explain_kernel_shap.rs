@@ -72,7 +72,12 @@ fn digits() -> Array2<f64> {
                 .lines()
                 .skip(1)
                 .filter(|l| !l.trim().is_empty())
-                .map(|l| l.split(',').take(64).map(|v| v.trim().parse().unwrap_or(0.0)).collect())
+                .map(|l| {
+                    l.split(',')
+                        .take(64)
+                        .map(|v| v.trim().parse().unwrap_or(0.0))
+                        .collect()
+                })
                 .collect();
             Array2::from_shape_fn((rows.len(), 64), |(i, j)| rows[i][j])
         }
@@ -83,7 +88,9 @@ fn digits() -> Array2<f64> {
         }
     };
     let mean = x.mean_axis(Axis(0)).unwrap();
-    let std = x.std_axis(Axis(0), 0.0).mapv(|s| if s > 0.0 { s } else { 1.0 });
+    let std = x
+        .std_axis(Axis(0), 0.0)
+        .mapv(|s| if s > 0.0 { s } else { 1.0 });
     (&x - &mean) / &std
 }
 

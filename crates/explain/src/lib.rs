@@ -42,7 +42,7 @@ pub mod checks;
 pub mod error;
 pub mod global;
 pub mod lime;
-pub mod linalg;
+mod linalg;
 pub mod perturbation;
 pub mod plot;
 pub mod predictor;

@@ -60,9 +60,11 @@ impl Rng {
         lo + (hi - lo) * self.uniform()
     }
 
-    /// Uniform integer in `0..n` (`n > 0`), without modulo bias.
+    /// Uniform integer in `0..n` without modulo bias (`0` when `n == 0`).
     pub fn below(&mut self, n: usize) -> usize {
-        debug_assert!(n > 0);
+        if n == 0 {
+            return 0;
+        }
         let n = n as u64;
         let zone = u64::MAX - u64::MAX % n;
         loop {

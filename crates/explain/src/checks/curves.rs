@@ -54,9 +54,10 @@ pub struct Curve {
     pub auc: f64,
 }
 
-/// Area under `y(x)` by the trapezoid rule (`x` ascending).
+/// Area under `y(x)` by the trapezoid rule (`x` ascending; extra points of the longer
+/// argument are ignored).
 pub fn auc_trapezoid(x: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
-    (1..x.len())
+    (1..x.len().min(y.len()))
         .map(|i| (x[i] - x[i - 1]) * (y[i] + y[i - 1]) / 2.0)
         .sum()
 }

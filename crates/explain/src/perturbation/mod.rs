@@ -31,7 +31,7 @@ impl Default for Baseline {
 
 impl Baseline {
     /// Baseline value of feature `j` for input `i` (after [`Baseline::check`]).
-    pub fn value(&self, i: usize, j: usize) -> f64 {
+    pub(crate) fn value(&self, i: usize, j: usize) -> f64 {
         match self {
             Baseline::Scalar(v) => *v,
             Baseline::PerFeature(b) => b[j],

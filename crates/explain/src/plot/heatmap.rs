@@ -32,9 +32,12 @@ impl Default for HeatmapConfig {
 
 /// Bilinear resize of `a` to `height × width` with half-pixel centres (PyTorch
 /// `interpolate(mode="bilinear", align_corners=False)`); used to lay a Grad-CAM map over
-/// its input.
+/// its input. An empty `a` gives zeros.
 pub fn upsample_bilinear(a: ArrayView2<f64>, height: usize, width: usize) -> Array2<f64> {
     let (h, w) = a.dim();
+    if h == 0 || w == 0 {
+        return Array2::zeros((height, width));
+    }
     let coord = |o: usize, n_in: usize, n_out: usize| -> (usize, usize, f64) {
         let src = ((o as f64 + 0.5) * n_in as f64 / n_out as f64 - 0.5).max(0.0);
         let i0 = (src.floor() as usize).min(n_in - 1);

@@ -41,9 +41,11 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether `row` satisfies every condition.
+    /// Whether `row` satisfies every condition (false if `row` lacks a tested feature).
     pub fn matches(&self, row: ArrayView1<f64>) -> bool {
-        self.conditions.iter().all(|c| c.holds(row[c.feature]))
+        self.conditions
+            .iter()
+            .all(|c| row.get(c.feature).is_some_and(|&v| c.holds(v)))
     }
 }
 

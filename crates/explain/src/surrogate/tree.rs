@@ -98,7 +98,18 @@ impl DecisionTree {
                 "need min_samples_leaf >= 1 and min_samples_split >= 2",
             ));
         }
-        let n_classes = y.iter().max().map_or(1, |m| m + 1);
+        let max_label = y.iter().copied().max().unwrap_or(0);
+        if max_label >= x.nrows().max(2) * 16 {
+            return Err(ExplainError::invalid(
+                OP,
+                "labels y",
+                format!(
+                    "labels must be 0..n_classes; found label {max_label} for {} rows",
+                    x.nrows()
+                ),
+            ));
+        }
+        let n_classes = max_label + 1;
         let n_total = x.nrows();
         let mut tree = DecisionTree {
             nodes: Vec::new(),
@@ -160,8 +171,8 @@ impl DecisionTree {
         Ok(tree)
     }
 
-    /// Index of the leaf that `row` falls into.
-    pub fn leaf_of(&self, row: ArrayView1<f64>) -> usize {
+    /// Index of the leaf that `row` falls into (`row` has `n_features` values).
+    pub(crate) fn leaf_of(&self, row: ArrayView1<f64>) -> usize {
         let mut id = 0;
         loop {
             match &self.nodes[id] {
