@@ -6,6 +6,7 @@
 //!
 //! | module | methods |
 //! | --- | --- |
+//! | [`attribution`] | the [`Attribution`] trait shared by local methods |
 //! | [`shapley`] | Kernel SHAP (exact or sampled), exact Shapley values, Permutation SHAP, k-means background |
 //! | [`perturbation`] | feature ablation (feature groups), occlusion (sliding windows) |
 //! | [`lime`] | LIME for tabular rows (quartile discretisation optional) and images (grid or SLIC superpixels) |
@@ -35,9 +36,15 @@
 //! assert!((kernel.values.sum() - 6.0).abs() < 1e-10);
 //! # Ok::<(), glassbox_explain::ExplainError>(())
 //! ```
+//!
+//! Gradient methods (saliency, Integrated Gradients, DeepLIFT, Grad-CAM, guided
+//! backprop, layer methods) need a differentiable `glassbox-nn` module; they will live in
+//! a `gradient` module implementing [`Attribution`], so the checks and pictures here apply
+//! to them unchanged.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod attribution;
 pub mod checks;
 pub mod error;
 pub mod global;
@@ -51,5 +58,6 @@ pub mod selection;
 pub mod shapley;
 pub mod surrogate;
 
+pub use attribution::Attribution;
 pub use error::{ExplainError, Result};
 pub use predictor::Predictor;
