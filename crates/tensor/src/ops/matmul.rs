@@ -71,7 +71,7 @@ pub(crate) unsafe fn sgemm(
         }
         return;
     }
-    if portable_forced() {
+    if portable_forced() || m * n * k <= TINY_MNK {
         return portable_kernel(m, n, k, dst, dst_rs, accumulate, a, b);
     }
     let par = if parallel {
@@ -85,7 +85,13 @@ pub(crate) unsafe fn sgemm(
     );
 }
 
-/// Plain-Rust i-k-j kernel (auto-vectorised when `b` has unit column stride).
+/// Products with at most this many multiply-adds (m·n·k) skip the `gemm` crate's dispatch
+/// and packing and run [`portable_kernel`] directly.
+const TINY_MNK: usize = 4096;
+
+/// Plain-Rust kernel with no SIMD intrinsics (LLVM auto-vectorises the inner loops): dot
+/// products when both operands are contiguous along `k`, i-k-j row updates when `b` rows are
+/// contiguous, and otherwise `b` is first packed row-major.
 ///
 /// # Safety
 /// As [`sgemm`].
@@ -100,7 +106,32 @@ unsafe fn portable_kernel(
     a: MatRef,
     b: MatRef,
 ) {
-    let mut brow = vec![0.0f32; n];
+    if a.cs == 1 && b.rs == 1 {
+        // out[i][j] = <a row i, b column j>, both contiguous.
+        for i in 0..m {
+            let ar = std::slice::from_raw_parts(a.ptr.offset(i as isize * a.rs), k);
+            let out = std::slice::from_raw_parts_mut(dst.offset(i as isize * dst_rs), n);
+            for (j, o) in out.iter_mut().enumerate() {
+                let bc = std::slice::from_raw_parts(b.ptr.offset(j as isize * b.cs), k);
+                let d = crate::ops::reduce::dot(ar, bc);
+                *o = if accumulate { *o + d } else { d };
+            }
+        }
+        return;
+    }
+    let packed: Vec<f32>;
+    let (bptr, brs) = if b.cs == 1 {
+        (b.ptr, b.rs)
+    } else {
+        let mut v = Vec::with_capacity(k * n);
+        for p in 0..k {
+            for j in 0..n {
+                v.push(*b.ptr.offset(p as isize * b.rs + j as isize * b.cs));
+            }
+        }
+        packed = v;
+        (packed.as_ptr(), n as isize)
+    };
     for i in 0..m {
         let out = std::slice::from_raw_parts_mut(dst.offset(i as isize * dst_rs), n);
         if !accumulate {
@@ -108,16 +139,8 @@ unsafe fn portable_kernel(
         }
         for p in 0..k {
             let aip = *a.ptr.offset(i as isize * a.rs + p as isize * a.cs);
-            let bp = b.ptr.offset(p as isize * b.rs);
-            if b.cs == 1 {
-                let row = std::slice::from_raw_parts(bp, n);
-                out.iter_mut().zip(row).for_each(|(o, &x)| *o += aip * x);
-            } else {
-                for (j, v) in brow.iter_mut().enumerate() {
-                    *v = *bp.offset(j as isize * b.cs);
-                }
-                out.iter_mut().zip(&brow).for_each(|(o, &x)| *o += aip * x);
-            }
+            let row = std::slice::from_raw_parts(bptr.offset(p as isize * brs), n);
+            out.iter_mut().zip(row).for_each(|(o, &x)| *o += aip * x);
         }
     }
 }
@@ -136,6 +159,9 @@ impl Tensor {
                 rhs.shape(),
                 "operands must have rank at least 1",
             ));
+        }
+        if self.rank() == 2 && rhs.rank() == 2 {
+            return self.matmul_2d(rhs, kernel);
         }
         let a = if self.rank() == 1 {
             self.try_unsqueeze(0)?
@@ -253,6 +279,45 @@ impl Tensor {
             shape.push(n);
         }
         Ok(Tensor::from_vec_unchecked(out, &shape))
+    }
+
+    /// The common 2-D case without batch bookkeeping (keeps tiny products cheap).
+    fn matmul_2d(&self, rhs: &Tensor, kernel: Kernel) -> Result<Tensor> {
+        let (m, k) = (self.shape()[0], self.shape()[1]);
+        let (k2, n) = (rhs.shape()[0], rhs.shape()[1]);
+        if k != k2 {
+            return Err(TensorError::mismatch(
+                "matmul",
+                self.shape(),
+                rhs.shape(),
+                format!("inner dimensions {k} and {k2} differ"),
+            ));
+        }
+        let (sa, sb) = (self.strides(), rhs.strides());
+        let a = MatRef {
+            ptr: self.data.as_ptr(),
+            rs: sa[0],
+            cs: sa[1],
+        };
+        let b = MatRef {
+            ptr: rhs.data.as_ptr(),
+            rs: sb[0],
+            cs: sb[1],
+        };
+        let mut out = vec![0.0f32; m * n];
+        let big = 2 * m * n * k >= MATMUL_PARALLEL_FLOPS && rayon::current_num_threads() > 1;
+        // SAFETY: `a` and `b` describe live ndarray storage with its own strides; `out` is a
+        // fresh m×n buffer.
+        unsafe {
+            match kernel {
+                Kernel::Gemm => sgemm(m, n, k, out.as_mut_ptr(), n as isize, false, a, b, big),
+                Kernel::Portable if m * n > 0 => {
+                    portable_kernel(m, n, k, out.as_mut_ptr(), n as isize, false, a, b)
+                }
+                Kernel::Portable => {}
+            }
+        }
+        Ok(Tensor::from_vec_unchecked(out, &[m, n]))
     }
 
     /// Matrix product with NumPy/PyTorch semantics: 2-D `(m, k) × (k, n)`, batched

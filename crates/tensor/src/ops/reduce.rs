@@ -74,6 +74,25 @@ pub(crate) fn sum_slice(s: &[f32]) -> f32 {
     total
 }
 
+/// Dot product with 8 independent accumulators (vectorises).
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut total =
+        ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        total += x * y;
+    }
+    total
+}
+
 fn max_slice(s: &[f32]) -> f32 {
     s.iter().fold(f32::NEG_INFINITY, |m, &x| {
         if x > m || x.is_nan() || m.is_nan() {

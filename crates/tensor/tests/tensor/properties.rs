@@ -24,7 +24,11 @@ fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
 /// The operand index that broadcasting maps output index `out` to.
 fn operand_index(out: &[usize], shape: &[usize]) -> Vec<usize> {
     let lead = out.len() - shape.len();
-    shape.iter().enumerate().map(|(i, &d)| if d == 1 { 0 } else { out[lead + i] }).collect()
+    shape
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if d == 1 { 0 } else { out[lead + i] })
+        .collect()
 }
 
 /// An output shape and two operand shapes that broadcast to it.
@@ -208,8 +212,10 @@ fn naive_conv(x: &Tensor, w: &Tensor, p: &Conv2dParams) -> Vec<f32> {
                     for ci in 0..cg {
                         for i in 0..kh {
                             for j in 0..kw {
-                                let ih = (y * p.stride.0 + i * p.dilation.0) as isize - p.padding.0 as isize;
-                                let iw = (xx * p.stride.1 + j * p.dilation.1) as isize - p.padding.1 as isize;
+                                let ih = (y * p.stride.0 + i * p.dilation.0) as isize
+                                    - p.padding.0 as isize;
+                                let iw = (xx * p.stride.1 + j * p.dilation.1) as isize
+                                    - p.padding.1 as isize;
                                 if ih >= 0 && iw >= 0 && (ih as usize) < h && (iw as usize) < wd {
                                     let c = (oi / og) * cg + ci;
                                     s += x.get(&[ni, c, ih as usize, iw as usize]).unwrap() as f64

@@ -9,7 +9,10 @@ use glassbox_tensor::Tensor;
 use serde_json::Value;
 
 fn reference_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference"
+    ))
 }
 
 fn layers() -> Option<Value> {
@@ -48,7 +51,10 @@ fn assert_close(name: &str, got: &Tensor, want: &Tensor) {
     assert_eq!(got.shape(), want.shape(), "{name}: shape");
     for (i, (g, w)) in got.to_vec().iter().zip(want.to_vec()).enumerate() {
         let tol = 1e-4f32.max(1e-4 * w.abs());
-        assert!((g - w).abs() <= tol, "{name}: element {i}: got {g}, PyTorch {w}");
+        assert!(
+            (g - w).abs() <= tol,
+            "{name}: element {i}: got {g}, PyTorch {w}"
+        );
     }
 }
 
@@ -75,9 +81,15 @@ fn case(all: &Value, name: &str) -> Case {
 fn conv2d_matches_pytorch() {
     let Some(all) = layers() else { return };
     let cases = [
-        ("conv2d_s2_p1", Conv2dParams::default().stride(2, 2).padding(1, 1)),
+        (
+            "conv2d_s2_p1",
+            Conv2dParams::default().stride(2, 2).padding(1, 1),
+        ),
         ("conv2d_s1_p0_k5", Conv2dParams::default()),
-        ("conv2d_dilation2", Conv2dParams::default().dilation(2, 2).padding(2, 2)),
+        (
+            "conv2d_dilation2",
+            Conv2dParams::default().dilation(2, 2).padding(2, 2),
+        ),
     ];
     for (name, p) in cases {
         let c = case(&all, name);
@@ -88,9 +100,17 @@ fn conv2d_matches_pytorch() {
         let gx = conv::conv2d_backward_input(&c.up, &w, c.x.shape(), &p).unwrap();
         assert_close(&format!("{name} grad_input"), &gx, &c.gx);
         let gw = conv::conv2d_backward_weight(&c.up, &c.x, w.shape(), &p).unwrap();
-        assert_close(&format!("{name} grad weight"), &gw, &tensor(&c.entry["grad_params"]["weight"]));
+        assert_close(
+            &format!("{name} grad weight"),
+            &gw,
+            &tensor(&c.entry["grad_params"]["weight"]),
+        );
         let gb = conv::conv_backward_bias(&c.up).unwrap();
-        assert_close(&format!("{name} grad bias"), &gb, &tensor(&c.entry["grad_params"]["bias"]));
+        assert_close(
+            &format!("{name} grad bias"),
+            &gb,
+            &tensor(&c.entry["grad_params"]["bias"]),
+        );
     }
 }
 
@@ -106,9 +126,17 @@ fn conv1d_matches_pytorch() {
     let gx = conv::conv1d_backward_input(&c.up, &w, c.x.shape(), &p).unwrap();
     assert_close("conv1d grad_input", &gx, &c.gx);
     let gw = conv::conv1d_backward_weight(&c.up, &c.x, w.shape(), &p).unwrap();
-    assert_close("conv1d grad weight", &gw, &tensor(&c.entry["grad_params"]["weight"]));
+    assert_close(
+        "conv1d grad weight",
+        &gw,
+        &tensor(&c.entry["grad_params"]["weight"]),
+    );
     let gb = conv::conv_backward_bias(&c.up).unwrap();
-    assert_close("conv1d grad bias", &gb, &tensor(&c.entry["grad_params"]["bias"]));
+    assert_close(
+        "conv1d grad bias",
+        &gb,
+        &tensor(&c.entry["grad_params"]["bias"]),
+    );
 }
 
 #[test]
@@ -116,7 +144,10 @@ fn pooling_matches_pytorch() {
     let Some(all) = layers() else { return };
     for (name, p) in [
         ("maxpool2d_k2_s2", Pool2dParams::new(2, 2)),
-        ("maxpool2d_k3_s2_p1", Pool2dParams::new(3, 3).stride(2, 2).padding(1, 1)),
+        (
+            "maxpool2d_k3_s2_p1",
+            Pool2dParams::new(3, 3).stride(2, 2).padding(1, 1),
+        ),
     ] {
         let c = case(&all, name);
         let (y, idx) = pool::max_pool2d(&c.x, &p).unwrap();
@@ -133,7 +164,11 @@ fn pooling_matches_pytorch() {
 
     let name = "adaptive_avgpool2d_1";
     let c = case(&all, name);
-    assert_close(name, &pool::adaptive_avg_pool2d(&c.x, (1, 1)).unwrap(), &c.y);
+    assert_close(
+        name,
+        &pool::adaptive_avg_pool2d(&c.x, (1, 1)).unwrap(),
+        &c.y,
+    );
     let gx = pool::adaptive_avg_pool2d_backward(&c.up, c.x.shape()).unwrap();
     assert_close("adaptive grad_input", &gx, &c.gx);
 }
