@@ -295,8 +295,7 @@ fn digits(report: &mut Report) {
         [vec![0.0; points], vec![0.0; points]],
     ];
     let n_curve = 40;
-    for i in 0..n_curve {
-        let x = &xte[i];
+    for x in &xte[..n_curve] {
         let c = model.predict(x);
         let ig_order = ranking(&integrated_gradients(&model, x, c, 32).0);
         let mut random_order: Vec<usize> = (0..x.len()).collect();

@@ -174,7 +174,8 @@ fn each_section_alone_appears_alone() {
         f(&mut r, &full);
         r.render_html()
     };
-    let cases: [(&str, &dyn Fn(&mut Report, &Report)); 8] = [
+    type Fill<'a> = &'a dyn Fn(&mut Report, &Report);
+    let cases: [(&str, Fill); 8] = [
         ("overview", &|r, f| r.model = f.model.clone()),
         ("training", &|r, f| r.history = f.history.clone()),
         ("evaluation", &|r, f| r.per_class = f.per_class.clone()),
