@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 fn mnist(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/mnist").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data/mnist")
+        .join(name)
 }
 
 fn bench(c: &mut Criterion) {
