@@ -12,5 +12,5 @@ pub use curves::{
     CurveKind,
 };
 pub use infidelity::{gaussian_perturbation, infidelity, InfidelityConfig};
-pub use rank::{pearson, ranks, spearman};
+pub use rank::{pearson, randomisation_check, ranks, spearman};
 pub use sensitivity::{max_sensitivity, SensitivityConfig};

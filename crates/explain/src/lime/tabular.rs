@@ -25,6 +25,10 @@ pub struct LimeTabularConfig {
     pub discretize: bool,
     /// Ridge penalty of the surrogate (`lime` uses `Ridge(alpha=1)`).
     pub alpha: f64,
+    /// Keep only this many features: the largest |coefficients| of a first fit on all
+    /// features are kept and the surrogate refitted on them (`lime`'s "highest_weights").
+    /// `None` keeps every feature.
+    pub num_features: Option<usize>,
     /// Seed.
     pub seed: u64,
     /// Cap on rows per predictor call.
@@ -38,6 +42,7 @@ impl Default for LimeTabularConfig {
             kernel_width: None,
             discretize: true,
             alpha: 1.0,
+            num_features: None,
             seed: 0,
             max_batch_rows: DEFAULT_MAX_BATCH_ROWS,
         }
@@ -48,8 +53,10 @@ impl Default for LimeTabularConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LimeTabularExplanation {
     /// Surrogate coefficient per feature (per standard deviation, or for being in the
-    /// input's quartile when discretised).
+    /// input's quartile when discretised); 0 for features left out by `num_features`.
     pub weights: Array1<f64>,
+    /// Features used by the surrogate, ascending.
+    pub selected: Vec<usize>,
     /// Surrogate intercept.
     pub intercept: f64,
     /// Weighted R² of the surrogate on the samples (local fidelity).
@@ -214,7 +221,27 @@ impl LimeTabular {
         let y = predict_chunked(OP, predictor, data.view(), None, self.config.max_batch_rows)?;
         check_target(OP, target, y.ncols())?;
         let yt = y.column(target);
-        let fit = weighted_ridge(OP, interp.view(), yt, weights.view(), self.config.alpha)?;
+        let mut fit = weighted_ridge(OP, interp.view(), yt, weights.view(), self.config.alpha)?;
+        let mut selected: Vec<usize> = (0..m).collect();
+        if let Some(k) = self.config.num_features.filter(|&k| k < m) {
+            if k == 0 {
+                return Err(ExplainError::invalid(
+                    OP,
+                    "num_features",
+                    "must be at least 1",
+                ));
+            }
+            selected.sort_by(|&a, &b| fit.coef[b].abs().total_cmp(&fit.coef[a].abs()));
+            selected.truncate(k);
+            selected.sort_unstable();
+            let sub = interp.select(Axis(1), &selected);
+            let refit = weighted_ridge(OP, sub.view(), yt, weights.view(), self.config.alpha)?;
+            let mut coef = Array1::zeros(m);
+            for (p, &j) in selected.iter().enumerate() {
+                coef[j] = refit.coef[p];
+            }
+            fit = crate::linalg::RidgeFit { coef, ..refit };
+        }
         let local_prediction = fit.intercept + x0.dot(&fit.coef);
         let descriptions = (0..m)
             .map(|j| {
@@ -234,6 +261,7 @@ impl LimeTabular {
             .collect();
         Ok(LimeTabularExplanation {
             weights: fit.coef,
+            selected,
             intercept: fit.intercept,
             r2: fit.r2,
             local_prediction,
@@ -281,6 +309,20 @@ mod tests {
             e.weights
         );
         assert!(e.descriptions[0].contains("x[0]"));
+        // keeping 2 features drops the ignored one
+        let lime2 = LimeTabular::new(
+            train.view(),
+            LimeTabularConfig {
+                discretize: false,
+                num_features: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let e2 = lime2.explain(&f, train.row(0), 0).unwrap();
+        assert_eq!(e2.selected, vec![0, 1]);
+        assert_eq!(e2.weights[2], 0.0);
+        assert!(e2.r2 > 0.999);
         assert!(matches!(
             lime.explain(&f, train.row(0), 1),
             Err(ExplainError::TargetOutOfRange { .. })
