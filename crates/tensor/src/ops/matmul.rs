@@ -145,10 +145,6 @@ unsafe fn portable_kernel(
     }
 }
 
-/// Raw pointer wrapper that may cross threads (each thread writes a disjoint output block).
-#[derive(Clone, Copy)]
-struct SendPtr(usize);
-
 impl Tensor {
     fn matmul_impl(&self, rhs: &Tensor, kernel: Kernel) -> Result<Tensor> {
         let op = "matmul";
@@ -260,10 +256,10 @@ impl Tensor {
         };
         if m * n > 0 {
             if big && nb >= rayon::current_num_threads() * 2 {
-                let base = SendPtr(out.as_mut_ptr() as usize);
+                // The address crosses threads as an integer; each task writes its own block.
+                let base = out.as_mut_ptr() as usize;
                 (0..nb).into_par_iter().for_each(|bi| {
-                    let base = base;
-                    run(bi, (base.0 as *mut f32).wrapping_add(bi * m * n), false)
+                    run(bi, (base as *mut f32).wrapping_add(bi * m * n), false)
                 });
             } else {
                 for bi in 0..nb {

@@ -154,7 +154,7 @@ impl Tensor {
     /// Merges axes `start..=end` into one (like `torch.flatten(x, start, end)`).
     pub fn try_flatten(&self, start: usize, end: usize) -> Result<Tensor> {
         if self.rank() == 0 {
-            return Ok(self.try_reshape(&[1])?);
+            return self.try_reshape(&[1]);
         }
         check_axis("flatten", start, self.shape())?;
         check_axis("flatten", end, self.shape())?;

@@ -7,6 +7,9 @@ use glassbox_tensor::rng::Rng;
 use glassbox_tensor::Tensor;
 use proptest::prelude::*;
 
+type TensorOp = fn(&Tensor, &Tensor) -> Tensor;
+type ScalarOp = fn(f32, f32) -> f32;
+
 fn rand(shape: &[usize], seed: u64) -> Tensor {
     Tensor::rand_normal(shape, 0.0, 1.0, &mut Rng::new(seed))
 }
@@ -55,7 +58,7 @@ proptest! {
     fn broadcasting_ops_equal_index_loop((_, sa, sb) in broadcast_pair(), seed in any::<u64>()) {
         let a = rand(&sa, seed);
         let b = rand(&sb, seed ^ 1).add_scalar(3.0); // keep divisors away from 0
-        let ops: [(&str, fn(&Tensor, &Tensor) -> Tensor, fn(f32, f32) -> f32); 6] = [
+        let ops: [(&str, TensorOp, ScalarOp); 6] = [
             ("add", |x, y| x.add(y), |x, y| x + y),
             ("sub", |x, y| x.sub(y), |x, y| x - y),
             ("mul", |x, y| x.mul(y), |x, y| x * y),
