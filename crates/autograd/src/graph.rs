@@ -56,7 +56,11 @@ pub(crate) fn accumulate(slot: &mut Option<Tensor>, g: Tensor) -> Result<()> {
     Ok(())
 }
 
+/// Adds `g` into a value's stored gradient. Stored gradients are always contiguous (a
+/// broadcast view from a sum's backward is materialised), so optimizers can use
+/// `as_slice` on them.
 fn accumulate_into_var(v: &Var, g: Tensor) -> Result<()> {
+    let g = if g.is_contiguous() { g } else { g.contiguous() };
     accumulate(&mut lock(&v.0.grad), g)
 }
 

@@ -14,6 +14,7 @@ pub mod embedding;
 pub mod indexing;
 pub mod loss;
 pub mod matmul;
+pub mod operators;
 pub mod pool;
 pub mod reduce;
 pub mod shape;
