@@ -13,15 +13,23 @@ use crate::svg::line::{LineChart, Series};
 use crate::svg::PALETTE;
 use crate::validate::MAX_IMAGE_SIDE;
 
-/// Displayed width of each picture, in CSS pixels.
-const PICTURE_PX: usize = 150;
+/// Target displayed size of each picture's longer side, in CSS pixels.
+const PICTURE_PX: usize = 168;
+/// Largest displayed width of a picture, in CSS pixels.
+const MAX_DISPLAY_PX: usize = 256;
 
-/// The integer upscale that brings an image's longer side to about [`PICTURE_PX`].
+/// The integer upscale that brings an image's longer side closest to [`PICTURE_PX`]
+/// (at least 1, at most [`MAX_UPSCALE`], never beyond [`MAX_IMAGE_SIDE`] pixels).
 pub(crate) fn upscale_for(width: usize, height: usize) -> u32 {
     let side = width.max(height).max(1);
-    let s = PICTURE_PX.div_ceil(side).clamp(1, MAX_UPSCALE as usize);
-    let s = s.min((MAX_IMAGE_SIDE / side).max(1));
-    s as u32
+    let s = ((PICTURE_PX as f64 / side as f64).round() as usize).clamp(1, MAX_UPSCALE as usize);
+    s.min((MAX_IMAGE_SIDE / side).max(1)) as u32
+}
+
+/// Displayed width of a picture of `width` image pixels at upscale `s`: the PNG's own width
+/// (so upscaled pixels stay square and even), capped at [`MAX_DISPLAY_PX`].
+pub(crate) fn display_width(width: usize, s: u32) -> usize {
+    (width * s as usize).min(MAX_DISPLAY_PX)
 }
 
 /// Input images with their attribution overlays; `None` without samples.
@@ -83,9 +91,10 @@ fn sample(ex: &ImageExplanation) -> String {
     }
     s.push_str("</div><div class=\"strip\">");
     let scale = upscale_for(ex.image.width, ex.image.height);
+    let px = display_width(ex.image.width, scale);
     match grayscale_png(&ex.image, scale) {
         Ok(png) => s.push_str(&format!(
-            "<figure><div class=\"method\">Input</div><img src=\"{}\" alt=\"input image\" width=\"{PICTURE_PX}\"><figcaption>{}×{} pixels</figcaption></figure>",
+            "<figure style=\"width:{px}px\"><div class=\"method\">Input</div><img src=\"{}\" alt=\"input image\" width=\"{px}\"><figcaption>{}×{} pixels</figcaption></figure>",
             data_uri("image/png", &png),
             ex.image.width,
             ex.image.height
@@ -108,9 +117,9 @@ fn sample(ex: &ImageExplanation) -> String {
                     small.push(escape_html(n));
                 }
                 s.push_str(&format!(
-                    "<figure><div class=\"method\">{method}</div><img src=\"{}\" alt=\"{method} attribution overlay\" width=\"{PICTURE_PX}\">{}<figcaption>{}</figcaption></figure>",
+                    "<figure style=\"width:{px}px\"><div class=\"method\">{method}</div><img src=\"{}\" alt=\"{method} attribution overlay\" width=\"{px}\">{}<figcaption>{}</figcaption></figure>",
                     data_uri("image/png", &png),
-                    colorbar_svg(cmap, map.color_limit(), PICTURE_PX as f64),
+                    colorbar_svg(cmap, map.color_limit(), px.max(120) as f64),
                     small.join("<br>"),
                     method = escape_html(&map.method),
                 ));

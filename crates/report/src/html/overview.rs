@@ -132,6 +132,7 @@ pub(crate) fn training(r: &Report) -> Option<Section> {
     if lr_varies {
         let mut lr = LineChart::new("Learning rate", "epoch", "learning rate");
         lr.integer_x = true;
+        lr.height = 230.0;
         lr.series
             .push(series("learning rate", |e| e.learning_rate, 2));
         charts.push(lr.render());

@@ -29,7 +29,7 @@ dl.kv{margin:0;display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;f
 dl.kv dt{color:var(--muted)}
 dl.kv dd{margin:0;font-weight:520;overflow-wrap:anywhere}
 .arch{background:#f6f8fb;border:1px solid var(--line);border-radius:6px;padding:8px 10px;white-space:pre-wrap;overflow-wrap:anywhere}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:12px;margin:6px 0 18px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(130px,1fr));gap:12px;margin:6px 0 18px}
 .cards .card.wide{grid-column:span 2}
 .card{border:1px solid var(--line);border-radius:8px;padding:12px 14px;background:#fbfcfe}
 .card .v{font-size:24px;font-weight:650;font-variant-numeric:tabular-nums;line-height:1.2}
@@ -46,7 +46,8 @@ tr.summary td{font-weight:650;border-top:2px solid var(--line)}
 .bar{display:inline-block;vertical-align:middle;height:8px;border-radius:4px;background:#e8edf4;width:90px;margin-left:8px;overflow:hidden}
 .bar>i{display:block;height:100%;background:var(--accent)}
 .chart{overflow-x:auto}
-.chart svg{display:block}
+.chart svg{display:block;width:100%;max-width:640px;height:auto}
+svg{max-width:100%;height:auto}
 figure{margin:0}
 .samples{display:grid;gap:16px}
 .sample{border:1px solid var(--line);border-radius:8px;padding:14px 16px;break-inside:avoid;display:flex;gap:20px;align-items:flex-start}
@@ -56,8 +57,8 @@ figure{margin:0}
 .tag.ok{background:#e3f4e8;color:var(--good)}
 .tag.no{background:#fde8e7;color:var(--bad)}
 .strip{display:flex;flex-wrap:wrap;gap:14px}
-.strip figure{width:150px}
-.strip img{width:150px;height:auto;display:block;border-radius:4px;image-rendering:pixelated;image-rendering:crisp-edges;border:1px solid #d5dae2;background:#000}
+.strip figure{min-width:120px}
+.strip img{height:auto;display:block;border-radius:4px;image-rendering:pixelated;image-rendering:crisp-edges;border:1px solid #d5dae2;background:#000}
 .strip .method{font-size:12.5px;font-weight:600;line-height:1.3;min-height:2.6em;margin-bottom:4px;display:flex;align-items:flex-end}
 .strip figcaption{font-size:11.5px;color:var(--muted);line-height:1.35}
 .legend-note{font-size:12.5px;color:var(--muted);margin:12px 0 0}

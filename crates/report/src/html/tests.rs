@@ -314,3 +314,15 @@ fn report_roundtrips_through_json() {
     let partial: Report = serde_json::from_str(r#"{"title":"x"}"#).unwrap();
     assert_eq!(partial.title, "x");
 }
+
+#[test]
+fn pictures_are_upscaled_by_whole_factors_near_168_px() {
+    use super::explain::{display_width, upscale_for};
+    assert_eq!(upscale_for(8, 8), 21);
+    assert_eq!(display_width(8, 21), 168);
+    assert_eq!(upscale_for(28, 28), 6);
+    assert_eq!(upscale_for(32, 16), 5);
+    assert_eq!(upscale_for(224, 224), 1);
+    assert_eq!(display_width(1000, 1), 256);
+    assert_eq!(upscale_for(0, 0), crate::MAX_UPSCALE);
+}

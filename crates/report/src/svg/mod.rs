@@ -29,7 +29,7 @@ pub(crate) const FONT: &str =
 pub(crate) fn open(width: f64, height: f64, label: &str) -> String {
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" \
-         role=\"img\" aria-label=\"{label}\" font-family=\"{FONT}\" style=\"max-width:100%;height:auto\">",
+         role=\"img\" aria-label=\"{label}\" font-family=\"{FONT}\">",
         w = coord(width),
         h = coord(height),
         label = escape_html(label),
