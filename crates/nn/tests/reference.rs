@@ -277,3 +277,41 @@ fn embedding() {
         .unwrap();
     assert_close("embedding: forward", &again.value(), &case["outputs"][0]);
 }
+
+fn conv2d_case(name: &str, cfg: Conv2dConfig) {
+    let m = Conv2d::new(cfg, &mut rng()).unwrap();
+    if let Some(r) = reference() {
+        load_params(&m, &r[name], &[]);
+    }
+    check_case(name, &m, single);
+}
+
+#[test]
+fn convolutions() {
+    conv2d_case(
+        "conv2d_s2_p1",
+        Conv2dConfig::new(3, 4, 3).stride(2).padding(1),
+    );
+    conv2d_case("conv2d_s1_p0_k5", Conv2dConfig::new(2, 3, 5));
+    conv2d_case(
+        "conv2d_dilation2",
+        Conv2dConfig::new(2, 2, 3).dilation(2).padding(2),
+    );
+    let m = Conv1d::new(3, 2, 3, 1, 1, 1, 1, true, &mut rng()).unwrap();
+    if let Some(r) = reference() {
+        load_params(&m, &r["conv1d_s1_p1"], &[]);
+    }
+    check_case("conv1d_s1_p1", &m, single);
+}
+
+#[test]
+fn pooling() {
+    check_case("maxpool2d_k2_s2", &Pool2d::max(2, 2, 0).unwrap(), single);
+    check_case("maxpool2d_k3_s2_p1", &Pool2d::max(3, 2, 1).unwrap(), single);
+    check_case("avgpool2d_k2_s2", &Pool2d::avg(2, 2, 0).unwrap(), single);
+    check_case(
+        "adaptive_avgpool2d_1",
+        &Pool2d::adaptive_avg(1, 1).unwrap(),
+        single,
+    );
+}

@@ -1,17 +1,21 @@
 //! Layers: each a [`Module`](crate::Module) with PyTorch's parameter names and layouts.
 
 mod activation;
+mod conv;
 mod dropout;
 mod embedding;
 mod flatten;
 mod linear;
 mod norm;
+mod pool;
 mod sequential;
 
 pub use activation::{apply as apply_activation, Activation, ActivationKind};
+pub use conv::{Conv1d, Conv2d, Conv2dConfig};
 pub use dropout::{Dropout, SharedRng};
 pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use linear::Linear;
 pub use norm::{BatchNorm, LayerNorm};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Pool2d};
 pub use sequential::Sequential;
