@@ -151,7 +151,10 @@ fn digits(report: &mut Report) {
         classes: classes.clone(),
         counts: cm,
     });
-    report.history = Some(TrainingHistory { epochs: history });
+    report.history = Some(TrainingHistory {
+        epochs: history,
+        loss_name: Some("cross-entropy".into()),
+    });
     report.dataset = Some(DatasetSummary {
         name: "digits.csv (8×8 handwritten digits, UCI)".into(),
         input_shape: vec![1, SIDE, SIDE],

@@ -79,7 +79,8 @@ pub(crate) fn overview(r: &Report) -> Option<Section> {
 
 /// Loss, accuracy and learning-rate curves; `None` without epochs.
 pub(crate) fn training(r: &Report) -> Option<Section> {
-    let epochs = &r.history.as_ref()?.epochs;
+    let history = r.history.as_ref()?;
+    let epochs = &history.epochs;
     if epochs.is_empty() {
         return None;
     }
@@ -99,7 +100,11 @@ pub(crate) fn training(r: &Report) -> Option<Section> {
         dashed: false,
     };
     let mut charts = Vec::new();
-    let mut loss = LineChart::new("Loss", "epoch", "cross-entropy loss");
+    let mut loss = LineChart::new(
+        "Loss",
+        "epoch",
+        history.loss_name.as_deref().unwrap_or("loss"),
+    );
     loss.integer_x = true;
     if has(|e| e.train_loss) {
         loss.series.push(series("train", |e| e.train_loss, 0));
@@ -145,7 +150,7 @@ pub(crate) fn training(r: &Report) -> Option<Section> {
     Some(Section {
         id: "training",
         title: "Training",
-        lead: "Per-epoch loss and accuracy on the training and validation data.".into(),
+        lead: "Per-epoch metrics on the training and validation data.".into(),
         body,
     })
 }
