@@ -119,6 +119,15 @@ fn most_frequent(s: Vec<f64>) -> f64 {
 impl Transform for FittedSimpleImputer {
     fn transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
         check_features("SimpleImputer::transform", self.n_features_in(), x)?;
+        if let Some(&bad) = self.kept.iter().find(|&&j| j >= self.statistics.len()) {
+            return Err(DataError::invalid(
+                "SimpleImputer::transform",
+                format!(
+                    "inconsistent fitted state: kept column {bad} >= {} statistics",
+                    self.statistics.len()
+                ),
+            ));
+        }
         let mut out = Array2::zeros((x.nrows(), self.kept.len()));
         for (k, &j) in self.kept.iter().enumerate() {
             let fill = self.statistics[j];

@@ -70,6 +70,26 @@ pub(crate) fn check_features(op: &'static str, n: usize, x: ArrayView2<'_, f64>)
     Ok(())
 }
 
+/// Errors unless the per-feature vectors of a fitted transformer (possibly deserialised from
+/// an untrusted file) all have the same length, then checks `x` against that length.
+pub(crate) fn check_state(
+    op: &'static str,
+    lengths: &[(&'static str, usize)],
+    x: ArrayView2<'_, f64>,
+) -> Result<()> {
+    let n = lengths.first().map_or(0, |l| l.1);
+    if let Some((name, len)) = lengths.iter().find(|l| l.1 != n) {
+        return Err(DataError::invalid(
+            op,
+            format!(
+                "inconsistent fitted state: '{name}' has {len} entries, '{}' has {n}",
+                lengths[0].0
+            ),
+        ));
+    }
+    check_features(op, n, x)
+}
+
 /// Errors if `x` has no rows or holds an infinite value.
 pub(crate) fn check_fit_input(op: &'static str, x: ArrayView2<'_, f64>) -> Result<()> {
     if x.nrows() == 0 {

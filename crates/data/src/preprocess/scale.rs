@@ -1,8 +1,8 @@
 //! Feature scalers (standard, min-max, robust, max-abs) and the row normaliser.
 
 use super::{
-    check_features, check_fit_input, check_no_infinite, handle_zeros, percentile_sorted, present,
-    sorted,
+    check_features, check_fit_input, check_no_infinite, check_state, handle_zeros,
+    percentile_sorted, present, sorted,
 };
 use super::{Fit, InverseTransform, Transform};
 use crate::error::{DataError, Result};
@@ -89,7 +89,15 @@ impl Fit for StandardScaler {
 
 impl Transform for FittedStandardScaler {
     fn transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        check_features("StandardScaler::transform", self.n_features_in(), x)?;
+        check_state(
+            "StandardScaler::transform",
+            &[
+                ("mean", self.mean.len()),
+                ("var", self.var.len()),
+                ("scale", self.scale.len()),
+            ],
+            x,
+        )?;
         let c = self.with_mean;
         Ok(map_columns(x, |v, j| {
             (v - if c { self.mean[j] } else { 0.0 }) / self.scale[j]
@@ -102,7 +110,15 @@ impl Transform for FittedStandardScaler {
 
 impl InverseTransform for FittedStandardScaler {
     fn inverse_transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        check_features("StandardScaler::inverse_transform", self.n_features_in(), x)?;
+        check_state(
+            "StandardScaler::inverse_transform",
+            &[
+                ("mean", self.mean.len()),
+                ("var", self.var.len()),
+                ("scale", self.scale.len()),
+            ],
+            x,
+        )?;
         let c = self.with_mean;
         Ok(map_columns(x, |v, j| {
             v * self.scale[j] + if c { self.mean[j] } else { 0.0 }
@@ -185,7 +201,16 @@ impl Fit for MinMaxScaler {
 
 impl Transform for FittedMinMaxScaler {
     fn transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        check_features("MinMaxScaler::transform", self.n_features_in(), x)?;
+        check_state(
+            "MinMaxScaler::transform",
+            &[
+                ("scale", self.scale.len()),
+                ("min", self.min.len()),
+                ("data_min", self.data_min.len()),
+                ("data_max", self.data_max.len()),
+            ],
+            x,
+        )?;
         let (lo, hi) = self.feature_range;
         Ok(map_columns(x, |v, j| {
             let y = v * self.scale[j] + self.min[j];
@@ -203,7 +228,16 @@ impl Transform for FittedMinMaxScaler {
 
 impl InverseTransform for FittedMinMaxScaler {
     fn inverse_transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        check_features("MinMaxScaler::inverse_transform", self.n_features_in(), x)?;
+        check_state(
+            "MinMaxScaler::inverse_transform",
+            &[
+                ("scale", self.scale.len()),
+                ("min", self.min.len()),
+                ("data_min", self.data_min.len()),
+                ("data_max", self.data_max.len()),
+            ],
+            x,
+        )?;
         Ok(map_columns(x, |v, j| (v - self.min[j]) / self.scale[j]))
     }
 }
@@ -266,7 +300,11 @@ impl Fit for RobustScaler {
 
 impl Transform for FittedRobustScaler {
     fn transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        check_features("RobustScaler::transform", self.n_features_in(), x)?;
+        check_state(
+            "RobustScaler::transform",
+            &[("center", self.center.len()), ("scale", self.scale.len())],
+            x,
+        )?;
         Ok(map_columns(x, |v, j| (v - self.center[j]) / self.scale[j]))
     }
     fn n_features_in(&self) -> usize {
@@ -276,7 +314,11 @@ impl Transform for FittedRobustScaler {
 
 impl InverseTransform for FittedRobustScaler {
     fn inverse_transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        check_features("RobustScaler::inverse_transform", self.n_features_in(), x)?;
+        check_state(
+            "RobustScaler::inverse_transform",
+            &[("center", self.center.len()), ("scale", self.scale.len())],
+            x,
+        )?;
         Ok(map_columns(x, |v, j| v * self.scale[j] + self.center[j]))
     }
 }
@@ -308,7 +350,11 @@ impl Fit for MaxAbsScaler {
 
 impl Transform for FittedMaxAbsScaler {
     fn transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        check_features("MaxAbsScaler::transform", self.n_features_in(), x)?;
+        check_state(
+            "MaxAbsScaler::transform",
+            &[("scale", self.scale.len()), ("max_abs", self.max_abs.len())],
+            x,
+        )?;
         Ok(map_columns(x, |v, j| v / self.scale[j]))
     }
     fn n_features_in(&self) -> usize {
@@ -318,7 +364,11 @@ impl Transform for FittedMaxAbsScaler {
 
 impl InverseTransform for FittedMaxAbsScaler {
     fn inverse_transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        check_features("MaxAbsScaler::inverse_transform", self.n_features_in(), x)?;
+        check_state(
+            "MaxAbsScaler::inverse_transform",
+            &[("scale", self.scale.len()), ("max_abs", self.max_abs.len())],
+            x,
+        )?;
         Ok(map_columns(x, |v, j| v * self.scale[j]))
     }
 }
@@ -442,6 +492,22 @@ mod tests {
             clip: false,
         };
         assert!(bad.fit(x.view()).is_err());
+    }
+
+    #[test]
+    fn inconsistent_deserialised_state_is_an_error() {
+        let bad = FittedRobustScaler {
+            center: Array1::zeros(2),
+            scale: Array1::ones(1),
+        };
+        let e = bad
+            .transform(array![[1.0, 2.0]].view())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("inconsistent fitted state") && e.contains("'scale' has 1"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Variance-based feature selection.
 
 use super::{check_features, check_fit_input, present, Fit, Transform};
-use crate::error::Result;
+use crate::error::{DataError, Result};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,15 @@ impl Fit for VarianceThreshold {
 impl Transform for FittedVarianceThreshold {
     fn transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
         check_features("VarianceThreshold::transform", self.n_features_in(), x)?;
+        if let Some(&bad) = self.support.iter().find(|&&j| j >= self.variances.len()) {
+            return Err(DataError::invalid(
+                "VarianceThreshold::transform",
+                format!(
+                    "inconsistent fitted state: support index {bad} >= {} features",
+                    self.variances.len()
+                ),
+            ));
+        }
         Ok(x.select(Axis(1), &self.support))
     }
     fn n_features_in(&self) -> usize {

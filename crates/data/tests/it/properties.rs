@@ -128,3 +128,32 @@ proptest! {
         prop_assert_eq!(seen.len(), expect);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Arbitrary bytes never make the CSV reader panic.
+    #[test]
+    fn csv_reader_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let _ = glassbox_data::read_csv_bytes(&bytes, "fuzz.csv", &glassbox_data::CsvOptions::default());
+    }
+
+    /// CSV-like text (delimiters, quotes, tokens) never panics, and a successful read has
+    /// equally long columns.
+    #[test]
+    fn csv_like_text_never_panics(text in "[a-c0-9,\"\\n?. NA-]{0,120}") {
+        if let Ok(t) = glassbox_data::read_csv_bytes(text.as_bytes(), "fuzz.csv", &glassbox_data::CsvOptions::default()) {
+            prop_assert!(t.columns().iter().all(|c| c.len() == t.n_rows()));
+            let _ = t.drop_duplicates().unwrap();
+            let _ = t.drop_constant_columns().unwrap();
+        }
+    }
+
+    /// Arbitrary bytes (with a valid-looking prefix half the time) never make the IDX parser panic.
+    #[test]
+    fn idx_parser_never_panics(prefix in any::<bool>(), bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        let mut b = if prefix { vec![0u8, 0, 8, 2] } else { Vec::new() };
+        b.extend(bytes);
+        let _ = glassbox_data::idx::parse_idx_u8(&b, std::path::Path::new("fuzz.idx"));
+    }
+}

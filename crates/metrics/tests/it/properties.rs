@@ -134,3 +134,43 @@ proptest! {
         prop_assert!((got - f_sum / labels.len() as f64).abs() < 1e-12);
     }
 }
+
+fn wild() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        -2.0f64..2.0,
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(0.0),
+        Just(1.0)
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Scores with NaN, infinities, ties and degenerate labels give errors, never panics.
+    #[test]
+    fn ranking_and_probability_metrics_never_panic(
+        y in prop::collection::vec(0u8..3, 0..20),
+        s in prop::collection::vec(wild(), 0..60),
+        k in 0usize..4,
+    ) {
+        let n = y.len();
+        let s1: Vec<f64> = s.iter().copied().take(n).collect();
+        let _ = roc_auc_score(&y, &s1);
+        let _ = roc_curve(&y, &s1, &1, true);
+        let _ = average_precision(&y, &s1, &1);
+        let _ = precision_recall_curve(&y, &s1, &1);
+        for c in 1..4 {
+            if s.len() >= n * c {
+                let m = Array2::from_shape_vec((n, c), s[..n * c].to_vec()).unwrap();
+                let _ = log_loss(&y, m.view(), None, true);
+                let _ = top_k_accuracy(&y, m.view(), k, None);
+                let _ = roc_auc_ovr(&y, m.view(), OvrAverage::Weighted);
+            }
+        }
+        let _ = mean_squared_error(&s1, &s1);
+        let _ = median_absolute_error(&s1, &s1);
+        let _ = classification_report(&y, &y);
+    }
+}
