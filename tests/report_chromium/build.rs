@@ -135,6 +135,7 @@ fn digits(report: &mut Report) {
         f1_macro: Some(macro_of(|c| c.2)),
         log_loss: Some(pass.loss),
         roc_auc: Some(auc),
+        ..Default::default()
     });
     report.per_class = pc
         .iter()
