@@ -123,6 +123,61 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Any image/map shape, consistent or not: rendering never panics, and `validate` fails
+    /// exactly when a shape is inconsistent, naming the field.
+    #[test]
+    fn shapes_are_validated_not_panicked_on(
+        w in 0usize..6, h in 0usize..6, len in 0usize..40,
+        mw in 0usize..4, mh in 0usize..4, mlen in 0usize..20,
+    ) {
+        let report = Report {
+            image_explanations: vec![ImageExplanation {
+                label: "s".into(),
+                image: GrayImage { width: w, height: h, pixels: vec![0.5; len], value_range: None, invert: false },
+                predicted: "a".into(),
+                attributions: vec![AttributionMap { method: "m".into(), width: mw, height: mh, values: vec![-1.0; mlen], ..Default::default() }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let html = report.render_html();
+        let image_ok = w > 0 && h > 0 && len == w * h;
+        let map_ok = mw > 0 && mh > 0 && mlen == mw * mh;
+        match report.validate() {
+            Ok(()) => prop_assert!(image_ok && map_ok),
+            Err(e) => {
+                prop_assert!(!(image_ok && map_ok));
+                let msg = e.to_string();
+                prop_assert!(msg.contains("image explanations[0]"), "{}", msg);
+            }
+        }
+        prop_assert_eq!(html.contains("class=\"notice\""), !(image_ok && map_ok));
+    }
+
+    /// Non-finite numbers never leak into the page as "NaN"/"inf".
+    #[test]
+    fn non_finite_numbers_render_as_dashes(pick in 0usize..3) {
+        let bad = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][pick];
+        let report = Report {
+            history: Some(TrainingHistory {
+                epochs: (1..=3).map(|e| EpochRecord { epoch: e, train_loss: Some(if e == 2 { bad } else { 1.0 / e as f64 }), val_loss: Some(bad), ..Default::default() }).collect(),
+                loss_name: None,
+            }),
+            test_metrics: Some(TestMetrics { accuracy: Some(bad), log_loss: Some(bad), ..Default::default() }),
+            per_class: vec![ClassMetrics { class: "a".into(), precision: bad, recall: 0.5, f1: bad, support: 3 }],
+            cross_validation: Some(CrossValidation { description: None, metrics: vec![CvMetric { name: "acc".into(), fold_scores: vec![0.9, bad] }] }),
+            tabular_attributions: vec![FeatureChart { title: "t".into(), features: vec![FeatureValue { name: "f".into(), value: bad, error: Some(bad) }], ..Default::default() }],
+            ..Default::default()
+        };
+        let html = report.render_html();
+        let leaked = ["NaN", ">inf", "inf<", "\"inf", "inf\"", " inf", "-inf"].iter().any(|p| html.contains(p));
+        prop_assert!(!leaked, "non-finite value leaked into the page");
+    }
+}
+
 #[test]
 fn trapezoid_matches_closed_form() {
     // ∫_0^1 x^2 dx = 1/3; the trapezoid rule on n intervals gives 1/3 + 1/(6 n^2).
