@@ -271,12 +271,26 @@ fn nan_average(v: &[f64], w: Option<&[f64]>) -> f64 {
 }
 
 /// Averaged `(precision, recall, f_beta)` (scikit-learn's `precision_recall_fscore_support`
-/// with `average` set).
+/// with `average` set) over the sorted union of labels.
 pub fn precision_recall_fscore<T: Ord + Clone + fmt::Debug>(
     y_true: &[T],
     y_pred: &[T],
     beta: f64,
     average: &Average<T>,
+    zero_division: ZeroDivision,
+) -> Result<(f64, f64, f64)> {
+    precision_recall_fscore_labels(y_true, y_pred, beta, average, None, zero_division)
+}
+
+/// Like [`precision_recall_fscore`] but averaging over `labels` only (scikit-learn's
+/// `labels=` argument: with `Micro`, samples of other labels count only where they are
+/// predicted as, or are, one of `labels`). Ignored for [`Average::Binary`].
+pub fn precision_recall_fscore_labels<T: Ord + Clone + fmt::Debug>(
+    y_true: &[T],
+    y_pred: &[T],
+    beta: f64,
+    average: &Average<T>,
+    labels: Option<&[T]>,
     zero_division: ZeroDivision,
 ) -> Result<(f64, f64, f64)> {
     const M: &str = "precision_recall_fscore";
@@ -302,7 +316,10 @@ pub fn precision_recall_fscore<T: Ord + Clone + fmt::Debug>(
             }
             vec![pos.clone()]
         }
-        _ => present,
+        _ => match labels {
+            Some(l) => resolve(M, Some(l), &[])?,
+            None => present,
+        },
     };
     let c = counts(y_true, y_pred, &labels);
     if *average == Average::Micro {
@@ -412,6 +429,31 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("length mismatch"));
+    }
+
+    #[test]
+    fn averaging_over_a_label_subset() {
+        // Labels {0, 1}: tp (1, 2), pred (2, 3), true (2, 2).
+        let (p, r, _) = precision_recall_fscore_labels(
+            &T,
+            &P,
+            1.0,
+            &Average::Micro,
+            Some(&[0, 1]),
+            ZeroDivision::Zero,
+        )
+        .unwrap();
+        assert!((p - 3.0 / 5.0).abs() < 1e-15 && (r - 3.0 / 4.0).abs() < 1e-15);
+        let (p, _, _) = precision_recall_fscore_labels(
+            &T,
+            &P,
+            1.0,
+            &Average::Macro,
+            Some(&[2]),
+            ZeroDivision::One,
+        )
+        .unwrap();
+        assert_eq!(p, 1.0);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!
 //! - **Classification**: [`accuracy`], [`balanced_accuracy`], [`confusion_matrix`],
 //!   precision / recall / F-beta with [`Average::Binary`], `Micro`, `Macro`, `Weighted` and a
-//!   [`ZeroDivision`] policy, [`matthews_corrcoef`], [`log_loss`], [`top_k_accuracy`], and a
+//!   [`ZeroDivision`] policy, [`matthews_corrcoef`], [`log_loss`] / [`log_loss_binary`], [`top_k_accuracy`], and a
 //!   printable [`classification_report`].
 //! - **Ranking**: [`roc_curve`] (with `drop_intermediate`), [`roc_auc_score`],
 //!   [`roc_auc_ovr`] (macro / weighted), [`precision_recall_curve`], [`average_precision`], [`auc`].
@@ -45,13 +45,13 @@ mod report;
 
 pub use classification::{
     accuracy, balanced_accuracy, confusion_matrix, f1_score, fbeta_score, matthews_corrcoef,
-    precision_recall_fscore, precision_recall_fscore_support, precision_score, recall_score,
-    Average, ClassScores, ConfusionMatrix, ZeroDivision,
+    precision_recall_fscore, precision_recall_fscore_labels, precision_recall_fscore_support,
+    precision_score, recall_score, Average, ClassScores, ConfusionMatrix, ZeroDivision,
 };
 pub use cv::{cross_validate, CvScores, CvSplit, Estimator};
 pub use error::{MetricsError, Result};
 pub use labels::unique_labels;
-pub use probabilistic::{log_loss, top_k_accuracy};
+pub use probabilistic::{log_loss, log_loss_binary, top_k_accuracy};
 pub use ranking::{
     auc, average_precision, precision_recall_curve, roc_auc_ovr, roc_auc_score, roc_curve,
     OvrAverage, PrCurve, RocCurve,

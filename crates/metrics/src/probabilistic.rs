@@ -108,6 +108,24 @@ pub fn log_loss<T: Ord + Clone>(
     })
 }
 
+/// [`log_loss`] for a binary problem given the probability of the *larger* label (as
+/// scikit-learn does for a 1-D `y_pred`).
+pub fn log_loss_binary<T: Ord + Clone>(
+    y_true: &[T],
+    p_positive: &[f64],
+    labels: Option<&[T]>,
+    normalize: bool,
+) -> Result<f64> {
+    let m = ndarray::Array2::from_shape_fn((p_positive.len(), 2), |(i, j)| {
+        if j == 1 {
+            p_positive[i]
+        } else {
+            1.0 - p_positive[i]
+        }
+    });
+    log_loss(y_true, m.view(), labels, normalize)
+}
+
 /// Fraction of samples whose true class is among the `k` highest scores (scikit-learn's
 /// `top_k_accuracy_score`; among tied scores the class with the larger index ranks first,
 /// as in scikit-learn's stable reverse sort).
@@ -163,6 +181,13 @@ mod tests {
             .to_string();
         assert!(e.contains("row 1") && e.contains("sum to one"), "{e}");
         assert!(log_loss(&["a", "a"], array![[1.0], [1.0]].view(), None, true).is_err());
+    }
+
+    #[test]
+    fn binary_log_loss_uses_the_larger_label() {
+        // -(ln 0.9 + ln(1 - 0.2)) / 2
+        let got = log_loss_binary(&[1, 0], &[0.9, 0.2], None, true).unwrap();
+        assert!((got + (0.9f64.ln() + 0.8f64.ln()) / 2.0).abs() < 1e-12);
     }
 
     #[test]

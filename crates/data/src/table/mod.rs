@@ -4,9 +4,11 @@
 mod clean;
 mod column;
 mod csv;
+mod display;
 
 pub use self::csv::{read_csv, read_csv_bytes, CsvOptions};
 pub use column::{Column, ColumnData, ColumnType, Value};
+pub use display::Head;
 
 use crate::error::{DataError, Result};
 use ndarray::Array2;

@@ -128,6 +128,11 @@ fn binary_case() {
         &c["log_loss"],
     );
     let pos: Vec<f64> = proba.column(1).to_vec();
+    close(
+        "log_loss (1-D)",
+        log_loss_binary(&y, &pos, None, true).unwrap(),
+        &c["log_loss"],
+    );
     close("roc_auc", roc_auc_score(&y, &pos).unwrap(), &c["roc_auc"]);
     close(
         "average_precision",
