@@ -1,11 +1,12 @@
 //! The backward pass: an iterative topological traversal of the recorded graph.
 //!
 //! 1. Starting from the output, walk the intermediate values that require a gradient,
-//!    taking each one's [`OpRecord`] and counting how many recorded consumers it has
-//!    (a pointer-keyed map built once per pass gives each node an index into plain `Vec`s).
+//!    taking each one's [`OpRecord`] and counting how many recorded consumers it has.
+//!    Nodes live in one `Vec` of slots; a node is found by a linear scan while the graph
+//!    is small and through a pointer-keyed map (built once per pass) beyond that.
 //! 2. Kahn's algorithm: a node runs its backward step once all of its consumers have sent
 //!    their gradient. Leaf gradients are accumulated straight into the leaf.
-//! 3. Records are dropped as their step finishes (or put back with `retain_graph`).
+//! 3. Records are dropped at the end of the pass (or put back with `retain_graph`).
 //!
 //! Nothing recurses, so a chain of any length backpropagates in constant stack space.
 
@@ -71,6 +72,40 @@ fn take_record(v: &Var) -> Result<OpRecord> {
         .ok_or(AutogradError::GraphFreed { op: v.0.op_name })
 }
 
+/// One interior node of the pass.
+struct Slot {
+    var: Var,
+    record: OpRecord,
+    /// Consumers that have not yet sent their gradient.
+    pending: u32,
+    /// Gradient accumulated so far.
+    grad: Option<Tensor>,
+    /// This node's inputs are `edges[edge_start..edge_start + record.inputs.len()]`.
+    edge_start: u32,
+}
+
+/// Below this many nodes a linear scan finds a node faster than hashing (and allocates
+/// nothing); above it a pointer-keyed map is built.
+const LINEAR_LOOKUP: usize = 16;
+
+/// Finds the slot of the node at `key`.
+fn find(slots: &[Slot], index: &mut Option<PtrMap>, key: usize) -> Option<u32> {
+    if slots.len() <= LINEAR_LOOKUP {
+        return slots
+            .iter()
+            .position(|s| addr(&s.var) == key)
+            .map(|i| i as u32);
+    }
+    let map = index.get_or_insert_with(|| {
+        slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (addr(&s.var), i as u32))
+            .collect()
+    });
+    map.get(&key).copied()
+}
+
 /// Runs a backward pass from `root`.
 pub(crate) fn backward(root: &Var, upstream: Option<&Tensor>, retain_graph: bool) -> Result<()> {
     let root_shape = root.shape();
@@ -100,79 +135,78 @@ pub(crate) fn backward(root: &Var, upstream: Option<&Tensor>, retain_graph: bool
     }
 
     // Phase 1: discover interior nodes and count their consumers.
-    let mut index = PtrMap::default();
-    let mut nodes: Vec<(Var, OpRecord)> = Vec::new();
-    let mut pending: Vec<u32> = Vec::new();
-    // For node i, edges[edge_start[i]..edge_start[i + 1]] are its inputs' node indices.
+    let mut slots: Vec<Slot> = Vec::new();
     let mut edges: Vec<u32> = Vec::new();
-    let mut edge_start: Vec<usize> = Vec::new();
-
+    let mut index: Option<PtrMap> = None;
     let root_record = take_record(root)?;
-    index.insert(addr(root), 0);
-    nodes.push((root.clone(), root_record));
-    pending.push(0);
+    slots.push(Slot {
+        var: root.clone(),
+        record: root_record,
+        pending: 0,
+        grad: Some(seed),
+        edge_start: 0,
+    });
     let mut i = 0;
-    while i < nodes.len() {
-        edge_start.push(edges.len());
-        let n_inputs = nodes[i].1.inputs.len();
-        for k in 0..n_inputs {
-            let input = nodes[i].1.inputs[k].clone();
+    while i < slots.len() {
+        slots[i].edge_start = edges.len() as u32;
+        for k in 0..slots[i].record.inputs.len() {
+            let input = &slots[i].record.inputs[k];
             if !input.requires_grad() || input.is_leaf() {
                 edges.push(NOT_INTERIOR);
                 continue;
             }
-            let key = addr(&input);
-            if let Some(&j) = index.get(&key) {
-                pending[j as usize] += 1;
+            let key = addr(input);
+            if let Some(j) = find(&slots, &mut index, key) {
+                slots[j as usize].pending += 1;
                 edges.push(j);
                 continue;
             }
+            let input = input.clone();
             let record = match take_record(&input) {
                 Ok(r) => r,
                 Err(e) => {
-                    restore(nodes);
+                    restore(slots);
                     return Err(e);
                 }
             };
-            let j = nodes.len() as u32;
-            index.insert(key, j);
-            nodes.push((input, record));
-            pending.push(1);
+            let j = slots.len() as u32;
+            if let Some(map) = index.as_mut() {
+                map.insert(key, j);
+            }
+            slots.push(Slot {
+                var: input,
+                record,
+                pending: 1,
+                grad: None,
+                edge_start: 0,
+            });
             edges.push(j);
         }
         i += 1;
     }
-    edge_start.push(edges.len());
     drop(index);
 
     // Phase 2: Kahn's algorithm from the root.
-    let result = run(&nodes, &pending, &edges, &edge_start, seed);
+    let result = run(&mut slots, &edges);
     if retain_graph {
-        restore(nodes);
+        restore(slots);
     }
     result
 }
 
-fn run(
-    nodes: &[(Var, OpRecord)],
-    pending: &[u32],
-    edges: &[u32],
-    edge_start: &[usize],
-    seed: Tensor,
-) -> Result<()> {
-    let mut pending = pending.to_vec();
-    let mut grads: Vec<Option<Tensor>> = vec![None; nodes.len()];
-    grads[0] = Some(seed);
+fn run(slots: &mut [Slot], edges: &[u32]) -> Result<()> {
     let mut ready: Vec<u32> = vec![0];
     while let Some(i) = ready.pop() {
         let i = i as usize;
-        let (var, record) = &nodes[i];
-        let my_edges = &edges[edge_start[i]..edge_start[i + 1]];
-        let grad = grads[i].take();
+        let grad = slots[i].grad.take();
+        let slot = &slots[i];
+        let record = &slot.record;
+        let start = slot.edge_start as usize;
+        let my_edges = &edges[start..start + record.inputs.len()];
         let input_grads = match &grad {
             Some(g) => {
-                if var.0.retain.load(Ordering::Relaxed) {
-                    accumulate_into_var(var, g.clone())?;
+                if slot.var.0.retain.load(Ordering::Relaxed) {
+                    accumulate_into_var(&slot.var, g.clone())?;
                 }
                 let out = record.op.backward(g, &record.inputs)?;
                 if out.len() != record.inputs.len() {
@@ -187,14 +221,15 @@ fn run(
             None => Vec::new(),
         };
         let mut input_grads = input_grads.into_iter();
-        for (input, &edge) in record.inputs.iter().zip(my_edges) {
+        for (k, &edge) in my_edges.iter().enumerate() {
             let gi = input_grads.next().flatten();
+            let input = &slots[i].record.inputs[k];
             if !input.requires_grad() {
                 continue;
             }
             if let Some(gi) = &gi {
-                let ok = input.with_value(|t| t.shape() == gi.shape());
-                if !ok {
+                if !input.with_value(|t| t.shape() == gi.shape()) {
+                    let record = &slots[i].record;
                     return Err(AutogradError::GradShape {
                         op: record.op.name(),
                         expected: input.shape(),
@@ -208,12 +243,12 @@ fn run(
                 }
                 continue;
             }
-            let j = edge as usize;
+            let target = &mut slots[edge as usize];
             if let Some(gi) = gi {
-                accumulate(&mut grads[j], gi)?;
+                accumulate(&mut target.grad, gi)?;
             }
-            pending[j] -= 1;
-            if pending[j] == 0 {
+            target.pending -= 1;
+            if target.pending == 0 {
                 ready.push(edge);
             }
         }
@@ -222,8 +257,8 @@ fn run(
 }
 
 /// Puts taken records back (after an error, or with `retain_graph`).
-fn restore(nodes: Vec<(Var, OpRecord)>) {
-    for (var, record) in nodes {
-        *lock(&var.0.record) = Some(record);
+fn restore(slots: Vec<Slot>) {
+    for slot in slots {
+        *lock(&slot.var.0.record) = Some(slot.record);
     }
 }
