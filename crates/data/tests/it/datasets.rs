@@ -116,3 +116,56 @@ fn spam_corpus_gzip_csv_loads() {
         .count();
     assert_eq!(spam, 1896);
 }
+
+#[test]
+fn column_transformer_on_seattle_weather_round_trips_through_json() {
+    use glassbox_data::compose::{
+        ColumnGroup, ColumnStep, FittedColumnTransformer, Pipeline, Step,
+    };
+    use glassbox_data::preprocess::{ImputeStrategy, OneHotEncoder, SimpleImputer, StandardScaler};
+    let Some(p) = shared("timeseries/seattle-weather.csv") else {
+        return;
+    };
+    let t = read_csv(&p, &CsvOptions::default()).unwrap();
+    let numeric = ["precipitation", "temp_max", "temp_min", "wind"];
+    let spec = glassbox_data::compose::ColumnTransformer::new(vec![
+        ColumnGroup::new(
+            "num",
+            &numeric,
+            ColumnStep::Numeric(Pipeline::new(vec![
+                Step::Impute(SimpleImputer::new(ImputeStrategy::Median)),
+                Step::Standard(StandardScaler::default()),
+            ])),
+        ),
+        ColumnGroup::new(
+            "weather",
+            &["weather"],
+            ColumnStep::OneHot(OneHotEncoder::default()),
+        ),
+    ]);
+    let train = t.select_rows(&(0..1000).collect::<Vec<_>>()).unwrap();
+    let rest = t
+        .select_rows(&(1000..t.n_rows()).collect::<Vec<_>>())
+        .unwrap();
+    let fitted = spec.fit(&train).unwrap();
+    let names = fitted.feature_names().to_vec();
+    assert_eq!(names.len(), 4 + 5, "{names:?}");
+    assert!(names.contains(&"weather_rain".to_string()));
+    let z = fitted.transform(&train).unwrap();
+    // Training columns are standardised; one-hot rows sum to one.
+    for j in 0..4 {
+        let c = z.column(j);
+        assert!((c.sum() / c.len() as f64).abs() < 1e-9);
+    }
+    assert!(z
+        .rows()
+        .into_iter()
+        .all(|r| (r.slice(ndarray::s![4..]).sum() - 1.0).abs() < 1e-12));
+    // A served copy (JSON) applies exactly the training-time preprocessing to new rows.
+    let served: FittedColumnTransformer =
+        serde_json::from_str(&serde_json::to_string(&fitted).unwrap()).unwrap();
+    assert_eq!(
+        served.transform(&rest).unwrap(),
+        fitted.transform(&rest).unwrap()
+    );
+}

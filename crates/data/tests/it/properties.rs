@@ -157,3 +157,33 @@ proptest! {
         let _ = glassbox_data::idx::parse_idx_u8(&b, std::path::Path::new("fuzz.idx"));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// train/test splits partition the indices; the stratified one keeps every class's test
+    /// share within one sample of its ideal share.
+    #[test]
+    fn train_test_splits_partition(y in prop::collection::vec(0u8..3, 6..80), frac in 0.1f64..0.6, seed in any::<u64>()) {
+        let n = y.len();
+        let check = |tr: &[usize], te: &[usize]| -> Result<(), TestCaseError> {
+            let mut all: Vec<usize> = tr.iter().chain(te).copied().collect();
+            all.sort_unstable();
+            prop_assert_eq!(all, (0..n).collect::<Vec<_>>());
+            prop_assert_eq!(te.len(), (frac * n as f64).ceil() as usize);
+            Ok(())
+        };
+        if let Ok((tr, te)) = glassbox_data::split::train_test_split(n, frac, seed) {
+            check(&tr, &te)?;
+        }
+        if let Ok((tr, te)) = glassbox_data::split::stratified_train_test_split(&y, frac, seed) {
+            check(&tr, &te)?;
+            for c in 0u8..3 {
+                let total = y.iter().filter(|&&v| v == c).count() as f64;
+                let in_test = te.iter().filter(|&&i| y[i] == c).count() as f64;
+                let ideal = total * te.len() as f64 / n as f64;
+                prop_assert!((in_test - ideal).abs() <= 1.0, "class {} test {} ideal {}", c, in_test, ideal);
+            }
+        }
+    }
+}
