@@ -56,6 +56,7 @@ mod admin;
 pub mod batcher;
 pub mod client;
 pub mod config;
+pub mod data;
 pub mod error;
 mod handlers;
 pub mod metrics;

@@ -7,11 +7,11 @@ use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::data::FlatData;
 use crate::error::{Result, ServeError};
 use crate::model::{ModelMetadata, OutputTensor, TensorSpec};
 use crate::tensor::{
-    binary_to_f32, check_input_datatype, first_non_finite, json_to_f32, tensor_to_binary,
-    OutputData,
+    binary_to_f32, check_input_datatype, first_non_finite, tensor_to_binary, OutputData,
 };
 
 /// Header carrying the length of the JSON part of a binary-extension body.
@@ -47,7 +47,7 @@ pub struct RequestInput {
     pub parameters: Option<Map<String, Value>>,
     /// Row-major values (flat or nested); absent when sent as binary data.
     #[serde(default)]
-    pub data: Option<Value>,
+    pub data: Option<FlatData>,
 }
 
 /// One requested output.
@@ -181,7 +181,7 @@ pub fn decode_input(parsed: &ParsedRequest, meta: &ModelMetadata) -> Result<Arra
             }
             binary_to_f32(&input.name, dt, &parsed.binary[..size])?
         }
-        (None, Some(data)) => json_to_f32(&input.name, dt, data, count)?,
+        (None, Some(data)) => data.to_f32(&input.name, dt)?,
         (None, None) => {
             return Err(ServeError::InvalidRequest(format!(
                 "input '{}' has neither 'data' nor parameter 'binary_data_size'",

@@ -1,9 +1,10 @@
 //! Protocol datatypes and the conversion of tensor payloads (JSON `data` arrays and the
 //! binary-data extension's raw little-endian bytes) to and from `f32` / output tensors.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::data::FlatData;
 use crate::error::{Result, ServeError};
 use crate::model::OutputTensor;
 
@@ -90,7 +91,7 @@ impl Datatype {
         !matches!(self, Datatype::Bool | Datatype::Bytes)
     }
 
-    fn is_integer(self) -> bool {
+    pub(crate) fn is_integer(self) -> bool {
         self.is_numeric() && !matches!(self, Datatype::Fp32 | Datatype::Fp64)
     }
 }
@@ -125,73 +126,11 @@ pub fn check_input_datatype(input: &str, datatype: &str, expected: Datatype) -> 
 }
 
 /// Flattens JSON `data` (flat or nested arrays, row-major) into `f32` values, checking
-/// each element against `dt`.
-pub fn json_to_f32(
-    input: &str,
-    dt: Datatype,
-    data: &Value,
-    expected_len: usize,
-) -> Result<Vec<f32>> {
-    let mut out = Vec::with_capacity(expected_len);
-    flatten(input, dt, data, &mut out)?;
-    Ok(out)
-}
-
-fn flatten(input: &str, dt: Datatype, v: &Value, out: &mut Vec<f32>) -> Result<()> {
-    match v {
-        Value::Array(items) => {
-            for item in items {
-                flatten(input, dt, item, out)?;
-            }
-            Ok(())
-        }
-        Value::Number(n) => {
-            if dt.is_integer() && !(n.is_i64() || n.is_u64()) {
-                return Err(ServeError::Datatype {
-                    input: input.to_string(),
-                    reason: format!(
-                        "element {} is {n}, not an integer as {dt} requires",
-                        out.len()
-                    ),
-                });
-            }
-            let x = n.as_f64().unwrap_or(f64::NAN);
-            out.push(x as f32);
-            Ok(())
-        }
-        // NaN and infinities cannot be written as JSON numbers; accept the common spellings
-        // so that they are rejected as non-finite rather than as a type error.
-        Value::String(s) if !dt.is_integer() && is_nonfinite_word(s) => {
-            out.push(s.trim_start_matches('+').parse::<f32>().unwrap_or(f32::NAN));
-            Ok(())
-        }
-        other => Err(ServeError::Datatype {
-            input: input.to_string(),
-            reason: format!(
-                "element {} is {}, not a number as {dt} requires",
-                out.len(),
-                json_kind(other)
-            ),
-        }),
-    }
-}
-
-fn is_nonfinite_word(s: &str) -> bool {
-    matches!(
-        s.to_ascii_lowercase().as_str(),
-        "nan" | "inf" | "+inf" | "-inf" | "infinity" | "+infinity" | "-infinity"
-    )
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+/// each element against `dt` (see [`FlatData::to_f32`]).
+pub fn json_to_f32(input: &str, dt: Datatype, data: &Value) -> Result<Vec<f32>> {
+    FlatData::deserialize(data)
+        .map_err(|e| ServeError::BadJson(format!("field 'data' of input '{input}': {e}")))?
+        .to_f32(input, dt)
 }
 
 /// Decodes binary-extension bytes (little-endian, row-major) into `f32` values.
@@ -301,22 +240,22 @@ mod tests {
     fn nested_json_flattens_row_major() {
         let v = json!([[1, 2], [3.5, 4]]);
         assert_eq!(
-            json_to_f32("x", Datatype::Fp32, &v, 4).unwrap(),
+            json_to_f32("x", Datatype::Fp32, &v).unwrap(),
             vec![1.0, 2.0, 3.5, 4.0]
         );
     }
 
     #[test]
     fn integer_types_reject_fractions_and_strings() {
-        let e = json_to_f32("x", Datatype::Int32, &json!([1, 2.5]), 2).unwrap_err();
+        let e = json_to_f32("x", Datatype::Int32, &json!([1, 2.5])).unwrap_err();
         assert!(e.to_string().contains("element 1"));
-        let e = json_to_f32("x", Datatype::Fp32, &json!([1, "a"]), 2).unwrap_err();
+        let e = json_to_f32("x", Datatype::Fp32, &json!([1, "a"])).unwrap_err();
         assert!(e.to_string().contains("a string"));
     }
 
     #[test]
     fn nan_words_decode_as_nan() {
-        let v = json_to_f32("x", Datatype::Fp32, &json!([1, "NaN"]), 2).unwrap();
+        let v = json_to_f32("x", Datatype::Fp32, &json!([1, "NaN"])).unwrap();
         assert_eq!(first_non_finite(&v).map(|p| p.0), Some(1));
     }
 

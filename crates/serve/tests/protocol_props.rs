@@ -27,8 +27,8 @@ proptest! {
     fn nested_and_flat_json_agree(rows in 1usize..5, cols in 1usize..6, seed in any::<u32>()) {
         let vals: Vec<f32> = (0..rows * cols).map(|i| ((i as u32).wrapping_mul(seed) % 1000) as f32 / 8.0).collect();
         let nested: Vec<Vec<f32>> = vals.chunks(cols).map(|c| c.to_vec()).collect();
-        let a = json_to_f32("x", Datatype::Fp32, &json!(vals), vals.len()).unwrap();
-        let b = json_to_f32("x", Datatype::Fp32, &json!(nested), vals.len()).unwrap();
+        let a = json_to_f32("x", Datatype::Fp32, &json!(vals)).unwrap();
+        let b = json_to_f32("x", Datatype::Fp32, &json!(nested)).unwrap();
         prop_assert_eq!(a, b);
     }
 
