@@ -135,7 +135,6 @@ fn digits(report: &mut Report) {
         f1_macro: Some(macro_of(|c| c.2)),
         log_loss: Some(pass.loss),
         roc_auc: Some(auc),
-        ..Default::default()
     });
     report.per_class = pc
         .iter()
@@ -152,10 +151,7 @@ fn digits(report: &mut Report) {
         classes: classes.clone(),
         counts: cm,
     });
-    report.history = Some(TrainingHistory {
-        epochs: history,
-        loss_name: Some("cross-entropy".into()),
-    });
+    report.history = Some(TrainingHistory { epochs: history });
     report.dataset = Some(DatasetSummary {
         name: "digits.csv (8×8 handwritten digits, UCI)".into(),
         input_shape: vec![1, SIDE, SIDE],

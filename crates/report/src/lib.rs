@@ -21,7 +21,6 @@
 //!                 ..Default::default()
 //!             })
 //!             .collect(),
-//!         loss_name: Some("cross-entropy".into()),
 //!     }),
 //!     test_metrics: Some(TestMetrics { accuracy: Some(0.97), ..Default::default() }),
 //!     confusion: Some(ConfusionMatrix {

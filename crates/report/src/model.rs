@@ -82,8 +82,6 @@ pub struct ModelSummary {
 pub struct TrainingHistory {
     /// One record per epoch, in order.
     pub epochs: Vec<EpochRecord>,
-    /// Name of the loss for the chart's axis; `None` shows `"loss"`.
-    pub loss_name: Option<String>,
 }
 
 /// Metrics recorded at the end of one epoch. Missing values are skipped in the charts.
@@ -124,16 +122,6 @@ pub struct TestMetrics {
     pub log_loss: Option<f64>,
     /// ROC-AUC (binary, or one-vs-rest macro average).
     pub roc_auc: Option<f64>,
-    /// Mean squared error (regression).
-    pub mse: Option<f64>,
-    /// Root mean squared error (regression).
-    pub rmse: Option<f64>,
-    /// Mean absolute error (regression).
-    pub mae: Option<f64>,
-    /// Coefficient of determination R² (regression).
-    pub r2: Option<f64>,
-    /// Any other metrics, as `(name, value)` pairs, shown after the standard ones.
-    pub extra: Vec<(String, f64)>,
 }
 
 /// A confusion matrix: `counts[i][j]` samples of true class `i` were predicted as `j`.

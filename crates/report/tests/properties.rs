@@ -164,7 +164,7 @@ proptest! {
         let report = Report {
             history: Some(TrainingHistory {
                 epochs: (1..=3).map(|e| EpochRecord { epoch: e, train_loss: Some(if e == 2 { bad } else { 1.0 / e as f64 }), val_loss: Some(bad), ..Default::default() }).collect(),
-                loss_name: None,
+
             }),
             test_metrics: Some(TestMetrics { accuracy: Some(bad), log_loss: Some(bad), ..Default::default() }),
             per_class: vec![ClassMetrics { class: "a".into(), precision: bad, recall: 0.5, f1: bad, support: 3 }],

@@ -25,16 +25,11 @@ pub(crate) fn evaluation(r: &Report) -> Option<Section> {
             ("Macro F1", m.f1_macro, false, false),
             ("ROC-AUC", m.roc_auc, false, false),
             ("Log loss", m.log_loss, false, false),
-            ("R²", m.r2, false, m.accuracy.is_none()),
-            ("RMSE", m.rmse, false, false),
-            ("MAE", m.mae, false, false),
-            ("MSE", m.mse, false, false),
         ]
         .iter()
         .filter_map(|(k, v, pct, hero)| {
             v.map(|v| card(k, &if *pct { fmt_pct(v, 2) } else { fmt_num(v, 4) }, *hero))
         })
-        .chain(m.extra.iter().map(|(k, v)| card(k, &fmt_num(*v, 4), false)))
         .collect();
         if !cards.is_empty() {
             body.push_str(&format!("<div class=\"cards\">{}</div>", cards.join("")));

@@ -100,11 +100,7 @@ pub(crate) fn training(r: &Report) -> Option<Section> {
         dashed: false,
     };
     let mut charts = Vec::new();
-    let mut loss = LineChart::new(
-        "Loss",
-        "epoch",
-        history.loss_name.as_deref().unwrap_or("loss"),
-    );
+    let mut loss = LineChart::new("Loss", "epoch", "loss");
     loss.integer_x = true;
     if has(|e| e.train_loss) {
         loss.series.push(series("train", |e| e.train_loss, 0));

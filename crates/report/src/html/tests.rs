@@ -46,7 +46,6 @@ pub(crate) fn full_report() -> Report {
                 val_accuracy: Some(0.7),
                 learning_rate: Some(0.1),
             }],
-            loss_name: Some("cross-entropy".into()),
         }),
         test_metrics: Some(TestMetrics {
             n_samples: Some(4),
@@ -326,44 +325,4 @@ fn pictures_are_upscaled_by_whole_factors_near_168_px() {
     assert_eq!(upscale_for(224, 224), 1);
     assert_eq!(display_width(1000, 1), 256);
     assert_eq!(upscale_for(0, 0), crate::MAX_UPSCALE);
-}
-
-#[test]
-fn regression_metrics_and_loss_name_are_shown() {
-    let r = Report {
-        history: Some(TrainingHistory {
-            epochs: vec![
-                EpochRecord {
-                    epoch: 1,
-                    train_loss: Some(2.0),
-                    ..Default::default()
-                },
-                EpochRecord {
-                    epoch: 2,
-                    train_loss: Some(1.0),
-                    ..Default::default()
-                },
-            ],
-            loss_name: Some("mean squared error".into()),
-        }),
-        test_metrics: Some(TestMetrics {
-            r2: Some(0.4812),
-            rmse: Some(53.1),
-            extra: vec![("median AE".into(), 40.5)],
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let html = r.render_html();
-    assert!(html.contains("mean squared error"));
-    assert!(
-        html.contains("0.4812")
-            && html.contains("R²")
-            && html.contains("RMSE")
-            && html.contains("median AE")
-    );
-    assert!(
-        !html.contains("Accuracy"),
-        "no accuracy chart or card for regression"
-    );
 }
