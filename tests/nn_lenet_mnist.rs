@@ -1,17 +1,17 @@
 //! LeNet-5 on MNIST. The issue asks for ≥ 99.0% test accuracy within 10 epochs on the full
 //! 60k/10k split (LeCun et al. 1998 report 0.95% error); that run takes minutes on two
 //! cores and is `#[ignore]`d (`cargo test --release --test nn_lenet_mnist -- --ignored`).
-//! The smoke version trains one epoch on 4,000 images and checks 1,000 test images.
+//! The smoke version trains two epochs on 6,000 images and checks 1,000 test images.
 
 mod nn_support;
 
 #[test]
-fn lenet_smoke_one_epoch_on_a_subset() {
-    let r = nn_support::train_lenet(Some(4000), Some(1000), 1, 1.0, 0);
+fn lenet_smoke_two_epochs_on_a_subset() {
+    let r = nn_support::train_lenet(Some(6000), Some(1000), 2, 1.0, 0);
     let acc = r.last().unwrap().test_accuracy;
     assert!(
-        acc >= 0.85,
-        "test accuracy {acc} after one epoch on 4,000 images"
+        acc >= 0.9,
+        "test accuracy {acc} after two epochs on 6,000 images"
     );
 }
 
