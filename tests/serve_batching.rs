@@ -164,3 +164,85 @@ fn graceful_shutdown_finishes_in_flight_requests() {
             .is_err());
     });
 }
+
+/// Runs `serve_blocking` in a child process (this test binary re-executed), sends it
+/// SIGTERM while a request is in flight, and checks the request completes and the child
+/// exits successfully.
+#[test]
+fn sigterm_stops_serve_blocking_gracefully() {
+    const CHILD_ENV: &str = "GB_SERVE_SIGTERM_CHILD";
+    if let Ok(addr_file) = std::env::var(CHILD_ENV) {
+        let inner = MlpClassifier::random(&[D], &[], 3, 30);
+        let mut cfg = ServerConfig::default().with_model(
+            "m",
+            1,
+            Instrumented::new(inner, Duration::from_millis(300)),
+        );
+        cfg.addr = "127.0.0.1:0".parse().unwrap();
+        cfg.io_threads = 1;
+        cfg.compute_threads = 1;
+        glassbox_serve::serve_blocking(cfg, move |addr| {
+            let tmp = format!("{addr_file}.tmp");
+            std::fs::write(&tmp, addr.to_string()).unwrap();
+            std::fs::rename(&tmp, &addr_file).unwrap();
+        })
+        .unwrap();
+        return;
+    }
+    if !cfg!(unix) {
+        eprintln!("SIGTERM test skipped: not a unix platform");
+        return;
+    }
+    let addr_file = std::env::temp_dir().join(format!("gb-serve-sigterm-{}", std::process::id()));
+    let _ = std::fs::remove_file(&addr_file);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "sigterm_stops_serve_blocking_gracefully",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &addr_file)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("child starts");
+    let start = std::time::Instant::now();
+    let addr = loop {
+        if let Ok(s) = std::fs::read_to_string(&addr_file) {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "child server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let inner = MlpClassifier::random(&[D], &[], 3, 30);
+    let x = sample(D, 5);
+    let want = naive_probabilities(&inner, &x);
+    let pid = child.id().to_string();
+    rt().block_on(async {
+        let mut c = glassbox_serve::client::HttpClient::connect(addr.as_str())
+            .await
+            .unwrap();
+        let pending = tokio::spawn(async move {
+            c.post_json("/v2/models/m/infer", &[], &infer_body("input", &[1, D], &x))
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let r = pending
+            .await
+            .unwrap()
+            .expect("in-flight request answered after SIGTERM");
+        assert_eq!(r.status, 200);
+        let p = output_f32(&r.json(), "probabilities");
+        assert!((p[0] - want[0]).abs() < 1e-5);
+    });
+    let status = child.wait().unwrap();
+    assert!(status.success(), "child exited with {status}");
+    let _ = std::fs::remove_file(&addr_file);
+}

@@ -235,25 +235,21 @@ pub async fn run(
     bind(config).await?.serve(shutdown).await
 }
 
-/// Completes on SIGTERM or Ctrl-C (SIGINT).
-pub async fn shutdown_signal() {
+/// A future completing on SIGTERM or Ctrl-C (SIGINT). The SIGTERM handler is installed
+/// when this function is called (so call it inside a tokio runtime, before announcing
+/// readiness), not when the future is first polled.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -275,8 +271,9 @@ pub fn serve_blocking(
         .map_err(|e| ServeError::io("starting the async runtime", e))?;
     rt.block_on(async move {
         let server = bind(config).await?;
+        let shutdown = shutdown_signal();
         on_ready(server.local_addr()?);
-        server.serve(shutdown_signal()).await
+        server.serve(shutdown).await
     })
 }
 
