@@ -147,6 +147,7 @@ fn target_matrix(
     (q, denom)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn reduce_rows(
     op: &'static str,
     rows: Vec<f32>,
@@ -172,7 +173,7 @@ fn reduce_rows(
     };
     Ok(Var::from_op(
         out,
-        &[input.clone()],
+        std::slice::from_ref(input),
         Box::new(PrecomputedGrad {
             local,
             reduction,
@@ -295,7 +296,7 @@ fn pointwise(
     }
     Ok(Var::from_op(
         out,
-        &[pred.clone()],
+        std::slice::from_ref(pred),
         Box::new(PrecomputedGrad {
             local: Tensor::from_vec(local, p.shape())?,
             reduction,
@@ -330,7 +331,7 @@ pub fn l1_loss(pred: &Var, target: &Tensor, reduction: Reduction) -> Result<Var>
 
 /// Huber loss: `½ d²` for `|d| < delta`, else `delta (|d| − ½ delta)`.
 pub fn huber_loss(pred: &Var, target: &Tensor, delta: f32, reduction: Reduction) -> Result<Var> {
-    if !(delta > 0.0) {
+    if delta.is_nan() || delta <= 0.0 {
         return Err(NnError::InvalidConfig {
             layer: "huber_loss",
             field: "delta",
@@ -349,7 +350,7 @@ pub fn huber_loss(pred: &Var, target: &Tensor, delta: f32, reduction: Reduction)
 
 /// Smooth-L1 loss: `½ d² / beta` for `|d| < beta`, else `|d| − ½ beta` (`beta = 0` is L1).
 pub fn smooth_l1_loss(pred: &Var, target: &Tensor, beta: f32, reduction: Reduction) -> Result<Var> {
-    if !(beta >= 0.0) {
+    if beta.is_nan() || beta < 0.0 {
         return Err(NnError::InvalidConfig {
             layer: "smooth_l1_loss",
             field: "beta",

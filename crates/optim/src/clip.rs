@@ -20,7 +20,7 @@ pub fn total_norm(grads: &[&[f32]], norm: NormType) -> f64 {
             .iter()
             .flat_map(|g| g.iter())
             .fold(0.0f64, |m, &x| m.max((x as f64).abs())),
-        NormType::P(p) if p == 2.0 => grads
+        NormType::P(2.0) => grads
             .iter()
             .flat_map(|g| g.iter())
             .map(|&x| (x as f64) * (x as f64))

@@ -110,7 +110,7 @@ impl Embedding {
         let value = Tensor::from_vec(out, &oshape)?;
         Ok(Var::from_op(
             value,
-            &[self.weight.clone()],
+            std::slice::from_ref(&self.weight),
             Box::new(EmbeddingBackward {
                 indices: indices.to_vec(),
                 num,
