@@ -123,44 +123,101 @@ fn per_plane<T: Send>(nc: usize, work: usize, f: impl Fn(usize) -> T + Sync + Se
     }
 }
 
+/// Max over one window of `plane` (row length `w`): value and flat index (first maximum;
+/// a NaN wins and stops the scan, as in PyTorch).
+#[inline]
+fn window_max(
+    plane: &[f32],
+    w: usize,
+    (h0, h1): (usize, usize),
+    (w0, w1): (usize, usize),
+) -> (f32, usize) {
+    let (mut best, mut bi) = (f32::NEG_INFINITY, h0 * w + w0);
+    for yy in h0..h1 {
+        let row = &plane[yy * w..yy * w + w1];
+        for (xx, &v) in row.iter().enumerate().skip(w0) {
+            if v > best {
+                best = v;
+                bi = yy * w + xx;
+            } else if v.is_nan() {
+                return (v, yy * w + xx);
+            }
+        }
+    }
+    (best, bi)
+}
+
+/// The common 2×2, stride-2, unpadded case: branch-free selects (random data makes
+/// compare branches mispredict), same first-maximum and NaN rules as [`window_max`].
+fn max_2x2(plane: &[f32], w: usize, oh: usize, ow: usize, vals: &mut [f32], idx: &mut [usize]) {
+    for oy in 0..oh {
+        let (r0, r1) = (2 * oy * w, (2 * oy + 1) * w);
+        let top = &plane[r0..r0 + 2 * ow];
+        let bot = &plane[r1..r1 + 2 * ow];
+        let vrow = &mut vals[oy * ow..(oy + 1) * ow];
+        let irow = &mut idx[oy * ow..(oy + 1) * ow];
+        for ox in 0..ow {
+            let c = 2 * ox;
+            let (a, b, d, e) = (top[c], top[c + 1], bot[c], bot[c + 1]);
+            if a.is_nan() | b.is_nan() | d.is_nan() | e.is_nan() {
+                let (v, j) = window_max(plane, w, (2 * oy, 2 * oy + 2), (c, c + 2));
+                vrow[ox] = v;
+                irow[ox] = j;
+                continue;
+            }
+            let (mut best, mut bi) = (a, r0 + c);
+            let gt = b > best;
+            best = if gt { b } else { best };
+            bi = if gt { r0 + c + 1 } else { bi };
+            let gt = d > best;
+            best = if gt { d } else { best };
+            bi = if gt { r1 + c } else { bi };
+            let gt = e > best;
+            best = if gt { e } else { best };
+            bi = if gt { r1 + c + 1 } else { bi };
+            vrow[ox] = best;
+            irow[ox] = bi;
+        }
+    }
+}
+
 /// Max pooling. Returns the output `[N, C, OH, OW]` and, for each output, the flat index
 /// `h·W + w` of its maximum within its input plane (PyTorch's `return_indices=True`).
 pub fn max_pool2d(x: &Tensor, p: &Pool2dParams) -> Result<(Tensor, ArrayD<usize>)> {
     let g = geom("max_pool2d", x.shape(), p)?;
     let xc = x.contiguous();
     let xs = xc.as_slice().expect("contiguous");
-    let planes = per_plane(g.nc, xs.len(), |i| {
-        let plane = &xs[i * g.h * g.w..(i + 1) * g.h * g.w];
-        let mut vals = Vec::with_capacity(g.oh * g.ow);
-        let mut idx = Vec::with_capacity(g.oh * g.ow);
+    let (plane_len, l) = (g.h * g.w, g.oh * g.ow);
+    let mut out = vec![0.0f32; g.nc * l];
+    let mut ind = vec![0usize; g.nc * l];
+    let fast_2x2 = p.kernel == (2, 2) && p.stride == (2, 2) && p.padding == (0, 0);
+    let one = |i: usize, vals: &mut [f32], idx: &mut [usize]| {
+        let plane = &xs[i * plane_len..(i + 1) * plane_len];
+        if fast_2x2 {
+            return max_2x2(plane, g.w, g.oh, g.ow, vals, idx);
+        }
         for oy in 0..g.oh {
-            let (h0, h1) = window(oy, p.stride.0, p.padding.0, p.kernel.0, g.h);
+            let hw = window(oy, p.stride.0, p.padding.0, p.kernel.0, g.h);
             for ox in 0..g.ow {
-                let (w0, w1) = window(ox, p.stride.1, p.padding.1, p.kernel.1, g.w);
-                let (mut best, mut bi) = (f32::NEG_INFINITY, h0 * g.w + w0);
-                'win: for yy in h0..h1 {
-                    for xx in w0..w1 {
-                        let v = plane[yy * g.w + xx];
-                        if v > best || v.is_nan() {
-                            best = v;
-                            bi = yy * g.w + xx;
-                            if v.is_nan() {
-                                break 'win;
-                            }
-                        }
-                    }
-                }
-                vals.push(best);
-                idx.push(bi);
+                let ww = window(ox, p.stride.1, p.padding.1, p.kernel.1, g.w);
+                let (v, j) = window_max(plane, g.w, hw, ww);
+                vals[oy * g.ow + ox] = v;
+                idx[oy * g.ow + ox] = j;
             }
         }
-        (vals, idx)
-    });
-    let mut out = Vec::with_capacity(g.nc * g.oh * g.ow);
-    let mut ind = Vec::with_capacity(g.nc * g.oh * g.ow);
-    for (v, i) in planes {
-        out.extend(v);
-        ind.extend(i);
+    };
+    if l > 0 && plane_len > 0 {
+        if use_parallel(xs.len()) {
+            out.par_chunks_mut(l)
+                .zip(ind.par_chunks_mut(l))
+                .enumerate()
+                .for_each(|(i, (v, j))| one(i, v, j));
+        } else {
+            out.chunks_mut(l)
+                .zip(ind.chunks_mut(l))
+                .enumerate()
+                .for_each(|(i, (v, j))| one(i, v, j));
+        }
     }
     let shape = [x.shape()[0], x.shape()[1], g.oh, g.ow];
     Ok((

@@ -258,9 +258,9 @@ impl Tensor {
             if big && nb >= rayon::current_num_threads() * 2 {
                 // The address crosses threads as an integer; each task writes its own block.
                 let base = out.as_mut_ptr() as usize;
-                (0..nb).into_par_iter().for_each(|bi| {
-                    run(bi, (base as *mut f32).wrapping_add(bi * m * n), false)
-                });
+                (0..nb)
+                    .into_par_iter()
+                    .for_each(|bi| run(bi, (base as *mut f32).wrapping_add(bi * m * n), false));
             } else {
                 for bi in 0..nb {
                     run(bi, out.as_mut_ptr().wrapping_add(bi * m * n), big);
