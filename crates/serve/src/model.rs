@@ -283,6 +283,12 @@ pub trait ServableModel: Send + Sync + 'static {
     fn explain(&self, batch: ArrayD<f32>, params: &ExplainParams) -> Result<Explanation>;
 }
 
+impl std::fmt::Debug for dyn ServableModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServableModel")
+    }
+}
+
 /// Turns a model bundle (a file or a directory) into a servable model.
 pub trait ModelLoader: Send + Sync + 'static {
     /// Loads the bundle at `path`; errors should be [`ServeError::Load`] naming the path.

@@ -34,12 +34,6 @@ pub struct ModelEntry {
     batcher: Batcher,
 }
 
-impl std::fmt::Debug for dyn ServableModel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ServableModel")
-    }
-}
-
 impl ModelEntry {
     /// The model itself (for explanation, which is not batched).
     pub fn model(&self) -> Arc<dyn ServableModel> {
