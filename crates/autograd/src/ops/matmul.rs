@@ -13,6 +13,24 @@ fn mt(t: &Tensor) -> Result<Tensor> {
     Ok(t.try_transpose(r - 2, r - 1)?)
 }
 
+/// Whether `t` is a view whose last two axes are swapped relative to a contiguous tensor
+/// (e.g. `w.t()` of a weight stored `[out, in]`).
+fn is_transposed_view(t: &Tensor) -> bool {
+    !t.is_contiguous() && mt(t).is_ok_and(|v| v.is_contiguous())
+}
+
+/// `lhs · rhs`, computed as `(rhsᵀ · lhsᵀ)ᵀ` when `transposed`, so the result is a
+/// transposed view of a contiguous buffer: the layout of the operand whose gradient it is.
+/// The transpose backward of `w.t()` then hands the weight a contiguous gradient with no
+/// strided copy.
+fn product(lhs: &Tensor, rhs: &Tensor, transposed: bool) -> Result<Tensor> {
+    if transposed {
+        Ok(mt(&mt(rhs)?.try_matmul(&mt(lhs)?)?)?)
+    } else {
+        Ok(lhs.try_matmul(rhs)?)
+    }
+}
+
 struct MatmulBackward {
     a: Tensor,
     b: Tensor,
@@ -20,13 +38,18 @@ struct MatmulBackward {
 impl BackwardOp for MatmulBackward {
     fn backward(&self, g: &Tensor, inputs: &[Var]) -> Result<Vec<Option<Tensor>>> {
         // Both operands have rank >= 2 here (1-D operands are reshaped around this op).
+        let same_batch = |t: &Tensor| t.shape()[..t.rank() - 2] == g.shape()[..g.rank() - 2];
         let da = if inputs[0].requires_grad() {
-            Some(sum_to(&g.try_matmul(&mt(&self.b)?)?, self.a.shape())?)
+            let layout = is_transposed_view(&self.a) && same_batch(&self.a);
+            let d = product(g, &mt(&self.b)?, layout)?;
+            Some(sum_to(&d, self.a.shape())?)
         } else {
             None
         };
         let db = if inputs[1].requires_grad() {
-            Some(sum_to(&mt(&self.a)?.try_matmul(g)?, self.b.shape())?)
+            let layout = is_transposed_view(&self.b) && same_batch(&self.b);
+            let d = product(&mt(&self.a)?, g, layout)?;
+            Some(sum_to(&d, self.b.shape())?)
         } else {
             None
         };
@@ -110,6 +133,17 @@ mod tests {
         let w = Var::parameter(Tensor::ones(&[2, 2]));
         x.matmul(&w).unwrap().sum_all().backward().unwrap();
         assert_eq!(w.grad().unwrap().to_vec(), vec![9., 9., 12., 12.]);
+    }
+
+    #[test]
+    fn transposed_weight_gets_a_contiguous_gradient() {
+        // y = x · Wᵀ with W [3, 2] stored row-major: dW = gᵀ x, contiguous.
+        let x = Var::constant(t(&[1., 2., 3., 4.], &[2, 2]));
+        let w = Var::parameter(t(&[1., 0., 0., 1., 1., 1.], &[3, 2]));
+        x.matmul(&w.t().unwrap()).unwrap().sum_all().backward().unwrap();
+        let g = w.grad().unwrap();
+        assert!(g.is_contiguous());
+        assert_eq!(g.to_vec(), vec![4., 6., 4., 6., 4., 6.]);
     }
 
     #[test]
