@@ -138,7 +138,7 @@ fn graceful_shutdown_finishes_in_flight_requests() {
     rt().block_on(async {
         let inner = MlpClassifier::random(&[D], &[], 3, 24);
         let m = Instrumented::new(inner.clone(), Duration::from_millis(300));
-        let srv = TestServer::start(ServerConfig::default().with_model("m", 1, m)).await;
+        let srv = TestServer::start(ServerConfig::default().with_model("m", 1, m.clone())).await;
         let x = sample(D, 3);
         let want = naive_probabilities(&inner, &x);
         let mut c = srv.client().await;
@@ -147,7 +147,8 @@ fn graceful_shutdown_finishes_in_flight_requests() {
             c.post_json("/v2/models/m/infer", &[], &infer_body("input", &[1, D], &x))
                 .await
         });
-        tokio::time::sleep(Duration::from_millis(80)).await;
+        // Shut down only once the model is computing the request.
+        wait_until(|| !m.batches.lock().unwrap().is_empty()).await;
         let t0 = std::time::Instant::now();
         srv.shutdown().await;
         assert!(
@@ -173,11 +174,11 @@ fn sigterm_stops_serve_blocking_gracefully() {
     const CHILD_ENV: &str = "GB_SERVE_SIGTERM_CHILD";
     if let Ok(addr_file) = std::env::var(CHILD_ENV) {
         let inner = MlpClassifier::random(&[D], &[], 3, 30);
-        let mut cfg = ServerConfig::default().with_model(
-            "m",
-            1,
-            Instrumented::new(inner, Duration::from_millis(300)),
-        );
+        let model = Marker {
+            inner: Instrumented::new(inner, Duration::from_millis(300)),
+            marker: format!("{addr_file}.busy"),
+        };
+        let mut cfg = ServerConfig::default().with_model("m", 1, Arc::new(model));
         cfg.addr = "127.0.0.1:0".parse().unwrap();
         cfg.io_threads = 1;
         cfg.compute_threads = 1;
@@ -228,7 +229,9 @@ fn sigterm_stops_serve_blocking_gracefully() {
             c.post_json("/v2/models/m/infer", &[], &infer_body("input", &[1, D], &x))
                 .await
         });
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Signal only once the child is computing the request.
+        let busy = format!("{}.busy", addr_file.display());
+        wait_until(|| std::path::Path::new(&busy).exists()).await;
         let killed = std::process::Command::new("kill")
             .args(["-TERM", &pid])
             .status()
@@ -245,4 +248,31 @@ fn sigterm_stops_serve_blocking_gracefully() {
     let status = child.wait().unwrap();
     assert!(status.success(), "child exited with {status}");
     let _ = std::fs::remove_file(&addr_file);
+    let _ = std::fs::remove_file(format!("{}.busy", addr_file.display()));
+}
+
+/// Writes a marker file when a prediction starts, then delegates.
+struct Marker {
+    inner: Arc<Instrumented>,
+    marker: String,
+}
+
+impl glassbox_serve::ServableModel for Marker {
+    fn metadata(&self) -> glassbox_serve::ModelMetadata {
+        self.inner.metadata()
+    }
+    fn predict(
+        &self,
+        batch: ndarray::ArrayD<f32>,
+    ) -> glassbox_serve::Result<glassbox_serve::Prediction> {
+        let _ = std::fs::write(&self.marker, b"busy");
+        self.inner.predict(batch)
+    }
+    fn explain(
+        &self,
+        batch: ndarray::ArrayD<f32>,
+        params: &glassbox_serve::ExplainParams,
+    ) -> glassbox_serve::Result<glassbox_serve::Explanation> {
+        self.inner.explain(batch, params)
+    }
 }

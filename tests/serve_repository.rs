@@ -364,6 +364,7 @@ fn unload_waits_for_in_flight_requests() {
         );
         let mut cfg = ServerConfig::default().with_model("slow", 1, slow.clone());
         cfg.batching.enabled = false;
+        cfg.compute_threads = 2;
         let srv = Arc::new(TestServer::start(cfg).await);
         let x = sample(6, 1);
         let want = naive_probabilities(&slow.inner, &x);
@@ -382,8 +383,25 @@ fn unload_waits_for_in_flight_requests() {
                 .unwrap()
             }));
         }
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        // Unload only once all six requests are accepted: each is either queued or started.
         let mut c = srv.client().await;
+        let t0 = std::time::Instant::now();
+        loop {
+            let text = c.get("/metrics", &[]).await.unwrap().text();
+            let queued: usize = text
+                .lines()
+                .find_map(|l| l.strip_prefix("glassbox_queue_depth{model=\"slow\",version=\"1\"} "))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if queued + slow.batches.lock().unwrap().len() >= 6 {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "requests never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         let r = c
             .post_json("/v2/repository/models/slow/unload", &[], &json!({}))
             .await

@@ -173,3 +173,15 @@ impl ServableModel for Instrumented {
         self.inner.explain(batch, params)
     }
 }
+
+/// Polls `cond` every 2 ms until it holds (panics after 20 s).
+pub async fn wait_until(mut cond: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "condition never held"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
