@@ -18,6 +18,36 @@
 //! assert!(p[0].abs() < 1e-3);
 //! assert_eq!(state.step, 200);
 //! ```
+//!
+//! Training a model: an [`Optimizer`] over the model's named parameters, a schedule, and
+//! a [`Checkpoint`] that resumes the run exactly.
+//!
+//! ```
+//! use glassbox_autograd::Var;
+//! use glassbox_nn::{mse_loss, Linear, Module, Reduction};
+//! use glassbox_optim::{Adam, AdamConfig, LrScheduler, Optimizer, Schedule};
+//! use glassbox_tensor::{rng::Rng, Tensor};
+//!
+//! let mut rng = Rng::new(0);
+//! let model = Linear::new(2, 1, true, &mut rng)?;
+//! let mut opt = Adam::new(model.named_parameters(), AdamConfig::adam(0.1))?;
+//! let mut sched = LrScheduler::new(Schedule::Exponential { gamma: 0.99 }, 0.1)?;
+//! // y = 2 x0 - x1 + 0.5
+//! let x = Tensor::rand_normal(&[64, 2], 0.0, 1.0, &mut rng);
+//! let xv = x.to_vec();
+//! let y: Vec<f32> = (0..64).map(|i| 2.0 * xv[2 * i] - xv[2 * i + 1] + 0.5).collect();
+//! let y = Tensor::from_vec(y, &[64, 1])?;
+//! for _ in 0..300 {
+//!     opt.zero_grad();
+//!     let loss = mse_loss(&model.forward(&Var::constant(x.clone()))?, &y, Reduction::Mean)?;
+//!     loss.backward()?;
+//!     opt.step()?;
+//!     opt.set_lr(sched.step());
+//! }
+//! let w = model.weight.value().to_vec();
+//! assert!((w[0] - 2.0).abs() < 1e-2 && (w[1] + 1.0).abs() < 1e-2, "{w:?}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
