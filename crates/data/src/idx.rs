@@ -5,7 +5,7 @@
 
 use crate::error::{DataError, Result};
 use flate2::read::GzDecoder;
-use ndarray::{Array1, Array3, Array4, ArrayD, IxDyn};
+use ndarray::{Array1, Array3, Array4, ArrayD, Axis, IxDyn};
 use std::io::Read;
 use std::path::Path;
 
@@ -17,11 +17,32 @@ use std::path::Path;
 pub fn read_idx_u8(path: impl AsRef<Path>) -> Result<ArrayD<u8>> {
     let path = path.as_ref();
     let bytes = read_maybe_gz(path)?;
-    parse_idx_u8(&bytes, path)
+    parse_idx_owned(bytes, path)
 }
 
 /// Parses IDX bytes already in memory; `path` is only used in error messages.
 pub fn parse_idx_u8(bytes: &[u8], path: &Path) -> Result<ArrayD<u8>> {
+    let (dims, header) = parse_header(bytes, path)?;
+    shape(dims, bytes[header..].to_vec(), path)
+}
+
+/// Parses an owned buffer without copying the payload.
+fn parse_idx_owned(mut bytes: Vec<u8>, path: &Path) -> Result<ArrayD<u8>> {
+    let (dims, header) = parse_header(&bytes, path)?;
+    bytes.drain(..header);
+    shape(dims, bytes, path)
+}
+
+fn shape(dims: Vec<usize>, data: Vec<u8>, path: &Path) -> Result<ArrayD<u8>> {
+    ArrayD::from_shape_vec(IxDyn(&dims), data).map_err(|e| DataError::Idx {
+        path: path.to_path_buf(),
+        reason: format!("cannot shape data as {dims:?}: {e}"),
+    })
+}
+
+/// Checks the magic number, element type and payload length; returns the dimensions and
+/// the header length.
+fn parse_header(bytes: &[u8], path: &Path) -> Result<(Vec<usize>, usize)> {
     let bad = |reason: String| DataError::Idx {
         path: path.to_path_buf(),
         reason,
@@ -71,8 +92,7 @@ pub fn parse_idx_u8(bytes: &[u8], path: &Path) -> Result<ArrayD<u8>> {
             "dimensions {dims:?} need {expected} data bytes, the file has {found}"
         )));
     }
-    ArrayD::from_shape_vec(IxDyn(&dims), bytes[header..].to_vec())
-        .map_err(|e| bad(format!("cannot shape data as {dims:?}: {e}")))
+    Ok((dims, header))
 }
 
 /// Reads an MNIST-style image file: rank 3, `(n, rows, cols)` bytes.
@@ -99,12 +119,7 @@ pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Array1<u8>> {
 
 /// Converts `(n, h, w)` byte images to `(n, 1, h, w)` `f32` in `[0, 1]` (NCHW, one channel).
 pub fn images_to_f32(images: &Array3<u8>) -> Array4<f32> {
-    let (n, h, w) = images.dim();
-    let mut out = Array4::<f32>::zeros((n, 1, h, w));
-    out.iter_mut()
-        .zip(images.iter())
-        .for_each(|(o, &v)| *o = v as f32 / 255.0);
-    out
+    images.mapv(|v| f32::from(v) / 255.0).insert_axis(Axis(1))
 }
 
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
