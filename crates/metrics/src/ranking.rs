@@ -152,7 +152,8 @@ pub enum OvrAverage {
 }
 
 /// One-vs-rest multiclass ROC-AUC. `y_prob` is `n × n_classes` with columns in sorted-label
-/// order; rows must sum to one (scikit-learn's requirement for multiclass ROC-AUC).
+/// order; rows must sum to one within NumPy's `allclose` tolerance (scikit-learn raises
+/// the same error for multiclass ROC-AUC).
 pub fn roc_auc_ovr<T: Ord + Clone>(
     y_true: &[T],
     y_prob: ArrayView2<'_, f64>,
@@ -173,7 +174,7 @@ pub fn roc_auc_ovr<T: Ord + Clone>(
     }
     for (i, row) in y_prob.rows().into_iter().enumerate() {
         let s = row.sum();
-        if !s.is_finite() || (s - 1.0).abs() > 1e-8 + f64::EPSILON.sqrt() {
+        if !s.is_finite() || (s - 1.0).abs() > crate::probabilistic::PROB_SUM_TOL {
             return Err(MetricsError::InvalidValue {
                 metric: M,
                 row: i + 1,
