@@ -201,6 +201,9 @@ mod tests {
         std::fs::write(&p, enc.finish().unwrap()).unwrap();
         let l = read_idx_labels(&p).unwrap();
         assert_eq!(l.to_vec(), vec![7, 8, 9]);
+        let raw = dir.join("i.idx");
+        std::fs::write(&raw, idx(&[1, 2, 2], &[1, 2, 3, 4])).unwrap();
+        assert_eq!(read_idx_images(&raw).unwrap()[[0, 1, 0]], 3);
         let e = read_idx_images(&p).unwrap_err().to_string();
         assert!(
             e.contains("l.gz") && e.contains("expected 3 dimensions"),

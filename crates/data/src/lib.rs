@@ -52,5 +52,6 @@ mod table;
 pub use error::{DataError, Result};
 pub use loader::{ArrayDataset, DataLoader, Dataset, EpochIter, LoaderConfig};
 pub use table::{
-    read_csv, read_csv_bytes, Column, ColumnData, ColumnType, CsvOptions, Head, Table, Value,
+    read_csv, read_csv_bytes, Column, ColumnData, ColumnSummary, ColumnType, CsvOptions, Head,
+    Summary, Table, Value,
 };

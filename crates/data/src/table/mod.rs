@@ -4,10 +4,12 @@
 mod clean;
 mod column;
 mod csv;
+mod describe;
 mod display;
 
 pub use self::csv::{read_csv, read_csv_bytes, CsvOptions};
 pub use column::{Column, ColumnData, ColumnType, Value};
+pub use describe::{ColumnSummary, Summary};
 pub use display::Head;
 
 use crate::error::{DataError, Result};
