@@ -37,10 +37,11 @@
 //! # Ok::<(), glassbox_explain::ExplainError>(())
 //! ```
 //!
-//! Gradient methods (saliency, Integrated Gradients, DeepLIFT, Grad-CAM, guided
-//! backprop, layer methods) need a differentiable `glassbox-nn` module; they will live in
-//! a `gradient` module implementing [`Attribution`], so the checks and pictures here apply
-//! to them unchanged.
+//! Gradient methods (saliency, Input×Gradient, Integrated Gradients, SmoothGrad, DeepLIFT,
+//! guided backprop, Grad-CAM, layer IG and conductance) need a differentiable `glassbox-nn`
+//! module; they live in [`gradient`] and implement [`Attribution`] through
+//! [`gradient::GradientAttribution`], so the checks and pictures here apply to them
+//! unchanged.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
@@ -48,6 +49,7 @@ pub mod attribution;
 pub mod checks;
 pub mod error;
 pub mod global;
+pub mod gradient;
 pub mod lime;
 mod linalg;
 pub mod perturbation;
