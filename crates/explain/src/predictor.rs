@@ -21,8 +21,10 @@ impl<F: Fn(ArrayView2<f64>) -> Array2<f64> + Sync> Predictor for F {
 }
 
 /// Default cap on the number of rows passed to one predictor call by methods that batch
-/// many perturbed inputs together.
-pub const DEFAULT_MAX_BATCH_ROWS: usize = 65_536;
+/// many perturbed inputs together. Moderate batches keep a model's activations in cache:
+/// on the digits MLP, Kernel SHAP runs about twice as fast with 2048-row calls as with
+/// 65536-row calls. Raise it for predictors with a high per-call cost.
+pub const DEFAULT_MAX_BATCH_ROWS: usize = 2048;
 
 /// Calls `p` on `x` and checks the output has one row per input row (and `outputs` columns
 /// when given) and only finite values.

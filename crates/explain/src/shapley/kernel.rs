@@ -281,12 +281,17 @@ pub(crate) fn sample_coalitions(
         let mut used: HashMap<Vec<bool>, (usize, bool)> = HashMap::new();
         let max_draws = 4 * samples_left;
         let mut draws = 0;
+        let mut pool: Vec<usize> = (0..m).collect();
         while samples_left > 0 && draws < max_draws {
             draws += 1;
             let size = rng.weighted_index(&cum) + num_full + 1;
-            let perm = rng.permutation(m);
+            // partial Fisher–Yates: a uniformly random `size`-subset
+            for i in 0..size {
+                let j = i + rng.below(m - i);
+                pool.swap(i, j);
+            }
             let mut mask = vec![false; m];
-            perm[..size].iter().for_each(|&i| mask[i] = true);
+            pool[..size].iter().for_each(|&i| mask[i] = true);
             let paired = size <= num_paired;
             match used.get(&mask) {
                 Some(&(pos, has_pair)) => {
