@@ -123,7 +123,8 @@ pub fn gradcheck<F>(f: F, inputs: &[Tensor], eps: f64, tol: f64) -> Result<Gradc
 where
     F: Fn(&[Var]) -> Result<Var>,
 {
-    if !(eps > 0.0 && eps.is_finite()) || !(tol >= 0.0) {
+    let valid = eps > 0.0 && eps.is_finite() && tol >= 0.0;
+    if !valid {
         return Err(AutogradError::invalid(
             "gradcheck",
             format!("eps must be positive and finite and tol non-negative (eps {eps}, tol {tol})"),
@@ -134,7 +135,7 @@ where
     let out = f(&vars)?;
     let out_shape = out.shape();
     let n_out: usize = out_shape.iter().product();
-    let mut rng = SplitMix(0x5EED_0F_6A4D);
+    let mut rng = SplitMix(0x005E_ED0F_6A4D);
     let u: Vec<f32> = if n_out == 1 {
         vec![1.0]
     } else {
@@ -169,7 +170,9 @@ where
         report.checks += 1;
         let allowance = tol * (1.0 + entry.numeric.abs());
         let ratio = entry.abs_error() / allowance.max(f64::MIN_POSITIVE);
-        let failed = !(entry.abs_error() <= allowance);
+        // NaN errors fail too
+        let failed = entry.abs_error().partial_cmp(&allowance) != Some(std::cmp::Ordering::Less)
+            && entry.abs_error() != allowance;
         if ratio > worst_ratio || (failed && !ratio.is_finite()) {
             worst_ratio = ratio;
             report.worst = Some(entry.clone());

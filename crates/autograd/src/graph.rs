@@ -18,7 +18,7 @@ use std::sync::Arc;
 use glassbox_tensor::Tensor;
 
 use crate::error::{AutogradError, Result};
-use crate::var::{lock, Node, OpRecord, Var};
+use crate::var::{lock, OpRecord, Var};
 
 /// Hasher for node addresses: one multiply, no SipHash.
 #[derive(Default)]
@@ -45,7 +45,7 @@ type PtrMap = HashMap<usize, u32, BuildHasherDefault<PtrHasher>>;
 const NOT_INTERIOR: u32 = u32::MAX;
 
 fn addr(v: &Var) -> usize {
-    Arc::as_ptr(&v.0) as *const Node as usize
+    Arc::as_ptr(&v.0) as usize
 }
 
 /// Adds `g` into an optional accumulator.

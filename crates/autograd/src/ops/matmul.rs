@@ -140,7 +140,11 @@ mod tests {
         // y = x · Wᵀ with W [3, 2] stored row-major: dW = gᵀ x, contiguous.
         let x = Var::constant(t(&[1., 2., 3., 4.], &[2, 2]));
         let w = Var::parameter(t(&[1., 0., 0., 1., 1., 1.], &[3, 2]));
-        x.matmul(&w.t().unwrap()).unwrap().sum_all().backward().unwrap();
+        x.matmul(&w.t().unwrap())
+            .unwrap()
+            .sum_all()
+            .backward()
+            .unwrap();
         let g = w.grad().unwrap();
         assert!(g.is_contiguous());
         assert_eq!(g.to_vec(), vec![4., 6., 4., 6., 4., 6.]);
