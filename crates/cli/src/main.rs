@@ -1,6 +1,91 @@
-//! The `glassbox` command (work in progress).
+//! `glassbox`: train, evaluate, explain and serve neural networks from the command line.
+//!
+//! Errors print one line on stderr naming the file, row, column or flag at fault; the exit
+//! code is 2 for usage errors and 1 for data or model errors.
+
+mod demo;
+mod error;
+mod evaluate;
+mod explain;
+mod input;
+mod predict;
+mod report_build;
+mod rows;
+mod select;
+mod serve;
+mod train;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+
+/// Train, evaluate, explain and serve neural networks on the CPU.
+#[derive(Debug, Parser)]
+#[command(name = "glassbox", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a CNN on the bundled digits, evaluate and explain it, write an HTML report.
+    Demo(demo::DemoArgs),
+    /// Train a model on a CSV table or IDX images and save a bundle.
+    Train(train::TrainArgs),
+    /// Evaluate a bundle on a data file (optionally with K-fold cross-validation).
+    Evaluate(evaluate::EvaluateArgs),
+    /// Predict classes (or probabilities) for a data file; CSV on stdout.
+    Predict(predict::PredictArgs),
+    /// Explain a bundle's predictions with an attribution method or surrogate rules.
+    Explain(explain::ExplainArgs),
+    /// Rank and select features of a CSV table.
+    SelectFeatures(select::SelectArgs),
+    /// Serve bundles over the Open Inference Protocol (KServe v2 REST).
+    Serve(serve::ServeArgs),
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
+        Command::Predict(a) => predict::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::SelectFeatures(a) => select::run(a),
+        Command::Serve(a) => serve::run(a),
+    }
+}
+
+/// Parses a path flag value (clap helper).
+pub fn path_arg(s: &str) -> Result<PathBuf, String> {
+    if s.is_empty() {
+        Err("empty path".into())
+    } else {
+        Ok(PathBuf::from(s))
+    }
+}
 
 fn main() {
-    eprintln!("glassbox: command-line interface is being built");
-    std::process::exit(2);
+    // Never show a panic backtrace: one line, exit code 1.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".into());
+        eprintln!("glassbox: internal error: {}", error::one_line(&msg));
+        std::process::exit(1);
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    if let Err(e) = run(cli) {
+        eprintln!("glassbox: error: {e}");
+        std::process::exit(e.exit_code());
+    }
 }

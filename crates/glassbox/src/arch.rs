@@ -377,6 +377,25 @@ impl Network {
     }
 }
 
+impl Network {
+    /// Runs the network and also returns every top-level layer's output (`outputs[i]` is
+    /// the output of the layer named `i`), for Grad-CAM and layer attributions. LSTM
+    /// networks return the LSTM output and the head output.
+    pub fn forward_with_activations(&self, x: &Var) -> glassbox_nn::Result<(Var, Vec<Var>)> {
+        let x = self.shaped(x)?;
+        match &self.inner {
+            Inner::Seq(seq) => seq.forward_with_activations(&x),
+            Inner::Lstm { rnn, head } => {
+                let out = rnn.forward(&x)?;
+                let t = out.shape()[1];
+                let last = out.narrow(1, t - 1, 1)?.squeeze(1)?;
+                let y = head.forward(&last)?;
+                Ok((y.clone(), vec![out, y]))
+            }
+        }
+    }
+}
+
 impl Module for Network {
     fn forward(&self, x: &Var) -> glassbox_nn::Result<Var> {
         let x = self.shaped(x)?;

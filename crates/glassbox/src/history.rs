@@ -46,6 +46,7 @@ impl History {
     }
 
     /// Converts to the HTML report's history.
+    #[allow(clippy::needless_update)] // robust to fields the report crate may add
     pub fn to_report(&self) -> glassbox_report::TrainingHistory {
         glassbox_report::TrainingHistory {
             epochs: self
@@ -60,6 +61,7 @@ impl History {
                     learning_rate: Some(e.learning_rate),
                 })
                 .collect(),
+            ..Default::default()
         }
     }
 }

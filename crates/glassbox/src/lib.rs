@@ -91,6 +91,8 @@
 pub mod arch;
 pub mod bundle;
 mod error;
+pub mod eval;
+pub mod gradient;
 pub mod history;
 pub mod layers;
 pub mod predict;

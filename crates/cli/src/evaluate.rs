@@ -1,0 +1,249 @@
+//! `glassbox evaluate`: metrics of a bundle on a labelled data file, optionally with K-fold
+//! cross-validation of its architecture and training settings.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use glassbox::data::split::{KFold, StratifiedKFold};
+use glassbox::eval::{argmax_rows, classification_metrics, regression_metrics};
+use glassbox::metrics::CvScores;
+use glassbox::tabular::{encode_known_target, fit_table, transform_table};
+use glassbox::{predict_outputs, softmax_rows, Bundle, Network, Preprocessing, Targets, Task};
+use ndarray::{Array2, Axis};
+use serde_json::{json, Value};
+
+use crate::error::{failure, usage, CliResult};
+use crate::input::{load_table, prepare};
+use crate::train::{fit_rows, n_outputs, subset_targets, Hyper};
+
+/// Flags of `glassbox evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Model bundle written by `glassbox train` or `glassbox demo`.
+    #[arg(long, value_parser = crate::path_arg)]
+    pub model: PathBuf,
+    /// Labelled data (CSV with the target column, or IDX images with labels beside them).
+    #[arg(long, value_parser = crate::path_arg)]
+    pub data: PathBuf,
+    /// Also cross-validate: retrain the bundle's architecture with its training settings on K folds.
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Loads a bundle and rebuilds its network, naming the file in errors.
+pub fn load_model(path: &Path) -> CliResult<(Bundle, Network)> {
+    if !path.exists() {
+        return Err(failure(format!(
+            "{}: no such file (model bundle not found)",
+            path.display()
+        )));
+    }
+    let bundle = Bundle::load(path)?;
+    let net = bundle.network_named(&path.display().to_string())?;
+    Ok((bundle, net))
+}
+
+/// The training settings stored in a bundle.
+pub fn stored_hyper(bundle: &Bundle, path: &Path) -> CliResult<Hyper> {
+    let s = bundle.meta.metadata.get("hyper").ok_or_else(|| {
+        failure(format!(
+            "{}: bundle has no stored training settings",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(s).map_err(|e| {
+        failure(format!(
+            "{}: stored training settings are invalid: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// De-standardised regression predictions.
+pub fn regression_values(out: &Array2<f64>, task: &Task) -> Vec<f64> {
+    let (mean, std) = match task {
+        Task::Regression { mean, std } => (*mean, *std),
+        Task::Classification { .. } => (0.0, 1.0),
+    };
+    out.column(0).iter().map(|v| v * std + mean).collect()
+}
+
+fn metrics_json(
+    bundle: &Bundle,
+    net: &Network,
+    x: &Array2<f64>,
+    targets: &Targets,
+) -> CliResult<Value> {
+    let out = predict_outputs(net, x.view())?;
+    Ok(match (targets, &bundle.meta.task) {
+        (Targets::Classes { labels, .. }, Task::Classification { classes }) => {
+            let m = classification_metrics(labels, &softmax_rows(&out), classes)?;
+            serde_json::to_value(m).expect("metrics serialise")
+        }
+        (Targets::Values(v), task @ Task::Regression { mean, std }) => {
+            let truth: Vec<f64> = v.iter().map(|&t| t as f64 * std + mean).collect();
+            let m = regression_metrics(&truth, &regression_values(&out, task))?;
+            serde_json::to_value(m).expect("metrics serialise")
+        }
+        _ => return Err(failure("targets do not match the model's task")),
+    })
+}
+
+fn fold_score(bundle: &Bundle, net: &Network, x: &Array2<f64>, t: &Targets) -> CliResult<f64> {
+    let out = predict_outputs(net, x.view())?;
+    Ok(match t {
+        Targets::Classes { labels, .. } => {
+            let pred = argmax_rows(&out);
+            glassbox::metrics::accuracy(labels, &pred)?
+        }
+        Targets::Values(v) => {
+            let truth: Vec<f64> = v.iter().map(|&t| t as f64).collect();
+            let pred: Vec<f64> = out.column(0).to_vec();
+            let _ = bundle;
+            glassbox::metrics::r2_score(&truth, &pred)?
+        }
+    })
+}
+
+fn cross_validate(
+    bundle: &Bundle,
+    path: &Path,
+    data: &Path,
+    k: usize,
+    targets: &Targets,
+) -> CliResult<(String, CvScores)> {
+    let h = stored_hyper(bundle, path)?;
+    let n = match targets {
+        Targets::Classes { labels, .. } => labels.len(),
+        Targets::Values(v) => v.len(),
+    };
+    let folds = match targets {
+        Targets::Classes { labels, .. } => {
+            StratifiedKFold::new(k).shuffled(h.seed).split(labels)?
+        }
+        Targets::Values(_) => KFold::new(k).shuffled(h.seed).split(n)?,
+    };
+    let metric = match targets {
+        Targets::Classes { .. } => "accuracy",
+        Targets::Values(_) => "r2",
+    };
+    let outputs = n_outputs(&bundle.meta.task);
+    let mut scores = Vec::new();
+    for (i, fold) in folds.iter().enumerate() {
+        let (x_train, t_train, x_test, t_test) = match &bundle.meta.preprocessing {
+            Preprocessing::Table { .. } => {
+                let table = load_table(data)?;
+                let target = bundle
+                    .meta
+                    .target
+                    .as_deref()
+                    .ok_or_else(|| failure("bundle has no target column"))?;
+                let train_table = table.select_rows(&fold.train)?;
+                let test_table = table.select_rows(&fold.test)?;
+                let set = fit_table(&train_table, target)?;
+                let x_test = transform_table(&test_table, &set.preprocessing)?;
+                let t_test = encode_known_target(&test_table, target, &set.task)?;
+                (set.x, set.targets, x_test, t_test)
+            }
+            Preprocessing::Pixels { .. } => {
+                let x = prepare(bundle, data)?.x;
+                (
+                    x.select(Axis(0), &fold.train),
+                    subset_targets(targets, &fold.train),
+                    x.select(Axis(0), &fold.test),
+                    subset_targets(targets, &fold.test),
+                )
+            }
+        };
+        let shape = if matches!(bundle.meta.preprocessing, Preprocessing::Table { .. }) {
+            vec![x_train.ncols()]
+        } else {
+            bundle.meta.architecture.input_shape()
+        };
+        let arch = h.spec.resolve(&shape, outputs)?;
+        let (net, _) = fit_rows(&arch, &x_train, &t_train, &h, true)?;
+        let s = fold_score(bundle, &net, &x_test, &t_test)?;
+        eprintln!("fold {}/{k}: {metric} {s:.4}", i + 1);
+        scores.push(s);
+    }
+    Ok((metric.to_string(), CvScores::from_scores(scores)))
+}
+
+/// Runs `glassbox evaluate`.
+pub fn run(a: EvaluateArgs) -> CliResult<()> {
+    if let Some(k) = a.cv {
+        if k < 2 {
+            return Err(usage(format!(
+                "invalid value '{k}' for '--cv': must be at least 2"
+            )));
+        }
+    }
+    let (bundle, net) = load_model(&a.model)?;
+    let prepared = prepare(&bundle, &a.data)?;
+    let targets = prepared.targets.ok_or_else(|| {
+        failure(format!(
+            "{}: no target column '{}' to evaluate against",
+            a.data.display(),
+            bundle.meta.target.as_deref().unwrap_or("labels")
+        ))
+    })?;
+    let mut report = metrics_json(&bundle, &net, &prepared.x, &targets)?;
+    if let Some(k) = a.cv {
+        let (metric, cv) = cross_validate(&bundle, &a.model, &a.data, k, &targets)?;
+        report["cv"] = json!({
+            "k": k,
+            "metric": metric,
+            "scores": cv.scores,
+            "mean": cv.mean,
+            "std": cv.std,
+        });
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+        return Ok(());
+    }
+    let obj = report.as_object().expect("object");
+    for key in [
+        "n_samples",
+        "accuracy",
+        "balanced_accuracy",
+        "precision_macro",
+        "recall_macro",
+        "f1_macro",
+        "log_loss",
+        "roc_auc",
+        "mse",
+        "rmse",
+        "mae",
+        "r2",
+    ] {
+        if let Some(v) = obj.get(key) {
+            match v.as_f64() {
+                Some(f) if key != "n_samples" => println!("{key:<18} {f:.4}"),
+                _ => println!("{key:<18} {v}"),
+            }
+        }
+    }
+    if let Some(cm) = obj.get("confusion_matrix") {
+        println!(
+            "confusion matrix (rows = truth, columns = prediction; classes {}):",
+            obj["classes"]
+        );
+        for row in cm.as_array().into_iter().flatten() {
+            println!("  {row}");
+        }
+    }
+    if let Some(cv) = obj.get("cv") {
+        println!(
+            "cross-validation ({} folds): {} {:.4} ± {:.4}",
+            cv["k"],
+            cv["metric"].as_str().unwrap_or(""),
+            cv["mean"].as_f64().unwrap_or(f64::NAN),
+            cv["std"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+    Ok(())
+}

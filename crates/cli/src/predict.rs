@@ -1,0 +1,71 @@
+//! `glassbox predict`: predictions of a bundle for a data file, as CSV on stdout.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use glassbox::eval::argmax_rows;
+use glassbox::{predict_outputs, softmax_rows, Task};
+
+use crate::error::{failure, CliResult};
+use crate::evaluate::{load_model, regression_values};
+use crate::input::prepare;
+
+/// Flags of `glassbox predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Model bundle.
+    #[arg(long, value_parser = crate::path_arg)]
+    pub model: PathBuf,
+    /// Data file (CSV or IDX images); a target column, if present, is ignored.
+    #[arg(long, value_parser = crate::path_arg)]
+    pub data: PathBuf,
+    /// Also print one probability column per class.
+    #[arg(long)]
+    pub proba: bool,
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Runs `glassbox predict`.
+pub fn run(a: PredictArgs) -> CliResult<()> {
+    let (bundle, net) = load_model(&a.model)?;
+    let x = prepare(&bundle, &a.data)?.x;
+    let out = predict_outputs(&net, x.view())?;
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let io = |e: std::io::Error| failure(format!("writing to stdout: {e}"));
+    match &bundle.meta.task {
+        Task::Classification { classes } => {
+            let p = softmax_rows(&out);
+            let pred = argmax_rows(&p);
+            let mut header = vec!["row".to_string(), "prediction".to_string()];
+            if a.proba {
+                header.extend(classes.iter().map(|c| csv_field(&format!("proba_{c}"))));
+            }
+            writeln!(w, "{}", header.join(",")).map_err(io)?;
+            for (i, &c) in pred.iter().enumerate() {
+                let mut line = format!("{i},{}", csv_field(&classes[c]));
+                if a.proba {
+                    for v in p.row(i) {
+                        line += &format!(",{v:.6}");
+                    }
+                }
+                writeln!(w, "{line}").map_err(io)?;
+            }
+        }
+        task @ Task::Regression { .. } => {
+            writeln!(w, "row,prediction").map_err(io)?;
+            for (i, v) in regression_values(&out, task).iter().enumerate() {
+                writeln!(w, "{i},{v}").map_err(io)?;
+            }
+        }
+    }
+    w.flush().map_err(io)
+}
