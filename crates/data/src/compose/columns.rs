@@ -30,9 +30,19 @@ pub struct ColumnGroup {
     pub columns: Vec<String>,
     /// The step.
     pub step: ColumnStep,
-    /// For encoders: the category that replaces missing values. `None` makes a missing
-    /// value an error naming its row and column.
-    pub fill_missing: Option<String>,
+    /// For encoders: what replaces missing values.
+    pub missing: MissingCategory,
+}
+
+/// How encoder groups treat missing values (scikit-learn's `SimpleImputer` on strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MissingCategory {
+    /// A missing value is an error naming its row and column.
+    Error,
+    /// Replace by this category.
+    Constant(String),
+    /// Replace by each column's most frequent category at fit time (the smallest on ties).
+    MostFrequent,
 }
 
 impl ColumnGroup {
@@ -42,13 +52,19 @@ impl ColumnGroup {
             name: name.into(),
             columns: columns.iter().map(|s| s.to_string()).collect(),
             step,
-            fill_missing: None,
+            missing: MissingCategory::Error,
         }
     }
 
-    /// Sets the category used for missing values in encoder groups.
+    /// Replaces missing values of encoder groups by `category`.
     pub fn with_fill_missing(mut self, category: impl Into<String>) -> Self {
-        self.fill_missing = Some(category.into());
+        self.missing = MissingCategory::Constant(category.into());
+        self
+    }
+
+    /// Replaces missing values of encoder groups by each column's most frequent category.
+    pub fn with_most_frequent_fill(mut self) -> Self {
+        self.missing = MissingCategory::MostFrequent;
         self
     }
 }
@@ -85,26 +101,68 @@ pub enum FittedColumnStep {
 /// A fitted [`ColumnTransformer`]; serialise it with serde to ship it with a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedColumnTransformer {
-    groups: Vec<(ColumnGroup, FittedColumnStep)>,
+    groups: Vec<FittedGroup>,
     passthrough: Vec<String>,
     feature_names: Vec<String>,
 }
 
-fn strings(table: &Table, group: &ColumnGroup) -> Result<Array2<String>> {
+/// A fitted group: its spec, fitted step and the resolved fill value of each column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FittedGroup {
+    group: ColumnGroup,
+    step: FittedColumnStep,
+    fills: Option<Vec<String>>,
+}
+
+/// The values of column `name` as strings (numbers printed), `None` for missing.
+fn raw_strings(table: &Table, name: &str) -> Result<Vec<Option<String>>> {
+    let col = table.column(name)?;
+    Ok(match &col.data {
+        ColumnData::Numeric(v) => v.iter().map(|x| x.map(|x| format!("{x}"))).collect(),
+        ColumnData::Categorical(v) | ColumnData::Text(v) => v.clone(),
+    })
+}
+
+/// Resolves the per-column fill values of an encoder group at fit time.
+fn resolve_fills(table: &Table, group: &ColumnGroup) -> Result<Option<Vec<String>>> {
+    match &group.missing {
+        MissingCategory::Error => Ok(None),
+        MissingCategory::Constant(c) => Ok(Some(vec![c.clone(); group.columns.len()])),
+        MissingCategory::MostFrequent => {
+            let mut fills = Vec::with_capacity(group.columns.len());
+            for name in &group.columns {
+                let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+                for v in raw_strings(table, name)?.into_iter().flatten() {
+                    *counts.entry(v).or_default() += 1;
+                }
+                // BTreeMap iterates in sorted order, so the first maximum is the smallest.
+                let best = counts
+                    .into_iter()
+                    .fold(None::<(String, usize)>, |b, (k, n)| match b {
+                        Some((bk, bn)) if bn >= n => Some((bk, bn)),
+                        _ => Some((k, n)),
+                    })
+                    .ok_or_else(|| DataError::Empty {
+                        op: "ColumnTransformer::fit (most-frequent fill)",
+                        reason: format!("column '{name}' of group '{}' has no values", group.name),
+                    })?;
+                fills.push(best.0);
+            }
+            Ok(Some(fills))
+        }
+    }
+}
+
+fn strings(table: &Table, group: &ColumnGroup, fills: Option<&[String]>) -> Result<Array2<String>> {
     let mut out = Array2::from_elem((table.n_rows(), group.columns.len()), String::new());
     for (j, name) in group.columns.iter().enumerate() {
-        let col = table.column(name)?;
-        for i in 0..table.n_rows() {
-            let v = match &col.data {
-                ColumnData::Numeric(v) => v[i].map(|x| format!("{x}")),
-                ColumnData::Categorical(v) | ColumnData::Text(v) => v[i].clone(),
-            };
-            out[[i, j]] = match (v, &group.fill_missing) {
+        for (i, v) in raw_strings(table, name)?.into_iter().enumerate() {
+            out[[i, j]] = match (v, fills.and_then(|f| f.get(j))) {
                 (Some(s), _) => s,
                 (None, Some(fill)) => fill.clone(),
                 (None, None) => {
                     return Err(DataError::MissingValue {
-                        op: "ColumnTransformer (encoder without fill_missing)",
+                        op: "ColumnTransformer (encoder with MissingCategory::Error)",
                         row: i + 1,
                         column: format!("'{name}' of group '{}'", group.name),
                     })
@@ -154,6 +212,10 @@ impl ColumnTransformer {
                 }
                 used.push(c);
             }
+            let fills = match g.step {
+                ColumnStep::Numeric(_) => None,
+                _ => resolve_fills(table, g)?,
+            };
             let fitted = match &g.step {
                 ColumnStep::Numeric(p) => {
                     let f = p.fit(numeric(table, &g.columns)?.view())?;
@@ -161,17 +223,21 @@ impl ColumnTransformer {
                     FittedColumnStep::Numeric(f)
                 }
                 ColumnStep::OneHot(e) => {
-                    let f = e.fit(strings(table, g)?.view())?;
+                    let f = e.fit(strings(table, g, fills.as_deref())?.view())?;
                     let refs: Vec<&str> = g.columns.iter().map(String::as_str).collect();
                     feature_names.extend(f.feature_names(&refs)?);
                     FittedColumnStep::OneHot(f)
                 }
                 ColumnStep::Ordinal(e) => {
                     feature_names.extend(g.columns.iter().cloned());
-                    FittedColumnStep::Ordinal(e.fit(strings(table, g)?.view())?)
+                    FittedColumnStep::Ordinal(e.fit(strings(table, g, fills.as_deref())?.view())?)
                 }
             };
-            groups.push((g.clone(), fitted));
+            groups.push(FittedGroup {
+                group: g.clone(),
+                step: fitted,
+                fills,
+            });
         }
         let mut passthrough = Vec::new();
         if self.remainder == Remainder::Passthrough {
@@ -209,11 +275,12 @@ impl FittedColumnTransformer {
     /// may differ from the training table's).
     pub fn transform(&self, table: &Table) -> Result<Array2<f64>> {
         let mut parts: Vec<Array2<f64>> = Vec::with_capacity(self.groups.len() + 1);
-        for (g, f) in &self.groups {
-            parts.push(match f {
+        for fg in &self.groups {
+            let (g, fills) = (&fg.group, fg.fills.as_deref());
+            parts.push(match &fg.step {
                 FittedColumnStep::Numeric(p) => p.transform(numeric(table, &g.columns)?.view())?,
-                FittedColumnStep::OneHot(e) => e.transform(strings(table, g)?.view())?,
-                FittedColumnStep::Ordinal(e) => e.transform(strings(table, g)?.view())?,
+                FittedColumnStep::OneHot(e) => e.transform(strings(table, g, fills)?.view())?,
+                FittedColumnStep::Ordinal(e) => e.transform(strings(table, g, fills)?.view())?,
             });
         }
         parts.push(numeric(table, &self.passthrough)?);
@@ -288,10 +355,33 @@ mod tests {
     }
 
     #[test]
+    fn most_frequent_fill_is_learnt_at_fit_time() {
+        let t = table();
+        let spec = ColumnTransformer::new(vec![ColumnGroup::new(
+            "cat",
+            &["color"],
+            ColumnStep::Ordinal(OrdinalEncoder::default()),
+        )
+        .with_most_frequent_fill()]);
+        let f = spec.fit(&t).unwrap();
+        // "blue" and "red" tie once each: the smallest, "blue" (code 0), fills row 3.
+        assert_eq!(f.transform(&t).unwrap(), array![[1.0], [0.0], [0.0]]);
+        let new = Table::new(vec![Column::categorical(
+            "color",
+            vec![None, Some("red".into())],
+        )])
+        .unwrap();
+        assert_eq!(f.transform(&new).unwrap(), array![[0.0], [1.0]]);
+        let empty = Table::new(vec![Column::categorical("color", vec![None])]).unwrap();
+        let e = spec.fit(&empty).unwrap_err().to_string();
+        assert!(e.contains("'color'") && e.contains("no values"), "{e}");
+    }
+
+    #[test]
     fn errors_name_columns() {
         let t = table();
         let mut s = spec();
-        s.groups[1].fill_missing = None;
+        s.groups[1].missing = MissingCategory::Error;
         let e = s.fit(&t).unwrap_err().to_string();
         assert!(e.contains("row 3") && e.contains("'color'"), "{e}");
         let bad = ColumnTransformer::new(vec![ColumnGroup::new(

@@ -8,6 +8,6 @@ mod pipeline;
 
 pub use columns::{
     ColumnGroup, ColumnStep, ColumnTransformer, FittedColumnStep, FittedColumnTransformer,
-    Remainder,
+    MissingCategory, Remainder,
 };
 pub use pipeline::{FittedPipeline, FittedStep, Pipeline, Step};
