@@ -73,6 +73,30 @@ pub fn classification_report<T: Ord + Clone + fmt::Debug + fmt::Display>(
     })
 }
 
+impl ClassificationReport {
+    /// Shows `digits` decimals when printed (scikit-learn's `digits=`).
+    pub fn with_digits(mut self, digits: usize) -> Self {
+        self.digits = digits;
+        self
+    }
+
+    /// Renames the class rows, in sorted-label order (scikit-learn's `target_names=`).
+    pub fn with_target_names(mut self, names: &[&str]) -> Result<Self> {
+        if names.len() != self.classes.len() {
+            return Err(crate::error::MetricsError::LengthMismatch {
+                metric: "classification_report",
+                what: "target_names",
+                expected: self.classes.len(),
+                found: names.len(),
+            });
+        }
+        for (row, name) in self.classes.iter_mut().zip(names) {
+            row.name = name.to_string();
+        }
+        Ok(self)
+    }
+}
+
 impl fmt::Display for ClassificationReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.digits;
@@ -130,5 +154,19 @@ weighted avg       0.70      0.60      0.61         5
 ";
         let r = classification_report(&[0, 1, 2, 2, 2], &[0, 0, 2, 2, 1]).unwrap();
         assert_eq!(r.to_string(), expected);
+        // target_names and digits, as in the scikit-learn docs example.
+        let named = r
+            .with_target_names(&["class 0", "class 1", "class 2"])
+            .unwrap()
+            .with_digits(3);
+        let text = named.to_string();
+        assert!(
+            text.contains("     class 2      1.000     0.667     0.800         3"),
+            "{text}"
+        );
+        assert!(classification_report(&[0, 1], &[0, 1])
+            .unwrap()
+            .with_target_names(&["a"])
+            .is_err());
     }
 }
