@@ -234,6 +234,13 @@ impl Var {
     }
 
     /// Backpropagates from a value with one element (a loss), then frees the graph.
+    ///
+    /// Backward passes may run on any thread, and passes on different threads may share
+    /// leaves (their gradients are accumulated under a lock). Two passes must not walk the
+    /// same intermediate values at the same time: the second one gets
+    /// [`AutogradError::GraphFreed`]. Errors found before any backward step runs (bad
+    /// upstream shape, freed graph) leave gradients and graph untouched; if a backward step
+    /// itself fails, the gradients accumulated before it are kept.
     pub fn backward(&self) -> Result<()> {
         graph::backward(self, None, false)
     }

@@ -1,6 +1,6 @@
 //! Differentiable operations.
 //!
-//! Most ops are methods on [`Var`](crate::Var) named like their tensor kernels
+//! Most ops are methods on [`Var`] named like their tensor kernels
 //! (`x.matmul(&w)?`, `x.relu()`, `x.sum_axes(&[1], false)?`); ops with many parameters are
 //! free functions in the submodules ([`conv`], [`pool`], [`loss`], [`dropout`],
 //! [`embedding`]). Every backward is broadcasting-aware: a gradient flowing into an operand
