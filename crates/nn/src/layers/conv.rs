@@ -7,6 +7,7 @@ use glassbox_tensor::rng::Rng;
 
 use crate::error::{NnError, Result};
 use crate::init;
+use crate::layers::bias::bias_add;
 use crate::module::Module;
 
 /// Hyperparameters of a [`Conv2d`] (PyTorch defaults: stride 1, no padding, dilation 1,
@@ -160,7 +161,11 @@ impl Module for Conv2d {
                 found: s,
             });
         }
-        Ok(conv2d(x, &self.weight, self.bias.as_ref(), &self.params)?)
+        let y = conv2d(x, &self.weight, None, &self.params)?;
+        match &self.bias {
+            Some(b) => bias_add("Conv2d", &y, b, 1),
+            None => Ok(y),
+        }
     }
 
     fn named_parameters(&self) -> Vec<(String, Var)> {
@@ -246,7 +251,11 @@ impl Module for Conv1d {
                 found: s,
             });
         }
-        Ok(conv1d(x, &self.weight, self.bias.as_ref(), &self.params)?)
+        let y = conv1d(x, &self.weight, None, &self.params)?;
+        match &self.bias {
+            Some(b) => bias_add("Conv1d", &y, b, 1),
+            None => Ok(y),
+        }
     }
 
     fn named_parameters(&self) -> Vec<(String, Var)> {

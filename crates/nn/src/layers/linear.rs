@@ -6,6 +6,7 @@ use glassbox_tensor::Tensor;
 
 use crate::error::{NnError, Result};
 use crate::init;
+use crate::layers::bias::bias_add;
 use crate::module::Module;
 
 /// `y = x Wᵀ + b`. Input `[.., in_features]`, output `[.., out_features]`.
@@ -89,10 +90,10 @@ impl Module for Linear {
             });
         }
         let y = x.matmul(&self.weight.t()?)?;
-        Ok(match &self.bias {
-            Some(b) => y.add(b)?,
-            None => y,
-        })
+        match &self.bias {
+            Some(b) => bias_add("Linear", &y, b, y.shape().len() - 1),
+            None => Ok(y),
+        }
     }
 
     fn named_parameters(&self) -> Vec<(String, Var)> {
