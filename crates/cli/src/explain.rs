@@ -174,7 +174,7 @@ fn local(
         Method::Ig => {
             grad_ok("ig")?;
             let zero = Array2::zeros((1, xs.ncols()));
-            let ig = integrated_gradients(ctx.net, xs.view(), zero.view(), &targets, 64)?;
+            let ig = integrated_gradients(ctx.net, xs.view(), zero.view(), &targets, 128)?;
             for (e, d) in extra.iter_mut().zip(&ig.convergence_delta) {
                 e["convergence_delta"] = json!(d);
             }

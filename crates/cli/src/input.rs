@@ -44,9 +44,12 @@ pub fn load_table(path: &Path) -> CliResult<Table> {
     Ok(read_csv(path, &CsvOptions::default())?)
 }
 
+/// Pixel rows, optional labels and the image `[height, width]`.
+pub type IdxData = (Array2<f64>, Option<Vec<usize>>, [usize; 2]);
+
 /// Reads IDX images and the labels file beside them (`idx3` → `idx1`, `images` → `labels`),
 /// as pixel rows in `[0, 255]` and class indices.
-pub fn load_idx(path: &Path) -> CliResult<(Array2<f64>, Option<Vec<usize>>, [usize; 2])> {
+pub fn load_idx(path: &Path) -> CliResult<IdxData> {
     check_exists(path)?;
     let images = read_idx_images(path)?;
     let (n, h, w) = images.dim();

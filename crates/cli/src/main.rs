@@ -77,6 +77,10 @@ fn main() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown cause".into());
+        if msg.contains("Broken pipe") {
+            // The reader of our stdout went away (`glassbox predict ... | head`): stop quietly.
+            std::process::exit(0);
+        }
         eprintln!("glassbox: internal error: {}", error::one_line(&msg));
         std::process::exit(1);
     }));

@@ -223,13 +223,13 @@ pub fn explain_samples(
         ("random ranking", Some(&rand_c)),
     ] {
         let mut curves = Vec::new();
-        for r in 0..m {
+        for (r, &t) in tc.iter().enumerate() {
             let row = xc.slice(s![r..r + 1, ..]);
             let a = match attrs {
                 Some(a) => a.slice(s![r..r + 1, ..]).to_owned(),
-                None => occlusion(&f, row, tc[r], &occ_cfg)?,
+                None => occlusion(&f, row, t, &occ_cfg)?,
             };
-            let c = deletion_curve(&f, row, a.view(), tc[r], &cfg)?;
+            let c = deletion_curve(&f, row, a.view(), t, &cfg)?;
             curves.push((c[0].fractions.clone(), c[0].scores.clone()));
         }
         series.push(mean_curve(&curves, name));

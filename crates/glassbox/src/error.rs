@@ -51,7 +51,7 @@ pub enum Error {
         reason: String,
     },
     /// A bundle holds a different architecture than the one asked for.
-    #[error("{path}: model bundle holds a {found} network, but {expected} was expected")]
+    #[error("{path}: model of another architecture: expected {expected}, found {found}")]
     ArchitectureMismatch {
         /// The file.
         path: String,

@@ -122,7 +122,7 @@ pub fn integrated_gradients(
         let mut avg = ndarray::Array1::<f64>::zeros(m);
         for j in 0..=steps {
             let w = if j == 0 || j == steps { 0.5 } else { 1.0 } / steps as f64;
-            avg = avg + &(&g.row(j) * w);
+            avg += &(&g.row(j) * w);
         }
         let attr = &avg * &d;
         let ends = no_grad(|| net.forward(&Var::constant(rows_tensor(path.view()))))?.value();
