@@ -333,3 +333,58 @@ pub(crate) fn sample_coalitions(
     }
     (masks, Array1::from(weights))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combinations_are_complete_and_ordered() {
+        let mut seen = Vec::new();
+        for_each_combination(5, 2, |c| seen.push(c.to_vec()));
+        assert_eq!(seen.len(), 10);
+        assert_eq!(seen[0], vec![0, 1]);
+        assert_eq!(seen[9], vec![3, 4]);
+        let mut n = 0;
+        for_each_combination(6, 6, |_| n += 1);
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn exact_mode_uses_every_coalition_with_shapley_kernel_weights() {
+        let m = 5;
+        let (masks, w) = sample_coalitions(m, 1000, &mut Rng::new(0));
+        assert_eq!(masks.nrows(), 30); // 2^5 - 2
+                                       // π(s) ∝ (M−1)/(C(M,s)·s·(M−s)): sizes 1 and 2 have ratio (1/(5·4)) / (1/(10·6)) = 3
+        let weight_of = |size: usize| {
+            (0..masks.nrows())
+                .find(|&r| masks.row(r).iter().filter(|&&b| b).count() == size)
+                .map(|r| w[r])
+                .unwrap()
+        };
+        assert!((weight_of(1) / weight_of(2) - 3.0).abs() < 1e-12);
+        assert!((weight_of(1) - weight_of(4)).abs() < 1e-15);
+        let mut rows: Vec<Vec<bool>> = masks.outer_iter().map(|r| r.to_vec()).collect();
+        rows.sort();
+        rows.dedup();
+        assert_eq!(rows.len(), 30);
+    }
+
+    #[test]
+    fn sampled_mode_respects_the_budget_and_pairs_complements() {
+        let m = 12;
+        let (masks, w) = sample_coalitions(m, 200, &mut Rng::new(4));
+        assert_eq!(masks.nrows(), 200);
+        assert!(w.iter().all(|&v| v > 0.0));
+        // sizes 1 and 11 are enumerated first (24 coalitions); every sampled coalition of
+        // size <= 5 is followed by its complement (complements have size >= 7, size 6 is
+        // unpaired)
+        for r in 24..199 {
+            let a = masks.row(r);
+            let size = a.iter().filter(|&&b| b).count();
+            if size <= 5 {
+                assert!(a.iter().zip(masks.row(r + 1).iter()).all(|(x, y)| x != y));
+            }
+        }
+    }
+}
