@@ -115,7 +115,8 @@ fn weighted_sum(out: &Tensor, u: &[f32]) -> f64 {
 /// for inputs larger than [`MAX_ELEMENTWISE`], along [`DIRECTIONS`] random directions).
 /// The step `eps` is applied in f32, and the true step after rounding is used in the
 /// quotient. A comparison passes if `|num − ana| ≤ tol · (1 + |num|)`; with f32
-/// arithmetic `eps ≈ 1e-3` and `tol ≈ 1e-2` are typical. Keep inputs away from kinks
+/// arithmetic `eps ≈ 1e-3` and `tol ≈ 1e-2` are typical (use `eps ≈ 1e-2` when the output
+/// sums many elements: the f32 rounding of `L` is divided by `2h`). Keep inputs away from kinks
 /// (ReLU at 0, ties of max) by more than `eps`.
 ///
 /// Returns an error only if `f` itself fails; check [`GradcheckReport::passed`].
@@ -238,4 +239,79 @@ where
         xs[i] = input.clone();
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::BackwardOp;
+
+    /// y = x² with a deliberately wrong backward (returns x instead of 2x).
+    struct WrongSquare(Tensor);
+    impl BackwardOp for WrongSquare {
+        fn backward(&self, g: &Tensor, _inputs: &[Var]) -> Result<Vec<Option<Tensor>>> {
+            Ok(vec![Some(g.try_mul(&self.0)?)])
+        }
+        fn name(&self) -> &'static str {
+            "wrong_square"
+        }
+    }
+
+    fn wrong_square(x: &Var) -> Var {
+        let v = x.value();
+        Var::from_op(
+            v.square(),
+            std::slice::from_ref(x),
+            Box::new(WrongSquare(v)),
+        )
+    }
+
+    #[test]
+    fn detects_a_wrong_backward() {
+        let x = Tensor::from_vec(vec![1.0, -2.0, 3.0], &[3]).unwrap();
+        let report = gradcheck(
+            |v: &[Var]| Ok(wrong_square(&v[0])),
+            &[x.clone()],
+            1e-3,
+            1e-2,
+        )
+        .unwrap();
+        assert!(!report.passed());
+        assert_eq!(report.n_failures, 3);
+        assert!(report.to_string().contains("3 failed"), "{report}");
+        let ok = gradcheck(|v: &[Var]| Ok(v[0].square()), &[x], 1e-3, 1e-2).unwrap();
+        assert!(ok.passed(), "{ok}");
+        assert_eq!(ok.checks, 3);
+    }
+
+    #[test]
+    fn large_inputs_use_random_directions() {
+        let x =
+            Tensor::from_vec((0..600).map(|i| (i as f32 * 0.01).sin()).collect(), &[600]).unwrap();
+        let report = gradcheck(
+            |v: &[Var]| Ok(v[0].tanh().sum_all()),
+            &[x.clone()],
+            1e-2,
+            1e-2,
+        )
+        .unwrap();
+        assert!(report.passed(), "{report}");
+        assert_eq!(report.checks, DIRECTIONS);
+        assert!(report.worst.as_ref().unwrap().index.is_none());
+        let bad = gradcheck(
+            |v: &[Var]| Ok(wrong_square(&v[0]).sum_all()),
+            &[x],
+            1e-3,
+            1e-2,
+        )
+        .unwrap();
+        assert!(!bad.passed());
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let x = Tensor::ones(&[1]);
+        assert!(gradcheck(|v: &[Var]| Ok(v[0].clone()), &[x.clone()], 0.0, 1e-2).is_err());
+        assert!(gradcheck(|v: &[Var]| Ok(v[0].clone()), &[x], 1e-3, f64::NAN).is_err());
+    }
 }

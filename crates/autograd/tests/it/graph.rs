@@ -175,3 +175,49 @@ fn two_layer_network_input_gradient() {
     assert!(report.passed(), "{report}");
     assert_eq!(report.checks, 20);
 }
+
+/// A custom op whose backward returns a gradient of the wrong shape / count.
+struct BadOp {
+    count: usize,
+}
+impl glassbox_autograd::BackwardOp for BadOp {
+    fn backward(
+        &self,
+        _g: &Tensor,
+        _inputs: &[Var],
+    ) -> glassbox_autograd::Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(Tensor::zeros(&[7])); self.count])
+    }
+    fn name(&self) -> &'static str {
+        "bad_op"
+    }
+}
+
+#[test]
+fn custom_op_contract_violations_are_typed_errors() {
+    let x = Var::parameter(Tensor::ones(&[2]));
+    let y = Var::from_op(
+        Tensor::ones(&[2]),
+        std::slice::from_ref(&x),
+        Box::new(BadOp { count: 1 }),
+    );
+    let e = y.backward_with(&Tensor::ones(&[2])).unwrap_err();
+    assert!(
+        matches!(&e, AutogradError::GradShape { op: "bad_op", expected, found } if expected == &[2] && found == &[7]),
+        "{e}"
+    );
+    let y = Var::from_op(
+        Tensor::ones(&[2]),
+        std::slice::from_ref(&x),
+        Box::new(BadOp { count: 2 }),
+    );
+    let e = y.backward_with(&Tensor::ones(&[2])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "bad_op: backward returned 2 gradients for 1 inputs"
+    );
+    // a custom op on constants records nothing
+    let c = Var::constant(Tensor::ones(&[2]));
+    let z = Var::from_op(Tensor::ones(&[2]), &[c], Box::new(BadOp { count: 1 }));
+    assert!(!z.requires_grad());
+}
