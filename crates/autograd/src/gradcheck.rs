@@ -271,7 +271,7 @@ mod tests {
         let x = Tensor::from_vec(vec![1.0, -2.0, 3.0], &[3]).unwrap();
         let report = gradcheck(
             |v: &[Var]| Ok(wrong_square(&v[0])),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             1e-3,
             1e-2,
         )
@@ -290,7 +290,7 @@ mod tests {
             Tensor::from_vec((0..600).map(|i| (i as f32 * 0.01).sin()).collect(), &[600]).unwrap();
         let report = gradcheck(
             |v: &[Var]| Ok(v[0].tanh().sum_all()),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             1e-2,
             1e-2,
         )
@@ -311,7 +311,13 @@ mod tests {
     #[test]
     fn rejects_bad_settings() {
         let x = Tensor::ones(&[1]);
-        assert!(gradcheck(|v: &[Var]| Ok(v[0].clone()), &[x.clone()], 0.0, 1e-2).is_err());
+        assert!(gradcheck(
+            |v: &[Var]| Ok(v[0].clone()),
+            std::slice::from_ref(&x),
+            0.0,
+            1e-2
+        )
+        .is_err());
         assert!(gradcheck(|v: &[Var]| Ok(v[0].clone()), &[x], 1e-3, f64::NAN).is_err());
     }
 }
