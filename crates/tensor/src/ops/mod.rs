@@ -1,6 +1,7 @@
 //! Tensor operations, one family per file.
 
 pub mod binary;
+pub mod fastmath;
 pub mod index;
 pub mod matmul;
 pub mod operators;

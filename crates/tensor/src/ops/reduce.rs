@@ -234,7 +234,10 @@ impl Tensor {
             if !m.is_finite() {
                 return m;
             }
-            let sum: f32 = s.iter().map(|&x| (x - m).exp()).sum();
+            let sum: f32 = s
+                .iter()
+                .map(|&x| crate::ops::fastmath::exp_f32(x - m))
+                .sum();
             m + sum.ln()
         })
     }

@@ -4,6 +4,7 @@ use rayon::prelude::*;
 
 use crate::error::{Result, TensorError};
 use crate::macros::panicking;
+use crate::ops::fastmath::exp_f32;
 use crate::parallel::use_parallel;
 use crate::tensor::Tensor;
 
@@ -11,13 +12,13 @@ fn softmax_row(row: &mut [f32], log: bool) {
     let m = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
     let m = if m.is_finite() { m } else { 0.0 };
     if log {
-        let s: f32 = row.iter().map(|&x| (x - m).exp()).sum();
+        let s: f32 = row.iter().map(|&x| exp_f32(x - m)).sum();
         let ls = s.ln() + m;
         row.iter_mut().for_each(|x| *x -= ls);
     } else {
         let mut s = 0.0;
         for x in row.iter_mut() {
-            *x = (*x - m).exp();
+            *x = exp_f32(*x - m);
             s += *x;
         }
         let inv = 1.0 / s;

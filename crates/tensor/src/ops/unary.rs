@@ -2,6 +2,7 @@
 //!
 //! Every function here returns a new contiguous tensor and cannot fail.
 
+use crate::ops::fastmath::{exp_f32, sigmoid_fast};
 use crate::tensor::Tensor;
 
 /// The error function, accurate to about 2e-7 absolute (Numerical Recipes' Chebyshev
@@ -39,9 +40,9 @@ const INV_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
 const INV_SQRT_2PI: f32 = 0.398_942_3;
 
 impl Tensor {
-    /// `e^x`.
+    /// `e^x` (vectorised; relative error ≲ 2e-7, see [`crate::ops::fastmath`]).
     pub fn exp(&self) -> Tensor {
-        self.map(f32::exp)
+        self.map(exp_f32)
     }
     /// Natural logarithm.
     pub fn ln(&self) -> Tensor {
@@ -87,9 +88,9 @@ impl Tensor {
     pub fn tanh(&self) -> Tensor {
         self.map(f32::tanh)
     }
-    /// Logistic sigmoid `1 / (1 + e^-x)`, stable for large |x|.
+    /// Logistic sigmoid `1 / (1 + e^-x)`, stable for large |x| (vectorised).
     pub fn sigmoid(&self) -> Tensor {
-        self.map(sigmoid_f32)
+        self.map(sigmoid_fast)
     }
     /// `max(x, 0)`.
     pub fn relu(&self) -> Tensor {
@@ -105,7 +106,7 @@ impl Tensor {
     }
     /// SiLU / swish: `x · sigmoid(x)`.
     pub fn silu(&self) -> Tensor {
-        self.map(|x| x * sigmoid_f32(x))
+        self.map(|x| x * sigmoid_fast(x))
     }
     /// Softplus `ln(1 + e^x)`, returning `x` itself above 20 (as PyTorch does).
     pub fn softplus(&self) -> Tensor {
@@ -188,13 +189,13 @@ impl Tensor {
     /// d/dx silu: `s · (1 + x (1 − s))` with `s = sigmoid(x)`.
     pub fn silu_grad(&self) -> Tensor {
         self.map(|x| {
-            let s = sigmoid_f32(x);
+            let s = sigmoid_fast(x);
             s * (1.0 + x * (1.0 - s))
         })
     }
     /// d/dx softplus: `sigmoid(x)` (1 above the threshold 20).
     pub fn softplus_grad(&self) -> Tensor {
-        self.map(|x| if x > 20.0 { 1.0 } else { sigmoid_f32(x) })
+        self.map(|x| if x > 20.0 { 1.0 } else { sigmoid_fast(x) })
     }
     /// d/dx exact GELU: `Φ(x) + x φ(x)`.
     pub fn gelu_grad(&self) -> Tensor {
