@@ -1,6 +1,6 @@
-//! Gradient clipping on raw gradient buffers (the `Var`-level wrappers are in
-//! [`crate::optimizer`]): by global norm, as `torch.nn.utils.clip_grad_norm_`, and by value,
-//! as `clip_grad_value_`.
+//! Gradient clipping on raw gradient buffers (the `Var`-level wrappers are
+//! [`crate::clip_grad_norm`] and [`crate::clip_grad_value`]): by global norm, as
+//! `torch.nn.utils.clip_grad_norm_`, and by value, as `clip_grad_value_`.
 
 use crate::error::{OptimError, Result};
 
