@@ -3,12 +3,24 @@
 
 Server and model metadata, model readiness and config, inference on a batch of real MNIST
 test images (binary and JSON tensors, classification extension), the explain endpoint, the
-repository extension (index, unload, load) and error reporting. Predictions are compared with
-an independent NumPy forward pass of the same bundle.
+repository extension (index, unload, load) and error reporting.
 
-Usage (scripts/triton_client_check.sh starts and stops the server):
+Two references for the predictions:
+- `--predict-csv`: the output of `glassbox predict --proba` on the same images (a model
+  bundle trained by `glassbox train` and served by `glassbox serve`). Classes must be equal
+  and probabilities agree to 1e-5. Explanations: IG, saliency and Grad-CAM shapes and values,
+  and IG completeness checked through log-probability ratios from the server's own inference.
+- `--bundle`: the toy MLP's JSON bundle, with an independent NumPy forward pass and NumPy
+  input x gradient.
+
+`subset` mode writes the first N images (and labels) of an IDX pair as new gzip IDX files.
+
+Usage (scripts/triton_client_check.sh builds, trains, starts and stops the server):
+    python triton_client_check.py --url 127.0.0.1:8000 --model mnist_cnn \
+        --predict-csv predict.csv --mnist t10k-images-idx3-ubyte.gz
     python triton_client_check.py --url 127.0.0.1:8000 --model mnist_toy \
         --bundle /path/mnist_toy.json --mnist data/mnist/t10k-images-idx3-ubyte.gz
+    python triton_client_check.py subset SRC_IMAGES.gz DST_IMAGES.gz N
 """
 
 import argparse
@@ -41,6 +53,35 @@ def load_mnist(path, n):
     count, rows, cols = (int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(3))
     imgs = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, 1, rows, cols)
     return (imgs[:n].astype(np.float32) / 255.0).copy()
+
+
+def write_subset(src, dst, n):
+    """First n images of the IDX file src (and its labels file, if any) as gzip IDX at dst."""
+    def copy(s, d, header):
+        with gzip.open(s, "rb") as f:
+            raw = f.read()
+        dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(raw[3])]
+        item = int(np.prod(dims[1:])) if len(dims) > 1 else 1
+        assert dims[0] >= n, f"{s} has only {dims[0]} items"
+        out = raw[:4] + n.to_bytes(4, "big") + raw[8:header] + raw[header: header + n * item]
+        with gzip.open(d, "wb") as f:
+            f.write(out)
+    copy(src, dst, 16)
+    lab = src.replace("images", "labels").replace("idx3", "idx1")
+    if lab != src:
+        import os
+        if os.path.exists(lab):
+            copy(lab, dst.replace("images", "labels").replace("idx3", "idx1"), 8)
+
+
+def read_predict_csv(path, n_classes):
+    """`glassbox predict --proba` output: row,prediction,proba_0..proba_{k-1}."""
+    rows = [line.strip().split(",") for line in open(path) if line.strip()]
+    head, body = rows[0], rows[1:]
+    assert head[:2] == ["row", "prediction"] and len(head) == 2 + n_classes, head
+    labels = [r[1] for r in body]
+    probs = np.array([[float(v) for v in r[2:]] for r in body])
+    return labels, probs
 
 
 def nd(a):
@@ -88,11 +129,99 @@ def post_json(url, path, body, headers):
         return e.code, json.loads(e.read())
 
 
+def explain_rows(args, name, auth, x, params):
+    """POST explain; returns (status, attributions, targets) or (status, body, None)."""
+    status, body = post_json(args.url, f"/v2/models/{name}/explain", {
+        "inputs": [{"name": "input", "shape": list(x.shape), "datatype": "FP32",
+                    "data": x.reshape(-1).tolist()}],
+        "parameters": params,
+    }, auth)
+    if status != 200:
+        return status, body, None
+    outs = {o["name"]: o for o in body["outputs"]}
+    attr = np.asarray(outs["attributions"]["data"], dtype=np.float64).reshape(outs["attributions"]["shape"])
+    return status, attr, list(outs["target"]["data"])
+
+
+def explain_toy(args, name, auth, x, layers, pre, want_c):
+    """Explain on the toy MLP: input x gradient for the predicted class against NumPy."""
+    status, attr, targets = explain_rows(args, name, auth, x[:4],
+                                         {"method": "input_x_gradient", "target": "predicted"})
+    ok = status == 200
+    if ok:
+        want_a = (logit_gradient(layers, [z[:4] for z in pre], want_c[:4]) * x[:4].reshape(4, -1)).reshape(attr.shape)
+        ok = targets == list(want_c[:4]) and np.allclose(attr, want_a, atol=1e-5)
+    check("explain input_x_gradient matches NumPy", ok, (status, str(attr)[:300]))
+
+
+def explain_bundle(args, name, auth, client, x, want_c, mm):
+    """Explain on a glassbox bundle (CNN): IG, saliency and Grad-CAM.
+
+    IG attributes the target's logit from a zero baseline, so for two classes t and s its
+    completeness gives sum(attr_t) - sum(attr_s) = [log p_t(x) - log p_s(x)] - [log p_t(0) -
+    log p_s(0)]: logit differences equal log-probability ratios, which the server's own
+    inference provides. The residual is the trapezoid rule's error (64 steps).
+    """
+    methods = mm.get("explain_methods", [])
+    check("explain methods listed", {"ig", "saliency", "gradcam"} <= set(methods), methods)
+    xs = x[:4]
+    shape = list(xs.shape)
+
+    status, ig, targets = explain_rows(args, name, auth, xs, {"method": "ig", "target": "predicted"})
+    ok = status == 200 and list(ig.shape) == shape and np.isfinite(ig).all() and targets == list(want_c[:4])
+    check("explain ig (predicted): shape, finite values, targets", ok, (status, str(ig)[:300], targets))
+
+    # Probabilities at x and at the zero baseline, from the server.
+    def probs(batch):
+        inp = httpclient.InferInput("input", list(batch.shape), "FP32")
+        inp.set_data_from_numpy(batch.astype(np.float32))
+        r = client.infer(name, [inp], outputs=[httpclient.InferRequestedOutput("probabilities")],
+                         headers=dict(auth))
+        return r.as_numpy("probabilities").astype(np.float64)
+    px = probs(xs)
+    p0 = probs(np.zeros((1,) + xs.shape[1:], dtype=np.float32))[0]
+    t = list(want_c[:4])
+    # The other class: well represented at both x and the baseline (keeps f32 logs accurate).
+    s = []
+    for r in range(len(xs)):
+        m = np.minimum(px[r], p0)
+        m[t[r]] = -1.0
+        s.append(int(m.argmax()))
+    status, ig_s, targets_s = explain_rows(args, name, auth, xs, {"method": "ig", "target": s})
+    ok = status == 200 and targets_s == s and ok
+    if ok:
+        lhs = ig.reshape(len(xs), -1).sum(axis=1) - ig_s.reshape(len(xs), -1).sum(axis=1)
+        rhs = np.array([(np.log(px[r, t[r]]) - np.log(px[r, s[r]])) - (np.log(p0[t[r]]) - np.log(p0[s[r]]))
+                        for r in range(len(xs))])
+        err = np.abs(lhs - rhs)
+        ok = np.isfinite(rhs).all() and (err <= 0.05 * np.abs(rhs) + 0.05).all()
+        print(f"     ig completeness: attribution sums {np.round(lhs, 4)} vs log-probability ratios "
+              f"{np.round(rhs, 4)}")
+    check("explain ig completeness (via log-probability ratios)", ok,
+          (status, locals().get("lhs"), locals().get("rhs")))
+
+    status, sal, targets = explain_rows(args, name, auth, xs, {"method": "saliency", "target": 3})
+    ok = (status == 200 and list(sal.shape) == shape and np.isfinite(sal).all() and (sal >= 0).all()
+          and (sal > 0).any() and targets == [3] * len(xs))
+    check("explain saliency (target 3): shape, finite, non-negative, not all zero", ok, (status, str(sal)[:300]))
+
+    status, cam, targets = explain_rows(args, name, auth, xs, {"method": "gradcam"})
+    ok = (status == 200 and list(cam.shape) == shape and np.isfinite(cam).all() and (cam >= 0).all()
+          and targets == list(want_c[:4]))
+    check("explain gradcam: shape, finite, non-negative", ok, (status, str(cam)[:300]))
+
+    status, body, _ = explain_rows(args, name, auth, xs, {"method": "no_such_method"})
+    check("explain unknown method rejected with 400", status == 400 and "no_such_method" in body.get("error", ""),
+          (status, body))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True, help="host:port of the server")
     ap.add_argument("--model", default="mnist_toy")
-    ap.add_argument("--bundle", required=True, help="toy model JSON (for the NumPy reference)")
+    ref = ap.add_mutually_exclusive_group(required=True)
+    ref.add_argument("--bundle", help="toy model JSON (for the NumPy reference)")
+    ref.add_argument("--predict-csv", help="`glassbox predict --proba` output on the same images")
     ap.add_argument("--mnist", required=True, help="t10k-images-idx3-ubyte.gz")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--token", default=None)
@@ -119,10 +248,21 @@ def main():
     cfg = client.get_model_config(name, headers=dict(auth))
     check("model config", cfg["input"][0]["dims"] == [1, 28, 28], cfg)
 
-    bundle = json.load(open(args.bundle))
     x = load_mnist(args.mnist, args.batch)
-    want_p, layers, pre = reference(bundle, x)
-    want_c = want_p.argmax(axis=1)
+    if args.bundle:
+        bundle = json.load(open(args.bundle))
+        want_p, layers, pre = reference(bundle, x)
+        want_c = want_p.argmax(axis=1)
+        want_labels = [bundle["class_names"][c] for c in want_c]
+        ref_name = "NumPy"
+    else:
+        n_classes = mm["outputs"][0]["shape"][-1]
+        want_labels, want_p = read_predict_csv(args.predict_csv, n_classes)
+        check("glassbox predict covers the batch", len(want_labels) >= len(x), len(want_labels))
+        want_labels, want_p = want_labels[:len(x)], want_p[:len(x)]
+        # MNIST bundles name their classes "0".."9".
+        want_c = np.array([int(v) for v in want_labels])
+        ref_name = "glassbox predict"
 
     # Binary tensors (tritonclient's default) for input and probabilities, JSON for class.
     inp = httpclient.InferInput("input", list(x.shape), "FP32")
@@ -134,11 +274,12 @@ def main():
     ]
     res = client.infer(name, [inp], outputs=outs, request_id="batch-1", headers=dict(auth))
     p = res.as_numpy("probabilities")
-    check("infer probabilities (binary) match NumPy", p.shape == want_p.shape and np.allclose(p, want_p, atol=1e-5),
+    check(f"infer probabilities (binary) match {ref_name}", p.shape == want_p.shape and np.allclose(p, want_p, atol=1e-5),
           np.abs(p - want_p).max() if p.shape == want_p.shape else p.shape)
-    check("infer classes match NumPy argmax", np.array_equal(res.as_numpy("class"), want_c))
+    check(f"infer classes match {ref_name}", np.array_equal(res.as_numpy("class"), want_c),
+          (res.as_numpy("class"), want_c))
     labels = [v.decode() if isinstance(v, bytes) else v for v in res.as_numpy("label")]
-    check("infer labels (BYTES)", labels == [bundle["class_names"][c] for c in want_c], labels[:4])
+    check("infer labels (BYTES)", labels == list(want_labels), labels[:4])
     check("request id echoed", res.get_response()["id"] == "batch-1")
 
     # JSON tensors, all outputs, explicit version.
@@ -157,20 +298,10 @@ def main():
     first = [int(v.decode().split(":")[1]) for v in top[:, 0]]
     check("classification extension top-1", top.shape == (len(x), 3) and first == list(want_c), top[:2])
 
-    # Explain: input x gradient for the predicted class.
-    status, body = post_json(args.url, f"/v2/models/{name}/explain", {
-        "inputs": [{"name": "input", "shape": list(x[:4].shape), "datatype": "FP32",
-                    "data": x[:4].reshape(-1).tolist()}],
-        "parameters": {"method": "input_x_gradient", "target": "predicted"},
-    }, auth)
-    ok = status == 200
-    if ok:
-        outs = {o["name"]: o for o in body["outputs"]}
-        attr = np.asarray(outs["attributions"]["data"]).reshape(outs["attributions"]["shape"])
-        targets = outs["target"]["data"]
-        want_a = (logit_gradient(layers, [z[:4] for z in pre], want_c[:4]) * x[:4].reshape(4, -1)).reshape(attr.shape)
-        ok = targets == list(want_c[:4]) and np.allclose(attr, want_a, atol=1e-5)
-    check("explain input_x_gradient matches NumPy", ok, (status, str(body)[:300]))
+    if args.bundle:
+        explain_toy(args, name, auth, x, layers, pre, want_c)
+    else:
+        explain_bundle(args, name, auth, client, x, want_c, mm)
 
     # Errors are reported as exceptions carrying the server's message.
     bad = httpclient.InferInput("input", [1, 28, 28], "FP32")
@@ -201,4 +332,7 @@ def main():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "subset":
+        write_subset(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        sys.exit(0)
     sys.exit(main())

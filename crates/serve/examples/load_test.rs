@@ -1,14 +1,17 @@
-//! Bounded loopback load test: starts a server in-process on `127.0.0.1:0` with an
-//! MNIST-sized model, sends a fixed number of single-image infer requests over a fixed
-//! number of keep-alive connections, then stops. Prints throughput and latency
-//! percentiles with dynamic batching on and off.
+//! Bounded loopback load test: sends a fixed number of single-image MNIST infer requests
+//! over a fixed number of keep-alive connections, then stops, and prints throughput and
+//! latency percentiles. Exits non-zero if any request failed.
 //!
 //! ```text
 //! cargo run --release -p glassbox-serve --example load_test -- \
 //!     [--requests 20000] [--concurrency 64] [--mode both|on|off] [--hidden 128] [--binary]
+//!     [--url 127.0.0.1:8000 --model mnist_cnn]
 //! ```
-//! The model is the toy MLP `[1, 28, 28] → hidden → 10` (about 100k multiply-adds per image
-//! with `--hidden 128`, similar to a small CNN). Requests are JSON by default, or Triton
+//! Without `--url`, it starts a server in-process on `127.0.0.1:0` serving the toy MLP
+//! `[1, 28, 28] → hidden → 10`, once with dynamic batching on and once off (`--mode`).
+//! With `--url`, it loads an already running server (e.g. `glassbox serve --model
+//! mnist_cnn.gbx`, started with or without `--max-batch-size 0`) and `--model` names the
+//! model; only loopback addresses are accepted. Requests are JSON by default, or Triton
 //! binary tensors with `--binary`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +28,8 @@ struct Args {
     mode: String,
     hidden: usize,
     binary: bool,
+    url: Option<std::net::SocketAddr>,
+    model: String,
 }
 
 fn parse() -> Result<Args, String> {
@@ -34,6 +39,8 @@ fn parse() -> Result<Args, String> {
         mode: "both".into(),
         hidden: 128,
         binary: false,
+        url: None,
+        model: "mnist".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -44,6 +51,14 @@ fn parse() -> Result<Args, String> {
             "--mode" => a.mode = v()?,
             "--hidden" => a.hidden = v()?.parse().map_err(|e| format!("{k}: {e}"))?,
             "--binary" => a.binary = true,
+            "--url" => {
+                let addr: std::net::SocketAddr = v()?.parse().map_err(|e| format!("{k}: {e}"))?;
+                if !addr.ip().is_loopback() {
+                    return Err(format!("{k}: {addr} is not a loopback address"));
+                }
+                a.url = Some(addr);
+            }
+            "--model" => a.model = v()?,
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
@@ -78,7 +93,8 @@ struct Report {
     max: Duration,
 }
 
-fn run_once(args: &Args, batching: bool) -> Result<Report, String> {
+/// Starts the toy server in-process, loads it, and stops it.
+fn run_in_process(args: &Args, batching: bool) -> Result<Report, String> {
     let model = MlpClassifier::random(&[1, 28, 28], &[args.hidden], 10, 7);
     let mut config = ServerConfig::default().with_model("mnist", 1, Arc::new(model));
     config.addr = "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?;
@@ -98,7 +114,19 @@ fn run_once(args: &Args, batching: bool) -> Result<Report, String> {
     let serving = server_rt.spawn(server.serve(async {
         let _ = stopped.await;
     }));
+    let report = generate_load(args, addr, "mnist");
+    let _ = stop.send(());
+    server_rt
+        .block_on(serving)
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    report
+}
 
+/// Sends `args.requests` infer requests for `model` to `addr` over `args.concurrency`
+/// connections.
+fn generate_load(args: &Args, addr: std::net::SocketAddr, model: &str) -> Result<Report, String> {
+    let path = Arc::new(format!("/v2/models/{model}/infer"));
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("load-client")
@@ -113,7 +141,7 @@ fn run_once(args: &Args, batching: bool) -> Result<Report, String> {
     let results: Vec<(Vec<Duration>, usize)> = client_rt.block_on(async {
         let mut tasks = Vec::new();
         for _ in 0..args.concurrency {
-            let (body, next) = (body.clone(), next.clone());
+            let (body, next, path) = (body.clone(), next.clone(), path.clone());
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 let mut errors = 0usize;
@@ -128,10 +156,7 @@ fn run_once(args: &Args, batching: bool) -> Result<Report, String> {
                 }
                 while next.fetch_add(1, Ordering::Relaxed) < total {
                     let s = Instant::now();
-                    match c
-                        .request("POST", "/v2/models/mnist/infer", &headers, &body)
-                        .await
-                    {
+                    match c.request("POST", &path, &headers, &body).await {
                         Ok(r) if r.status == 200 => lat.push(s.elapsed()),
                         _ => errors += 1,
                     }
@@ -146,11 +171,6 @@ fn run_once(args: &Args, batching: bool) -> Result<Report, String> {
         out
     });
     let seconds = t0.elapsed().as_secs_f64();
-    let _ = stop.send(());
-    server_rt
-        .block_on(serving)
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
     let errors: usize = results.iter().map(|r| r.1.min(total)).sum();
     let mut lat: Vec<Duration> = results.into_iter().flat_map(|r| r.0).collect();
     lat.sort();
@@ -177,26 +197,38 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let modes: Vec<bool> = match args.mode.as_str() {
-        "on" => vec![true],
-        "off" => vec![false],
+    let modes: Vec<bool> = match (args.url, args.mode.as_str()) {
+        (Some(_), _) => vec![true],
+        (None, "on") => vec![true],
+        (None, "off") => vec![false],
         _ => vec![true, false],
     };
     println!(
-        "requests={} concurrency={} hidden={} body={} cores={}",
+        "requests={} concurrency={} model={} body={} cores={}",
         args.requests,
         args.concurrency,
-        args.hidden,
+        match args.url {
+            Some(addr) => format!("'{}' at {addr}", args.model),
+            None => format!("toy MLP hidden {}", args.hidden),
+        },
         if args.binary { "binary" } else { "json" },
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let mut failed = false;
     for batching in modes {
-        match run_once(&args, batching) {
+        let report = match args.url {
+            Some(addr) => generate_load(&args, addr, &args.model),
+            None => run_in_process(&args, batching),
+        };
+        match report {
             Ok(r) => {
                 println!(
                     "batching={:<3} ok={} errors={} time={:.2}s throughput={:.0} req/s p50={:.2}ms p99={:.2}ms max={:.2}ms",
-                    if batching { "on" } else { "off" },
+                    match (args.url, batching) {
+                        (Some(_), _) => "server's setting",
+                        (None, true) => "on",
+                        (None, false) => "off",
+                    },
                     r.ok,
                     r.errors,
                     r.seconds,
