@@ -143,28 +143,46 @@ impl UpdateRule for AdamConfig {
         let m_buf = &mut m_buf[0].1;
         let (v_buf, max_buf) = rest.split_at_mut(1);
         let v_buf = &mut v_buf[0].1;
-        let mut max_buf = max_buf.first_mut().map(|(_, b)| b);
-        for i in 0..param.len() {
-            let mut p = param[i];
-            let mut g = sign * grad[i];
-            if self.decoupled_weight_decay {
-                p *= decay;
+        let decoupled = self.decoupled_weight_decay;
+        // One pass per element; the loop-invariant branches are hoisted by the compiler and
+        // the zipped iterators carry no bounds checks, so the loop vectorises.
+        let moments = |p: &mut f32, g0: f32, m: &mut f32, v: &mut f32| -> (f32, f32) {
+            let mut pv = *p;
+            let mut g = sign * g0;
+            if decoupled {
+                pv *= decay;
             } else {
-                g += wd * p;
+                g += wd * pv;
             }
-            let m = m_buf[i] + (1.0 - b1) * (g - m_buf[i]);
-            let v = b2 * v_buf[i] + (1.0 - b2) * g * g;
-            m_buf[i] = m;
-            v_buf[i] = v;
-            let v_hat = match max_buf.as_deref_mut() {
-                Some(mx) => {
-                    mx[i] = mx[i].max(v);
-                    mx[i]
+            *m += (1.0 - b1) * (g - *m);
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            (pv, *m)
+        };
+        match max_buf.first_mut() {
+            None => {
+                for (((p, &g0), m), v) in param
+                    .iter_mut()
+                    .zip(grad)
+                    .zip(m_buf.iter_mut())
+                    .zip(v_buf.iter_mut())
+                {
+                    let (pv, mv) = moments(p, g0, m, v);
+                    *p = pv - step_size * mv / (v.sqrt() / bc2_sqrt + eps);
                 }
-                None => v,
-            };
-            let denom = v_hat.sqrt() / bc2_sqrt + eps;
-            param[i] = p - step_size * m / denom;
+            }
+            Some((_, mx)) => {
+                for ((((p, &g0), m), v), mx) in param
+                    .iter_mut()
+                    .zip(grad)
+                    .zip(m_buf.iter_mut())
+                    .zip(v_buf.iter_mut())
+                    .zip(mx.iter_mut())
+                {
+                    let (pv, mv) = moments(p, g0, m, v);
+                    *mx = mx.max(*v);
+                    *p = pv - step_size * mv / (mx.sqrt() / bc2_sqrt + eps);
+                }
+            }
         }
         Ok(())
     }
