@@ -500,6 +500,8 @@ mod tests {
         let net = arch.build(0).unwrap();
         let name = arch.gradcam_layer().unwrap();
         let layer = glassbox_nn::get_submodule(&net, &name).unwrap();
-        assert_eq!(layer.type_name(), "Activation");
+        assert_eq!(layer.type_name(), "ReLU");
+        let before = format!("{}", name.parse::<usize>().unwrap() - 1);
+        assert_eq!(glassbox_nn::get_submodule(&net, &before).unwrap().type_name(), "Conv2d");
     }
 }
