@@ -144,20 +144,10 @@ impl UpdateRule for AdamConfig {
         let (v_buf, max_buf) = rest.split_at_mut(1);
         let v_buf = &mut v_buf[0].1;
         let decoupled = self.decoupled_weight_decay;
-        // One pass per element; the loop-invariant branches are hoisted by the compiler and
-        // the zipped iterators carry no bounds checks, so the loop vectorises.
-        let moments = |p: &mut f32, g0: f32, m: &mut f32, v: &mut f32| -> (f32, f32) {
-            let mut pv = *p;
-            let mut g = sign * g0;
-            if decoupled {
-                pv *= decay;
-            } else {
-                g += wd * pv;
-            }
-            *m += (1.0 - b1) * (g - *m);
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            (pv, *m)
-        };
+        let inv_bc2 = 1.0 / bc2_sqrt;
+        // Branch-free element updates over zipped slices (no bounds checks), so the loop
+        // vectorises; `decoupled` selects AdamW's multiplicative decay or Adam's L2 term.
+        let (wd_grad, p_scale) = if decoupled { (0.0, decay) } else { (wd, 1.0) };
         match max_buf.first_mut() {
             None => {
                 for (((p, &g0), m), v) in param
@@ -166,8 +156,12 @@ impl UpdateRule for AdamConfig {
                     .zip(m_buf.iter_mut())
                     .zip(v_buf.iter_mut())
                 {
-                    let (pv, mv) = moments(p, g0, m, v);
-                    *p = pv - step_size * mv / (v.sqrt() / bc2_sqrt + eps);
+                    let g = sign * g0 + wd_grad * *p;
+                    let mn = *m + (1.0 - b1) * (g - *m);
+                    let vn = b2 * *v + (1.0 - b2) * g * g;
+                    *m = mn;
+                    *v = vn;
+                    *p = *p * p_scale - step_size * mn / (vn.sqrt() * inv_bc2 + eps);
                 }
             }
             Some((_, mx)) => {
@@ -178,9 +172,13 @@ impl UpdateRule for AdamConfig {
                     .zip(v_buf.iter_mut())
                     .zip(mx.iter_mut())
                 {
-                    let (pv, mv) = moments(p, g0, m, v);
-                    *mx = mx.max(*v);
-                    *p = pv - step_size * mv / (mx.sqrt() / bc2_sqrt + eps);
+                    let g = sign * g0 + wd_grad * *p;
+                    let mn = *m + (1.0 - b1) * (g - *m);
+                    let vn = b2 * *v + (1.0 - b2) * g * g;
+                    *m = mn;
+                    *v = vn;
+                    *mx = mx.max(vn);
+                    *p = *p * p_scale - step_size * mn / (mx.sqrt() * inv_bc2 + eps);
                 }
             }
         }
