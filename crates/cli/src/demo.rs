@@ -156,7 +156,7 @@ pub fn run(a: DemoArgs) -> CliResult<()> {
     };
 
     eprintln!(
-        "explaining sample predictions (Integrated Gradients, Grad-CAM, occlusion, Kernel SHAP)..."
+        "explaining sample predictions (Integrated Gradients, Grad-CAM, Kernel SHAP; occlusion in the deletion curves)..."
     );
     let explained = explain_samples(
         &net, &arch, &x_train, &x_test, &y_test, &proba, &classes, a.seed,

@@ -127,7 +127,6 @@ pub fn explain_samples(
     for (k, &i) in samples.iter().enumerate() {
         let row = xs.slice(s![k..k + 1, ..]);
         let t = targets[k];
-        let occ = occlusion(&f, row, t, &occ_cfg)?;
         let shap = kernel.explain(row)?.for_output(t)?;
         images.push(ImageExplanation {
             label: format!("test image #{i}"),
@@ -157,7 +156,6 @@ pub fn explain_samples(
                     Some(format!("layer {layer}")),
                     Some(Colormap::Sequential),
                 ),
-                map("Occlusion 2×2", &occ.row(0).to_vec(), None, None),
                 map(
                     "Kernel SHAP",
                     &shap.row(0).to_vec(),
