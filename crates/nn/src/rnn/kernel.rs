@@ -46,6 +46,13 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// `tanh` through one `exp` (`1 − 2 / (e^{2x} + 1)`): several times faster than libm's
+/// `tanhf` (which goes through `expm1f`), absolute error of order 1e-7, exact limits ±1.
+#[inline]
+fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / ((2.0 * x).exp() + 1.0)
+}
+
 fn mat(data: Vec<f32>, rows: usize, cols: usize) -> glassbox_tensor::Result<Tensor> {
     Tensor::from_vec(data, &[rows, cols])
 }
@@ -129,7 +136,7 @@ pub fn run_layer(kind: CellKind, inputs: [&Var; 7]) -> Result<Var> {
             match kind {
                 CellKind::Tanh => {
                     for k in 0..h {
-                        let v = (xg[k] + hg[k] + bhh[k]).tanh();
+                        let v = tanh(xg[k] + hg[k] + bhh[k]);
                         a[k] = v;
                         hc[k] = v;
                     }
@@ -139,11 +146,11 @@ pub fn run_layer(kind: CellKind, inputs: [&Var; 7]) -> Result<Var> {
                     for k in 0..h {
                         let ig = sigmoid(xg[k] + hg[k] + bhh[k]);
                         let fg = sigmoid(xg[h + k] + hg[h + k] + bhh[h + k]);
-                        let gg = (xg[2 * h + k] + hg[2 * h + k] + bhh[2 * h + k]).tanh();
+                        let gg = tanh(xg[2 * h + k] + hg[2 * h + k] + bhh[2 * h + k]);
                         let og = sigmoid(xg[3 * h + k] + hg[3 * h + k] + bhh[3 * h + k]);
                         let c = fg * cc[k] + ig * gg;
                         cc[k] = c;
-                        hc[k] = og * c.tanh();
+                        hc[k] = og * tanh(c);
                         a[k] = ig;
                         a[h + k] = fg;
                         a[2 * h + k] = gg;
@@ -156,7 +163,7 @@ pub fn run_layer(kind: CellKind, inputs: [&Var; 7]) -> Result<Var> {
                         let r = sigmoid(xg[k] + hg[k] + bhh[k]);
                         let z = sigmoid(xg[h + k] + hg[h + k] + bhh[h + k]);
                         let hn = hg[2 * h + k] + bhh[2 * h + k];
-                        let n = (xg[2 * h + k] + r * hn).tanh();
+                        let n = tanh(xg[2 * h + k] + r * hn);
                         let hv = (1.0 - z) * n + z * hc[k];
                         hc[k] = hv;
                         a[k] = r;
@@ -257,7 +264,7 @@ impl BackwardOp for Saved {
                         };
                         for k in 0..h {
                             let (ig, fg, gg, og) = (a[k], a[h + k], a[2 * h + k], a[3 * h + k]);
-                            let tc = c[k].tanh();
+                            let tc = tanh(c[k]);
                             let d_o = dhr[k] * tc;
                             let dct = dcr[k] + dhr[k] * og * (1.0 - tc * tc);
                             let di = dct * gg;
