@@ -1,0 +1,108 @@
+//! Integrated Gradients on the digits MLP (64 → 128 → 64 → 10, ReLU): 50 Gauss–Legendre
+//! steps for 100 standardised digits rows, target = predicted class, zero baseline — the
+//! workload of Captum's `IntegratedGradients` in `/work/shared/bench/pytorch/explain.py`
+//! (compare with `python bench/explain_ig_compare.py`). The MLP has nn's default random
+//! initialisation (IG's cost does not depend on the weights' values).
+//!
+//! Variants: all 5000 path rows in one forward/backward pass (`unlimited`), under a cap of
+//! 1024 rows per pass (peak memory set by the cap), and per-input calls (100 × 50 rows).
+//!
+//! Run: `cargo bench --bench explain_ig`.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use glassbox_autograd::{no_grad, Var};
+use glassbox_explain::gradient::{integrated_gradients, saliency, BatchCap, GradModel, IgConfig};
+use glassbox_nn::{Activation, Linear, Module, Sequential};
+use glassbox_tensor::{rng::Rng, Tensor};
+
+fn digits_rows(n: usize) -> Tensor {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/tabular/digits.csv");
+    let text = std::fs::read_to_string(path).expect("bundled digits.csv");
+    let rows: Vec<Vec<f32>> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .take(64)
+                .map(|s| s.trim().parse().unwrap())
+                .collect()
+        })
+        .collect();
+    let m = rows.len() as f32;
+    let mut out = Vec::with_capacity(n * 64);
+    let (mut mean, mut sd) = (vec![0f32; 64], vec![0f32; 64]);
+    for r in &rows {
+        for j in 0..64 {
+            mean[j] += r[j] / m;
+        }
+    }
+    for r in &rows {
+        for j in 0..64 {
+            sd[j] += (r[j] - mean[j]).powi(2) / m;
+        }
+    }
+    for r in rows.iter().take(n) {
+        for j in 0..64 {
+            let s = sd[j].sqrt();
+            out.push(if s > 0.0 { (r[j] - mean[j]) / s } else { 0.0 });
+        }
+    }
+    Tensor::from_vec(out, &[n, 64]).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut rng = Rng::new(0);
+    let net = Sequential::new()
+        .add(Linear::new(64, 128, true, &mut rng).unwrap())
+        .add(Activation::relu())
+        .add(Linear::new(128, 64, true, &mut rng).unwrap())
+        .add(Activation::relu())
+        .add(Linear::new(64, 10, true, &mut rng).unwrap());
+    let x = digits_rows(100);
+    let out = no_grad(|| net.forward(&Var::constant(x.clone())))
+        .unwrap()
+        .value()
+        .to_vec();
+    let targets: Vec<usize> = (0..100)
+        .map(|i| {
+            (0..10)
+                .max_by(|&a, &b| out[i * 10 + a].total_cmp(&out[i * 10 + b]))
+                .unwrap()
+        })
+        .collect();
+    let m = GradModel::new(&net);
+    let mut g = c.benchmark_group("explain_ig_digits_mlp");
+    g.sample_size(20);
+    for (name, cap) in [
+        ("unlimited", BatchCap::Unlimited),
+        ("cap_1024_rows", BatchCap::Rows(1024)),
+    ] {
+        let cfg = IgConfig {
+            steps: 50,
+            cap,
+            ..IgConfig::default()
+        };
+        g.bench_function(format!("ig_50_steps_100_inputs_{name}"), |b| {
+            b.iter(|| integrated_gradients(&m, &x, &targets, &cfg).unwrap())
+        });
+    }
+    let cfg = IgConfig {
+        steps: 50,
+        ..IgConfig::default()
+    };
+    g.bench_function("ig_50_steps_100_inputs_per_input_loop", |b| {
+        b.iter(|| {
+            for i in 0..100 {
+                let xi = x.try_narrow(0, i, 1).unwrap().contiguous();
+                integrated_gradients(&m, &xi, &targets[i..i + 1], &cfg).unwrap();
+            }
+        })
+    });
+    g.bench_function("saliency_100_inputs", |b| {
+        b.iter(|| saliency(&m, &x, &targets, true).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
