@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs scripts/triton_client_check.py (the official tritonclient[http]) against glassbox servers:
 #
-# 1. The real thing: a MNIST CNN trained by `glassbox train` (first 2,000 training images,
+# 1. The real thing: a MNIST CNN trained by `glassbox train` (first 4,000 training images,
 #    1 epoch; about a minute on 2 cores), served by `glassbox serve --model`. Predictions on 32
 #    MNIST test images must equal `glassbox predict --proba` on the same images (an IDX file
 #    holding exactly those images); explanations (IG, saliency, Grad-CAM) are checked for
@@ -77,7 +77,7 @@ STATUS=0
 # --- 1. MNIST CNN bundle: glassbox train -> glassbox serve --------------------------------
 echo "== MNIST CNN bundle served by glassbox serve"
 mkdir -p "$WORK/train" "$WORK/test"
-"$PY" "$CHECK" subset "$MNIST/train-images-idx3-ubyte.gz" "$WORK/train/train-images-idx3-ubyte.gz" 2000
+"$PY" "$CHECK" subset "$MNIST/train-images-idx3-ubyte.gz" "$WORK/train/train-images-idx3-ubyte.gz" 4000
 "$PY" "$CHECK" subset "$MNIST/t10k-images-idx3-ubyte.gz" "$WORK/test/t10k-images-idx3-ubyte.gz" 32
 "$GLASSBOX" train --data "$WORK/train/train-images-idx3-ubyte.gz" --model cnn --epochs 1 \
     --val-split 0 --seed 1 --quiet --out "$WORK/mnist_cnn.gbx"
