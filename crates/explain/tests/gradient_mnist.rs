@@ -185,14 +185,14 @@ fn run(train_images: usize, epochs: usize) {
     };
     let (mut ig_auc, mut rand_auc) = (0.0, 0.0);
     let mut rng = ExplainRng::new(3);
-    for k in 0..picks.len() {
+    for (k, &tk) in t.iter().enumerate() {
         let xi = xr.slice(ndarray::s![k..k + 1, ..]);
         let ai = rows(&ig.attributions)
             .slice(ndarray::s![k..k + 1, ..])
             .to_owned();
         let ri = Array2::from_shape_fn((1, 784), |_| rng.uniform());
-        ig_auc += deletion_curve(&predict, xi, ai.view(), t[k], &cc).unwrap()[0].auc;
-        rand_auc += deletion_curve(&predict, xi, ri.view(), t[k], &cc).unwrap()[0].auc;
+        ig_auc += deletion_curve(&predict, xi, ai.view(), tk, &cc).unwrap()[0].auc;
+        rand_auc += deletion_curve(&predict, xi, ri.view(), tk, &cc).unwrap()[0].auc;
     }
     let (ig_auc, rand_auc) = (ig_auc / picks.len() as f64, rand_auc / picks.len() as f64);
     eprintln!("deletion AUC: IG {ig_auc:.3}, random {rand_auc:.3}");

@@ -154,13 +154,9 @@ fn ig_matches_naive_finite_difference_loop() {
         },
     )
     .unwrap();
-    for j in 0..3 {
-        assert!(
-            (got.attributions[[0, j]] - want[j]).abs() < 2e-3,
-            "{j}: {} vs {}",
-            got.attributions[[0, j]],
-            want[j]
-        );
+    for (j, w) in want.iter().enumerate() {
+        let g = got.attributions[[0, j]];
+        assert!((g - w).abs() < 2e-3, "{j}: {g} vs {w}");
     }
 }
 

@@ -138,7 +138,7 @@ pub(crate) fn expand_targets(
 /// `N` of a batch `[N, …]`.
 pub(crate) fn batch_size(op: &'static str, x: &Tensor) -> Result<usize> {
     match x.shape().first() {
-        Some(&n) if n > 0 && x.len() > 0 => Ok(n),
+        Some(&n) if n > 0 && !x.is_empty() => Ok(n),
         _ => Err(GradientError::Shape {
             op,
             what: "input",

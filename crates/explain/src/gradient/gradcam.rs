@@ -125,7 +125,7 @@ mod tests {
     fn nearest_and_bilinear_as_pytorch() {
         let m = ArrayD::from_shape_vec(IxDyn(&[1, 1, 2, 2]), vec![1.0, 2.0, 3.0, 4.0]).unwrap();
         let up = interpolate(&m, 4, 4, Interpolation::Nearest).unwrap();
-        assert_eq!(up.row(0).len(), 4);
+        assert_eq!(up.dim(), (1, 1, 4, 4));
         assert_eq!(up[[0, 0, 1, 1]], 1.0);
         assert_eq!(up[[0, 0, 2, 3]], 4.0);
         // F.interpolate([[1,2],[3,4]], size=4, mode="bilinear") row 0: 1, 1.25, 1.75, 2

@@ -46,7 +46,11 @@ fn modified_relu(x: &Var, guided: bool) -> Var {
     let v = x.value();
     let mask = v.map(|a| if a > 0.0 { 1.0 } else { 0.0 });
     let y = v.clamp(0.0, f32::INFINITY);
-    Var::from_op(y, &[x.clone()], Box::new(ModifiedRelu { mask, guided }))
+    Var::from_op(
+        y,
+        std::slice::from_ref(x),
+        Box::new(ModifiedRelu { mask, guided }),
+    )
 }
 
 /// Captum's threshold below which DeepLIFT falls back to the plain gradient.
@@ -113,7 +117,7 @@ pub fn rescale(
     let multiplier = Tensor::from_vec(m, xv.shape())?;
     Ok(Var::from_op(
         out,
-        &[x.clone()],
+        std::slice::from_ref(x),
         Box::new(Rescale { multiplier }),
     ))
 }
