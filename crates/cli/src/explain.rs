@@ -198,22 +198,46 @@ fn local(
             grad_cam(ctx.net, xs.view(), &targets, &layer)?
         }
         Method::Deeplift => {
-            return Err(usage(
-                "invalid value 'deeplift' for '--method': DeepLIFT is not available in this build (the gradient methods of glassbox-explain are not merged yet); use ig",
-            ))
+            grad_ok("deeplift")?;
+            let seq = ctx.net.sequential().ok_or_else(|| {
+                usage("invalid value 'deeplift' for '--method': DeepLIFT needs a feed-forward (mlp or cnn) model")
+            })?;
+            let mut shape = vec![xs.nrows()];
+            shape.extend(ctx.bundle.meta.architecture.input_shape());
+            let x =
+                glassbox::tensor::Tensor::from_vec(xs.iter().map(|&v| v as f32).collect(), &shape)
+                    .map_err(|e| failure(e.to_string()))?;
+            let model = glassbox::explain::gradient::GradModel::new(seq);
+            let r = glassbox::explain::gradient::deeplift(
+                &model,
+                &x,
+                &targets,
+                &glassbox::explain::gradient::Baseline::Zeros,
+            )
+            .map_err(|e| failure(e.to_string()))?;
+            for (e, d) in extra.iter_mut().zip(r.convergence_delta.iter()) {
+                e["convergence_delta"] = json!(d);
+            }
+            let flat: Vec<f64> = r.attributions.iter().copied().collect();
+            Array2::from_shape_vec(xs.dim(), flat).map_err(|e| failure(e.to_string()))?
         }
         Method::Occlusion => {
             let mut a = Array2::zeros(xs.dim());
             for (k, &t) in targets.iter().enumerate() {
                 let row = xs.slice(ndarray::s![k..k + 1, ..]);
                 let r = match ctx.image_shape() {
-                    Some((c, h, w)) => occlusion(&f, row, t, &OcclusionConfig {
-                        sample_shape: vec![c, h, w],
-                        window: vec![c, 2, 2],
-                        strides: vec![c, 1, 1],
-                        baseline: Baseline::Scalar(0.0),
-                        max_batch_rows: 0,
-                    })?,
+                    Some((c, h, w)) => occlusion(
+                        &f,
+                        row,
+                        t,
+                        &OcclusionConfig {
+                            sample_shape: vec![c, h, w],
+                            window: vec![c, 2, 2],
+                            strides: vec![c, 1, 1],
+                            baseline: Baseline::Scalar(0.0),
+                            max_batch_rows: 0,
+                        },
+                    )?,
                     None => feature_ablation(&f, row, t, &FeatureAblationConfig::default())?,
                 };
                 a.row_mut(k).assign(&r.row(0));
@@ -221,17 +245,31 @@ fn local(
             a
         }
         Method::Shap => {
-            let kernel = KernelShap::new(&f, ctx.background(seed)?, KernelShapConfig { seed, ..KernelShapConfig::default() })?;
+            let kernel = KernelShap::new(
+                &f,
+                ctx.background(seed)?,
+                KernelShapConfig {
+                    seed,
+                    ..KernelShapConfig::default()
+                },
+            )?;
             let sv = kernel.explain(xs.view())?;
             let mut a = Array2::zeros(xs.dim());
             for (k, &t) in targets.iter().enumerate() {
-                a.row_mut(k).assign(&sv.values.index_axis(Axis(0), k).column(t));
+                a.row_mut(k)
+                    .assign(&sv.values.index_axis(Axis(0), k).column(t));
                 extra[k]["base_value"] = json!(sv.base_values[t]);
             }
             a
         }
         Method::Lime => {
-            let lime = LimeTabular::new(ctx.x.view(), LimeTabularConfig { seed, ..LimeTabularConfig::default() })?;
+            let lime = LimeTabular::new(
+                ctx.x.view(),
+                LimeTabularConfig {
+                    seed,
+                    ..LimeTabularConfig::default()
+                },
+            )?;
             let mut a = Array2::zeros(xs.dim());
             for (k, &t) in targets.iter().enumerate() {
                 let e = lime.explain(&f, xs.row(k), t)?;
@@ -241,7 +279,9 @@ fn local(
             }
             a
         }
-        Method::Permutation | Method::Rules => unreachable!("global methods are handled by the caller"),
+        Method::Permutation | Method::Rules => {
+            unreachable!("global methods are handled by the caller")
+        }
     };
     for (k, e) in extra.iter_mut().enumerate() {
         e["output"] = json!(out[[k, targets[k]]]);

@@ -378,6 +378,16 @@ impl Network {
 }
 
 impl Network {
+    /// The layer chain of MLP and CNN networks (which take their natural input shape,
+    /// `[N, F]` or `[N, C, H, W]`), for tools that walk layers such as
+    /// `glassbox_explain::gradient`; `None` for LSTM networks.
+    pub fn sequential(&self) -> Option<&Sequential> {
+        match &self.inner {
+            Inner::Seq(seq) => Some(seq),
+            Inner::Lstm { .. } => None,
+        }
+    }
+
     /// Runs the network and also returns every top-level layer's output (`outputs[i]` is
     /// the output of the layer named `i`), for Grad-CAM and layer attributions. LSTM
     /// networks return the LSTM output and the head output.
@@ -502,6 +512,11 @@ mod tests {
         let layer = glassbox_nn::get_submodule(&net, &name).unwrap();
         assert_eq!(layer.type_name(), "ReLU");
         let before = format!("{}", name.parse::<usize>().unwrap() - 1);
-        assert_eq!(glassbox_nn::get_submodule(&net, &before).unwrap().type_name(), "Conv2d");
+        assert_eq!(
+            glassbox_nn::get_submodule(&net, &before)
+                .unwrap()
+                .type_name(),
+            "Conv2d"
+        );
     }
 }
