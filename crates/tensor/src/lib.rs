@@ -36,6 +36,7 @@ pub mod ops;
 pub mod parallel;
 pub mod pool;
 pub mod rng;
+mod strided;
 mod tensor;
 
 pub use error::{Result, TensorError};

@@ -196,7 +196,10 @@ impl Tensor {
         if self.is_contiguous() {
             self.clone()
         } else {
-            Self::from_vec_unchecked(self.data.iter().copied().collect(), self.shape())
+            Self::from_vec_unchecked(
+                crate::strided::to_row_major(&self.data.view()),
+                self.shape(),
+            )
         }
     }
 
