@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "support/chromium.rs"]
+mod chromium;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_glassbox"))
 }
@@ -533,4 +536,37 @@ fn demo_trains_explains_and_writes_the_report() {
     let bundle = glassbox::Bundle::load(out.join("model.gbx")).unwrap();
     assert_eq!(bundle.meta.architecture.kind(), "cnn");
     assert!(stdout.contains("report.html"));
+
+    // The demo's own report, rendered in headless Chromium: every image loads, no console
+    // message appears, and a screenshot is kept beside the report as an artefact.
+    let Some(browser) = chromium::find_browser() else {
+        eprintln!("skipping the demo report's Chromium check: no chromium on PATH");
+        return;
+    };
+    let page = out.join("report.html");
+    let n_img = html.matches("<img ").count();
+    let seen = chromium::render(&browser, &page, &["--dump-dom".into()]);
+    assert_eq!(
+        chromium::html_attr(&seen.dom, "data-images-total"),
+        Some(n_img.to_string().as_str()),
+        "the report's self-check did not run"
+    );
+    assert_eq!(
+        chromium::html_attr(&seen.dom, "data-images-failed"),
+        Some("0")
+    );
+    assert_eq!(chromium::html_attr(&seen.dom, "data-check"), Some("ok"));
+    assert!(seen.console.is_empty(), "console: {:?}", seen.console);
+    let shot = out.join("report.png");
+    chromium::render(
+        &browser,
+        &page,
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1280,5000".into(),
+        ],
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    println!("demo report screenshot: {}", shot.display());
 }
