@@ -10,7 +10,9 @@ use std::time::Duration;
 
 fn elementwise(c: &mut Criterion) {
     let mut g = c.benchmark_group("elementwise");
-    g.sample_size(30).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
+    g.sample_size(30)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
     let mut rng = Rng::new(0);
     let n = 1 << 20;
     let a = Tensor::rand_normal(&[n], 0.0, 1.0, &mut rng);
@@ -23,7 +25,9 @@ fn elementwise(c: &mut Criterion) {
     });
     let m = a.reshape(&[1024, 1024]);
     let row = Tensor::rand_normal(&[1024], 0.0, 1.0, &mut rng);
-    g.bench_function("add_1M_broadcast_row", |bch| bch.iter(|| black_box(&m + &row)));
+    g.bench_function("add_1M_broadcast_row", |bch| {
+        bch.iter(|| black_box(&m + &row))
+    });
     g.bench_function("sum_1M", |bch| bch.iter(|| black_box(a.sum_all())));
     g.bench_function("exp_1M", |bch| bch.iter(|| black_box(a.exp())));
     g.throughput(Throughput::Elements(16));
@@ -31,7 +35,9 @@ fn elementwise(c: &mut Criterion) {
     let t = Tensor::rand_normal(&[4, 4], 0.0, 1.0, &mut rng);
     g.bench_function("add_4x4", |bch| bch.iter(|| black_box(&s + &t)));
     let logits = Tensor::rand_normal(&[64, 10], 0.0, 1.0, &mut rng);
-    g.bench_function("softmax_64x10", |bch| bch.iter(|| black_box(logits.softmax(1))));
+    g.bench_function("softmax_64x10", |bch| {
+        bch.iter(|| black_box(logits.softmax(1)))
+    });
     g.finish();
 }
 

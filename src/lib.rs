@@ -36,7 +36,10 @@ pub fn reference_json(relative: &str) -> Option<serde_json::Value> {
                 .unwrap_or_else(|e| panic!("{}: not valid JSON: {e}", path.display())),
         ),
         Err(e) => {
-            eprintln!("skipping: reference file {} unavailable ({e})", path.display());
+            eprintln!(
+                "skipping: reference file {} unavailable ({e})",
+                path.display()
+            );
             None
         }
     }
