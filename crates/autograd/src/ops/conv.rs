@@ -9,6 +9,35 @@ use crate::error::Result;
 use crate::op::BackwardOp;
 use crate::var::Var;
 
+/// The gradients of a convolution's inputs `[x, weight, bias?]`, each computed only when
+/// that input requires one; conv1d and conv2d differ only in their two kernels.
+fn conv_grads(
+    g: &Tensor,
+    inputs: &[Var],
+    grad_input: impl FnOnce() -> glassbox_tensor::Result<Tensor>,
+    grad_weight: impl FnOnce() -> glassbox_tensor::Result<Tensor>,
+) -> Result<Vec<Option<Tensor>>> {
+    let dx = if inputs[0].requires_grad() {
+        Some(grad_input()?)
+    } else {
+        None
+    };
+    let dw = if inputs[1].requires_grad() {
+        Some(grad_weight()?)
+    } else {
+        None
+    };
+    let mut out = vec![dx, dw];
+    if let Some(b) = inputs.get(2) {
+        out.push(if b.requires_grad() {
+            Some(k::conv_backward_bias(g)?)
+        } else {
+            None
+        });
+    }
+    Ok(out)
+}
+
 struct Conv2dBackward {
     x: Tensor,
     w: Tensor,
@@ -16,35 +45,12 @@ struct Conv2dBackward {
 }
 impl BackwardOp for Conv2dBackward {
     fn backward(&self, g: &Tensor, inputs: &[Var]) -> Result<Vec<Option<Tensor>>> {
-        let dx = if inputs[0].requires_grad() {
-            Some(k::conv2d_backward_input(
-                g,
-                &self.w,
-                self.x.shape(),
-                &self.params,
-            )?)
-        } else {
-            None
-        };
-        let dw = if inputs[1].requires_grad() {
-            Some(k::conv2d_backward_weight(
-                g,
-                &self.x,
-                self.w.shape(),
-                &self.params,
-            )?)
-        } else {
-            None
-        };
-        let mut out = vec![dx, dw];
-        if let Some(b) = inputs.get(2) {
-            out.push(if b.requires_grad() {
-                Some(k::conv_backward_bias(g)?)
-            } else {
-                None
-            });
-        }
-        Ok(out)
+        conv_grads(
+            g,
+            inputs,
+            || k::conv2d_backward_input(g, &self.w, self.x.shape(), &self.params),
+            || k::conv2d_backward_weight(g, &self.x, self.w.shape(), &self.params),
+        )
     }
     fn name(&self) -> &'static str {
         "conv2d"
@@ -58,35 +64,12 @@ struct Conv1dBackward {
 }
 impl BackwardOp for Conv1dBackward {
     fn backward(&self, g: &Tensor, inputs: &[Var]) -> Result<Vec<Option<Tensor>>> {
-        let dx = if inputs[0].requires_grad() {
-            Some(k::conv1d_backward_input(
-                g,
-                &self.w,
-                self.x.shape(),
-                &self.params,
-            )?)
-        } else {
-            None
-        };
-        let dw = if inputs[1].requires_grad() {
-            Some(k::conv1d_backward_weight(
-                g,
-                &self.x,
-                self.w.shape(),
-                &self.params,
-            )?)
-        } else {
-            None
-        };
-        let mut out = vec![dx, dw];
-        if let Some(b) = inputs.get(2) {
-            out.push(if b.requires_grad() {
-                Some(k::conv_backward_bias(g)?)
-            } else {
-                None
-            });
-        }
-        Ok(out)
+        conv_grads(
+            g,
+            inputs,
+            || k::conv1d_backward_input(g, &self.w, self.x.shape(), &self.params),
+            || k::conv1d_backward_weight(g, &self.x, self.w.shape(), &self.params),
+        )
     }
     fn name(&self) -> &'static str {
         "conv1d"
