@@ -1,15 +1,25 @@
-//! The fused recurrent kernels: one graph node runs a whole layer over the sequence
+//! The fused recurrent kernel: one graph node runs a whole layer over the sequence
 //! (forward), keeps the gate activations, and runs backpropagation through time in its
-//! backward. The input projection `X W_ihᵀ` for all time steps, and the weight gradients
-//! `dGᵀ X`, `dGᵀ H_prev`, are single large GEMMs; only `h W_hhᵀ` and `dG W_hh` run per step.
+//! backward.
 //!
-//! Layouts are batch-first and row-major: row `b·T + t` of a `[B·T, ·]` buffer belongs to
-//! sample `b` at step `t`. Gate order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
+//! The recurrence is independent per sample, so the batch is split into contiguous blocks
+//! of samples, one per rayon thread, and each block runs the *whole* sequence (and, in
+//! backward, the whole BPTT plus its share of the weight gradients) with no per-step
+//! synchronisation; small problems stay on the calling thread. The per-block loops live in
+//! [`super::cells`]. Weight gradients are per-block GEMMs over aligned rows (`dGᵀ X`,
+//! `dGᵀ H_prev`) summed across blocks.
+//!
+//! The node's value is the packed tensor `[B, L, H]`: slot 0 is `h0`, slot `t + 1` is the
+//! output at step `t` (so slot `T` is `h_n`), and for LSTM slot `T + 1` is `c_n`. Gate
+//! order is PyTorch's: LSTM `i, f, g, o`; GRU `r, z, n`.
 
 use glassbox_autograd::{BackwardOp, Result as AgResult, Var};
+use glassbox_tensor::ops::matmul::{gemm_into, GemmOperand};
 use glassbox_tensor::Tensor;
+use rayon::prelude::*;
 
-use crate::error::Result;
+use super::cells::{self, Dims};
+use crate::error::{NnError, Result};
 
 /// The recurrent cell of a layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,30 +41,54 @@ impl CellKind {
             CellKind::Gru => 3,
         }
     }
+}
 
-    /// Floats saved per (sample, step) for the backward pass.
-    fn saved(self, h: usize) -> usize {
-        match self {
-            CellKind::Tanh => h,
-            CellKind::Lstm | CellKind::Gru => 4 * h,
-        }
+/// Below this many multiply-adds for the whole layer (`B·T·gH·(H + I)`), the layer runs on
+/// the calling thread: handing work to the pool costs a few microseconds.
+const PARALLEL_MIN_FMAS: usize = 1 << 20;
+/// Fewest samples per block when splitting the batch.
+const MIN_BLOCK: usize = 4;
+
+/// How many blocks to split a batch of `b` samples into.
+fn auto_blocks(d: Dims, b: usize) -> usize {
+    let work = b * d.t * d.g() * (d.h + d.i);
+    if work < PARALLEL_MIN_FMAS {
+        return 1;
     }
+    rayon::current_num_threads().min(b / MIN_BLOCK).max(1)
 }
 
-#[inline]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+/// Sample counts of `blocks` near-equal contiguous blocks of `b` samples.
+fn block_sizes(b: usize, blocks: usize) -> Vec<usize> {
+    let blocks = blocks.clamp(1, b.max(1));
+    (0..blocks)
+        .map(|k| b / blocks + usize::from(k < b % blocks))
+        .collect()
 }
 
-/// `tanh` through one `exp` (`1 − 2 / (e^{2x} + 1)`): several times faster than libm's
-/// `tanhf` (which goes through `expm1f`), absolute error of order 1e-7, exact limits ±1.
-#[inline]
-fn tanh(x: f32) -> f32 {
-    1.0 - 2.0 / ((2.0 * x).exp() + 1.0)
+/// Splits `s` into consecutive pieces of `sizes[k] · per` elements (empty pieces when
+/// `s` is empty, for buffers a cell kind does not use).
+fn split<'a, T>(mut s: &'a mut [T], sizes: &[usize], per: usize) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(sizes.len());
+    for &n in sizes {
+        let take = if s.is_empty() { 0 } else { n * per };
+        let (head, tail) = std::mem::take(&mut s).split_at_mut(take);
+        out.push(head);
+        s = tail;
+    }
+    out
 }
 
-fn mat(data: Vec<f32>, rows: usize, cols: usize) -> glassbox_tensor::Result<Tensor> {
-    Tensor::from_vec(data, &[rows, cols])
+/// Splits a shared slice the same way as [`split`].
+fn split_ref<'a, T>(mut s: &'a [T], sizes: &[usize], per: usize) -> Vec<&'a [T]> {
+    let mut out = Vec::with_capacity(sizes.len());
+    for &n in sizes {
+        let take = if s.is_empty() { 0 } else { n * per };
+        let (head, tail) = s.split_at(take);
+        out.push(head);
+        s = tail;
+    }
+    out
 }
 
 fn to_vec(t: &Tensor) -> Vec<f32> {
@@ -64,143 +98,160 @@ fn to_vec(t: &Tensor) -> Vec<f32> {
     }
 }
 
-/// Column sums of a row-major `[rows, cols]` buffer.
-fn col_sums(data: &[f32], cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; cols];
-    for row in data.chunks_exact(cols) {
-        out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+/// Row-major transpose of a `[rows, cols]` buffer.
+fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; rows * cols];
+    for (r, row) in src.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            out[c * rows + r] = v;
+        }
     }
     out
 }
 
+/// Runs `f` over the blocks, on the calling thread when there is one block.
+fn run_blocks<B: Send>(blocks: Vec<B>, f: impl Fn(B) + Sync + Send) {
+    if blocks.len() == 1 {
+        blocks.into_iter().for_each(f);
+    } else {
+        blocks.into_par_iter().for_each(f);
+    }
+}
+
 struct Saved {
-    kind: CellKind,
+    d: Dims,
     b: usize,
-    t: usize,
-    h: usize,
-    x: Tensor,      // [B*T, I]
-    w_ih: Tensor,   // [gH, I]
-    w_hh: Tensor,   // [gH, H]
-    h0: Vec<f32>,   // [B*H]
-    c0: Vec<f32>,   // [B*H] (LSTM)
-    acts: Vec<f32>, // [B*T, saved]
-    cs: Vec<f32>,   // [B*T, H] cell states after each step (LSTM)
-    outs: Vec<f32>, // [B*T, H] hidden states after each step
+    /// Number of blocks the backward pass splits the batch into.
+    blocks: usize,
+    x: Vec<f32>,    // [B, T, I]
+    w_ih: Vec<f32>, // [G, I]
+    w_hh: Vec<f32>, // [G, H]
+    acts: Vec<f32>, // [B, T, S]
+    hs: Tensor,     // [B, L, H], the packed output
+    cs: Vec<f32>,   // [B, T, H] (LSTM)
+    tcs: Vec<f32>,  // [B, T, H] (LSTM)
 }
 
 /// Runs one layer. Inputs are `[x, w_ih, w_hh, b_ih, b_hh, h0, c0]` with `x: [B, T, I]`,
-/// `h0, c0: [B, H]` (c0 ignored unless LSTM). Returns the packed output
-/// `[B, T + k, H]`: steps `0..T` are the outputs, step `T` is `h_n` and, for LSTM, step
-/// `T + 1` is `c_n`.
+/// `h0, c0: [B, H]` (c0 ignored unless LSTM). Returns the packed output `[B, L, H]`
+/// described in the module docs.
 pub fn run_layer(kind: CellKind, inputs: [&Var; 7]) -> Result<Var> {
-    let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = inputs;
-    let xv = x.value();
-    let (b, t, i) = (xv.shape()[0], xv.shape()[1], xv.shape()[2]);
-    let w_ih_v = w_ih.value();
-    let w_hh_v = w_hh.value();
-    let h = w_hh_v.shape()[1];
+    let d = check_inputs(kind, &inputs)?;
+    run_layer_blocks(d, inputs, auto_blocks(d, inputs[0].shape()[0]))
+}
+
+/// Validates the shapes of [`run_layer`]'s inputs and returns the layer sizes.
+fn check_inputs(kind: CellKind, inputs: &[&Var; 7]) -> Result<Dims> {
+    let names = ["x", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0"];
+    let shapes: Vec<Vec<usize>> = inputs.iter().map(|v| v.shape()).collect();
+    let bad = |k: usize, expected: String| NnError::InputShape {
+        layer: "recurrent kernel",
+        expected: format!("{} of shape {expected}", names[k]),
+        found: shapes[k].clone(),
+    };
+    let (xs, whh) = (&shapes[0], &shapes[2]);
+    if xs.len() != 3 || xs[0] == 0 || xs[1] == 0 {
+        return Err(bad(0, "[B, T, I] with B, T > 0".into()));
+    }
+    let (b, t, i) = (xs[0], xs[1], xs[2]);
+    if whh.len() != 2 || whh[1] == 0 || whh[0] != kind.gates() * whh[1] {
+        return Err(bad(2, format!("[{} * H, H] with H > 0", kind.gates())));
+    }
+    let h = whh[1];
     let g = kind.gates() * h;
-    let x2 = xv.try_reshape(&[b * t, i])?;
-    // Input projection for every step at once, plus b_ih.
-    let mut xp = to_vec(&x2.try_matmul(&w_ih_v.try_t()?)?);
+    let want: [Vec<usize>; 7] = [
+        vec![b, t, i],
+        vec![g, i],
+        vec![g, h],
+        vec![g],
+        vec![g],
+        vec![b, h],
+        vec![b, h],
+    ];
+    let last = if kind == CellKind::Lstm { 7 } else { 6 };
+    for k in 1..last {
+        if shapes[k] != want[k] {
+            return Err(bad(k, format!("{:?}", want[k])));
+        }
+    }
+    Ok(Dims { kind, t, i, h })
+}
+
+/// [`run_layer`] with an explicit number of sample blocks (tests compare block counts).
+pub(super) fn run_layer_blocks(d: Dims, inputs: [&Var; 7], blocks: usize) -> Result<Var> {
+    let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = inputs;
+    let Dims { kind, t, i, h } = d;
+    let (g, s, l) = (d.g(), d.s(), d.l());
+    let b = x.shape()[0];
+    let xs = to_vec(&x.value());
+    let w_ih_v = to_vec(&w_ih.value());
+    let w_hh_v = to_vec(&w_hh.value());
+    let w_ih_t = transpose(&w_ih_v, g, i);
+    let w_hh_t = transpose(&w_hh_v, g, h);
     let bih = to_vec(&b_ih.value());
     let bhh = to_vec(&b_hh.value());
-    for row in xp.chunks_exact_mut(g) {
-        row.iter_mut().zip(&bih).for_each(|(v, bb)| *v += bb);
-    }
-    let w_hh_t = w_hh_v.try_t()?;
+    // The hidden bias joins the input projection, except GRU's b_hn (inside r ⊙ (·)).
+    let joined = if kind == CellKind::Gru { 2 * h } else { g };
+    let mut bias = bih.clone();
+    bias[..joined]
+        .iter_mut()
+        .zip(&bhh)
+        .for_each(|(a, v)| *a += v);
+    let bhh_n: &[f32] = if kind == CellKind::Gru {
+        &bhh[2 * h..]
+    } else {
+        &[]
+    };
     let h0v = to_vec(&h0.value());
-    let c0v = to_vec(&c0.value());
-    let sv = kind.saved(h);
-    let mut acts = vec![0.0f32; b * t * sv];
-    let mut cs = if kind == CellKind::Lstm {
-        vec![0.0f32; b * t * h]
+    let c0v = if kind == CellKind::Lstm {
+        to_vec(&c0.value())
     } else {
         Vec::new()
     };
-    let mut outs = vec![0.0f32; b * t * h];
-    let mut h_cur = h0v.clone();
-    let mut c_cur = c0v.clone();
-    for step in 0..t {
-        let hp = mat(h_cur.clone(), b, h)?.try_matmul(&w_hh_t)?;
-        let hps = hp
-            .as_slice()
-            .map(|s| s.to_vec())
-            .unwrap_or_else(|| hp.to_vec());
-        for bi in 0..b {
-            let row = bi * t + step;
-            let xg = &xp[row * g..(row + 1) * g];
-            let hg = &hps[bi * g..(bi + 1) * g];
-            let a = &mut acts[row * sv..(row + 1) * sv];
-            let hc = &mut h_cur[bi * h..(bi + 1) * h];
-            match kind {
-                CellKind::Tanh => {
-                    for k in 0..h {
-                        let v = tanh(xg[k] + hg[k] + bhh[k]);
-                        a[k] = v;
-                        hc[k] = v;
-                    }
-                }
-                CellKind::Lstm => {
-                    let cc = &mut c_cur[bi * h..(bi + 1) * h];
-                    for k in 0..h {
-                        let ig = sigmoid(xg[k] + hg[k] + bhh[k]);
-                        let fg = sigmoid(xg[h + k] + hg[h + k] + bhh[h + k]);
-                        let gg = tanh(xg[2 * h + k] + hg[2 * h + k] + bhh[2 * h + k]);
-                        let og = sigmoid(xg[3 * h + k] + hg[3 * h + k] + bhh[3 * h + k]);
-                        let c = fg * cc[k] + ig * gg;
-                        cc[k] = c;
-                        hc[k] = og * tanh(c);
-                        a[k] = ig;
-                        a[h + k] = fg;
-                        a[2 * h + k] = gg;
-                        a[3 * h + k] = og;
-                    }
-                    cs[row * h..(row + 1) * h].copy_from_slice(cc);
-                }
-                CellKind::Gru => {
-                    for k in 0..h {
-                        let r = sigmoid(xg[k] + hg[k] + bhh[k]);
-                        let z = sigmoid(xg[h + k] + hg[h + k] + bhh[h + k]);
-                        let hn = hg[2 * h + k] + bhh[2 * h + k];
-                        let n = tanh(xg[2 * h + k] + r * hn);
-                        let hv = (1.0 - z) * n + z * hc[k];
-                        hc[k] = hv;
-                        a[k] = r;
-                        a[h + k] = z;
-                        a[2 * h + k] = n;
-                        a[3 * h + k] = hn;
-                    }
-                }
-            }
-            outs[row * h..(row + 1) * h].copy_from_slice(hc);
-        }
-    }
-    let extra = if kind == CellKind::Lstm { 2 } else { 1 };
-    let tt = t + extra;
-    let mut packed = vec![0.0f32; b * tt * h];
+    let lstm_len = if kind == CellKind::Lstm { b * t * h } else { 0 };
+    let mut acts = vec![0.0f32; b * t * s];
+    let mut hs = vec![0.0f32; b * l * h];
+    let mut cs = vec![0.0f32; lstm_len];
+    let mut tcs = vec![0.0f32; lstm_len];
     for bi in 0..b {
-        let dst = &mut packed[bi * tt * h..(bi + 1) * tt * h];
-        dst[..t * h].copy_from_slice(&outs[bi * t * h..(bi + 1) * t * h]);
-        dst[t * h..(t + 1) * h].copy_from_slice(&h_cur[bi * h..(bi + 1) * h]);
-        if kind == CellKind::Lstm {
-            dst[(t + 1) * h..(t + 2) * h].copy_from_slice(&c_cur[bi * h..(bi + 1) * h]);
-        }
+        hs[bi * l * h..][..h].copy_from_slice(&h0v[bi * h..][..h]);
     }
-    let value = Tensor::from_vec(packed, &[b, tt, h])?;
+    let sizes = block_sizes(b, blocks);
+    let work: Vec<cells::Forward<'_>> = split(&mut acts, &sizes, t * s)
+        .into_iter()
+        .zip(split(&mut hs, &sizes, l * h))
+        .zip(split(&mut cs, &sizes, t * h))
+        .zip(split(&mut tcs, &sizes, t * h))
+        .zip(split_ref(&xs, &sizes, t * i))
+        .zip(split_ref(&c0v, &sizes, h))
+        .zip(&sizes)
+        .map(|((((((acts, hs), cs), tcs), x), c0), &nb)| cells::Forward {
+            nb,
+            x,
+            w_ih_t: &w_ih_t,
+            w_hh_t: &w_hh_t,
+            bias: &bias,
+            bhh_n,
+            c0,
+            acts,
+            hs,
+            cs,
+            tcs,
+        })
+        .collect();
+    run_blocks(work, |f| cells::forward(d, f));
+    let value = Tensor::from_vec(hs, &[b, l, h])?;
     let saved = Saved {
-        kind,
+        d,
         b,
-        t,
-        h,
-        x: x2,
+        blocks: sizes.len(),
+        x: xs,
         w_ih: w_ih_v,
         w_hh: w_hh_v,
-        h0: h0v,
-        c0: c0v,
         acts,
+        hs: value.clone(),
         cs,
-        outs,
+        tcs,
     };
     let inputs: Vec<Var> = [x, w_ih, w_hh, b_ih, b_hh, h0, c0]
         .iter()
@@ -209,181 +260,191 @@ pub fn run_layer(kind: CellKind, inputs: [&Var; 7]) -> Result<Var> {
     Ok(Var::from_op(value, &inputs, Box::new(saved)))
 }
 
+/// One block's share of the parameter gradients.
+struct Partial {
+    dw_ih: Vec<f32>,
+    dw_hh: Vec<f32>,
+    db_ih: Vec<f32>,
+    db_hh: Vec<f32>,
+}
+
+/// Column sums of a row-major buffer with `cols` columns.
+fn col_sums(data: &[f32], cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; cols];
+    for row in data.chunks_exact(cols) {
+        out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+    }
+    out
+}
+
+impl Saved {
+    /// Weight and bias gradients of one block from its `dxp` / `dhp` (`[nb, L, G]`).
+    fn partial(
+        &self,
+        nb: usize,
+        x: &[f32],
+        hs: &[f32],
+        dxp: &[f32],
+        dhp: &[f32],
+    ) -> glassbox_tensor::Result<Partial> {
+        let Dims { t, i, h, .. } = self.d;
+        let (g, l) = (self.d.g(), self.d.l());
+        let dhp = if dhp.is_empty() { dxp } else { dhp };
+        // dW_ih = Σ_(b,t) dG(b,t)ᵀ x(b,t): x padded to [nb, L, I] lines up with dxp rows.
+        let mut xpad = vec![0.0f32; nb * l * i];
+        for bi in 0..nb {
+            xpad[bi * l * i..][..t * i].copy_from_slice(&x[bi * t * i..][..t * i]);
+        }
+        let mut dw_ih = vec![0.0f32; g * i];
+        gemm_into(
+            &mut dw_ih,
+            i,
+            false,
+            GemmOperand::transposed(dxp, nb * l, g),
+            GemmOperand::row_major(&xpad, nb * l, i),
+            false,
+        )?;
+        // dW_hh = Σ dG(b,t)ᵀ h_{t-1}: row (b, s) of hs is h_{s-1}, aligned with dhp.
+        let mut dw_hh = vec![0.0f32; g * h];
+        gemm_into(
+            &mut dw_hh,
+            h,
+            false,
+            GemmOperand::transposed(dhp, nb * l, g),
+            GemmOperand::row_major(hs, nb * l, h),
+            false,
+        )?;
+        let db_ih = col_sums(dxp, g);
+        let db_hh = if self.d.kind == CellKind::Gru {
+            col_sums(dhp, g)
+        } else {
+            db_ih.clone()
+        };
+        Ok(Partial {
+            dw_ih,
+            dw_hh,
+            db_ih,
+            db_hh,
+        })
+    }
+}
+
 impl BackwardOp for Saved {
     fn backward(&self, grad_out: &Tensor, inputs: &[Var]) -> AgResult<Vec<Option<Tensor>>> {
-        let (b, t, h, kind) = (self.b, self.t, self.h, self.kind);
-        let g = kind.gates() * h;
-        let sv = kind.saved(h);
-        let extra = if kind == CellKind::Lstm { 2 } else { 1 };
-        let tt = t + extra;
+        let d = self.d;
+        let Dims { kind, t, i, h } = d;
+        let (g, s, l, b) = (d.g(), d.s(), d.l(), self.b);
+        let want = |k: usize| inputs[k].requires_grad();
         let go = grad_out.contiguous();
         let gs = go.as_slice().expect("contiguous");
-        let mut dh = vec![0.0f32; b * h];
-        let mut dc = vec![0.0f32; b * h];
-        for bi in 0..b {
-            dh[bi * h..(bi + 1) * h].copy_from_slice(&gs[(bi * tt + t) * h..(bi * tt + t + 1) * h]);
-            if kind == CellKind::Lstm {
-                dc[bi * h..(bi + 1) * h]
-                    .copy_from_slice(&gs[(bi * tt + t + 1) * h..(bi * tt + t + 2) * h]);
-            }
-        }
-        let separate_hidden = kind == CellKind::Gru;
-        let mut dxp = vec![0.0f32; b * t * g];
-        let mut dhp_all = if separate_hidden {
-            vec![0.0f32; b * t * g]
-        } else {
-            Vec::new()
-        };
-        let mut dhp_step = vec![0.0f32; b * g];
-        let mut direct = vec![0.0f32; b * h];
-        for step in (0..t).rev() {
-            for bi in 0..b {
-                let row = bi * t + step;
-                let dhr = &mut dh[bi * h..(bi + 1) * h];
-                let up = &gs[(bi * tt + step) * h..(bi * tt + step + 1) * h];
-                dhr.iter_mut().zip(up).for_each(|(d, u)| *d += u);
-                let a = &self.acts[row * sv..(row + 1) * sv];
-                let dx = &mut dxp[row * g..(row + 1) * g];
-                let dhs = &mut dhp_step[bi * g..(bi + 1) * g];
-                let dir = &mut direct[bi * h..(bi + 1) * h];
-                match kind {
-                    CellKind::Tanh => {
-                        for k in 0..h {
-                            let v = dhr[k] * (1.0 - a[k] * a[k]);
-                            dx[k] = v;
-                            dhs[k] = v;
-                        }
-                    }
-                    CellKind::Lstm => {
-                        let dcr = &mut dc[bi * h..(bi + 1) * h];
-                        let c = &self.cs[row * h..(row + 1) * h];
-                        let c_prev: &[f32] = if step == 0 {
-                            &self.c0[bi * h..(bi + 1) * h]
-                        } else {
-                            &self.cs[(row - 1) * h..row * h]
-                        };
-                        for k in 0..h {
-                            let (ig, fg, gg, og) = (a[k], a[h + k], a[2 * h + k], a[3 * h + k]);
-                            let tc = tanh(c[k]);
-                            let d_o = dhr[k] * tc;
-                            let dct = dcr[k] + dhr[k] * og * (1.0 - tc * tc);
-                            let di = dct * gg;
-                            let dg = dct * ig;
-                            let df = dct * c_prev[k];
-                            dcr[k] = dct * fg;
-                            dx[k] = di * ig * (1.0 - ig);
-                            dx[h + k] = df * fg * (1.0 - fg);
-                            dx[2 * h + k] = dg * (1.0 - gg * gg);
-                            dx[3 * h + k] = d_o * og * (1.0 - og);
-                        }
-                        dhs.copy_from_slice(dx);
-                    }
-                    CellKind::Gru => {
-                        let h_prev: &[f32] = if step == 0 {
-                            &self.h0[bi * h..(bi + 1) * h]
-                        } else {
-                            &self.outs[(row - 1) * h..row * h]
-                        };
-                        for k in 0..h {
-                            let (r, z, n, hn) = (a[k], a[h + k], a[2 * h + k], a[3 * h + k]);
-                            let d = dhr[k];
-                            let dn = d * (1.0 - z);
-                            let dz = d * (h_prev[k] - n);
-                            dir[k] = d * z;
-                            let dgn = dn * (1.0 - n * n);
-                            let dr = dgn * hn;
-                            let dgr = dr * r * (1.0 - r);
-                            let dgz = dz * z * (1.0 - z);
-                            dx[k] = dgr;
-                            dx[h + k] = dgz;
-                            dx[2 * h + k] = dgn;
-                            dhs[k] = dgr;
-                            dhs[h + k] = dgz;
-                            dhs[2 * h + k] = dgn * r;
-                        }
-                        dhp_all[row * g..(row + 1) * g].copy_from_slice(dhs);
-                    }
-                }
-            }
-            // dh_prev = direct + dHp W_hh
-            let prop = mat(dhp_step.clone(), b, g)?.try_matmul(&self.w_hh)?;
-            let ps = prop
-                .as_slice()
-                .map(|s| s.to_vec())
-                .unwrap_or_else(|| prop.to_vec());
-            if kind == CellKind::Gru {
-                for k in 0..b * h {
-                    dh[k] = ps[k] + direct[k];
-                }
-            } else {
-                dh.copy_from_slice(&ps);
-            }
-        }
-        let want = |k: usize| inputs[k].requires_grad();
-        let bt = b * t;
-        let dxp_t = mat(dxp, bt, g)?;
-        let dhp_t = if separate_hidden {
-            mat(dhp_all, bt, g)?
-        } else {
-            dxp_t.clone()
-        };
-        let i_dim = self.x.shape()[1];
-        let dx = if want(0) {
-            Some(dxp_t.try_matmul(&self.w_ih)?.try_reshape(&[b, t, i_dim])?)
-        } else {
-            None
-        };
-        let dw_ih = if want(1) {
-            Some(dxp_t.try_t()?.try_matmul(&self.x)?)
-        } else {
-            None
-        };
-        let dw_hh = if want(2) {
-            let mut hprev = vec![0.0f32; bt * h];
-            for bi in 0..b {
-                for step in 0..t {
-                    let row = bi * t + step;
-                    let src: &[f32] = if step == 0 {
-                        &self.h0[bi * h..(bi + 1) * h]
-                    } else {
-                        &self.outs[(row - 1) * h..row * h]
+        let hs_t = self.hs.contiguous();
+        let hs = hs_t.as_slice().expect("contiguous");
+        let sizes = block_sizes(b, self.blocks);
+        let mut dxp = vec![0.0f32; b * l * g];
+        let mut dhp = vec![0.0f32; if kind == CellKind::Gru { b * l * g } else { 0 }];
+        let mut dx = vec![0.0f32; if want(0) { b * t * i } else { 0 }];
+        let mut dh0 = vec![0.0f32; b * h];
+        let mut dc0 = vec![0.0f32; if kind == CellKind::Lstm { b * h } else { 0 }];
+        let want_w = want(1) || want(2) || want(3) || want(4);
+        let lstm_per = if kind == CellKind::Lstm { t * h } else { 0 };
+        let work: Vec<(cells::Backward<'_>, &[f32])> = split(&mut dxp, &sizes, l * g)
+            .into_iter()
+            .zip(split(&mut dhp, &sizes, l * g))
+            .zip(split(&mut dx, &sizes, t * i))
+            .zip(split(&mut dh0, &sizes, h))
+            .zip(split(&mut dc0, &sizes, h))
+            .zip(split_ref(&self.acts, &sizes, t * s))
+            .zip(split_ref(hs, &sizes, l * h))
+            .zip(split_ref(&self.cs, &sizes, lstm_per))
+            .zip(split_ref(&self.tcs, &sizes, lstm_per))
+            .zip(split_ref(gs, &sizes, l * h))
+            .zip(split_ref(&self.x, &sizes, t * i))
+            .zip(&sizes)
+            .map(
+                |(((((((((((dxp, dhp), dx), dh0), dc0), acts), hs), cs), tcs), gs), x), &nb)| {
+                    let block = cells::Backward {
+                        nb,
+                        acts,
+                        hs,
+                        cs,
+                        tcs,
+                        gs,
+                        w_hh: &self.w_hh,
+                        w_ih: &self.w_ih,
+                        dxp,
+                        dhp,
+                        dx,
+                        dh0,
+                        dc0,
                     };
-                    hprev[row * h..(row + 1) * h].copy_from_slice(src);
+                    (block, x)
+                },
+            )
+            .collect();
+        let run = |(mut block, x): (cells::Backward<'_>, &[f32])| {
+            cells::backward(d, &mut block);
+            if want_w {
+                self.partial(block.nb, x, block.hs, block.dxp, block.dhp)
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let partials: Vec<glassbox_tensor::Result<Option<Partial>>> = if work.len() == 1 {
+            work.into_iter().map(run).collect()
+        } else {
+            work.into_par_iter().map(run).collect()
+        };
+        let mut total: Option<Partial> = None;
+        for p in partials {
+            let Some(p) = p? else { continue };
+            match total.as_mut() {
+                None => total = Some(p),
+                Some(acc) => {
+                    for (dst, src) in [
+                        (&mut acc.dw_ih, &p.dw_ih),
+                        (&mut acc.dw_hh, &p.dw_hh),
+                        (&mut acc.db_ih, &p.db_ih),
+                        (&mut acc.db_hh, &p.db_hh),
+                    ] {
+                        dst.iter_mut().zip(src).for_each(|(a, v)| *a += v);
+                    }
                 }
             }
-            Some(dhp_t.try_t()?.try_matmul(&mat(hprev, bt, h)?)?)
-        } else {
-            None
+        }
+        let grad = |k: usize, v: Vec<f32>, shape: &[usize]| -> AgResult<Option<Tensor>> {
+            Ok(if want(k) {
+                Some(Tensor::from_vec(v, shape)?)
+            } else {
+                None
+            })
         };
-        let sum_rows = |m: &Tensor| -> AgResult<Tensor> {
-            let v = to_vec(m);
-            Ok(Tensor::from_vec(col_sums(&v, g), &[g])?)
+        let (dw_ih, dw_hh, db_ih, db_hh) = match total {
+            Some(p) => (
+                grad(1, p.dw_ih, &[g, i])?,
+                grad(2, p.dw_hh, &[g, h])?,
+                grad(3, p.db_ih, &[g])?,
+                grad(4, p.db_hh, &[g])?,
+            ),
+            None => (None, None, None, None),
         };
-        let db_ih = if want(3) {
-            Some(sum_rows(&dxp_t)?)
-        } else {
-            None
-        };
-        let db_hh = if want(4) {
-            Some(sum_rows(&dhp_t)?)
-        } else {
-            None
-        };
-        let dh0 = if want(5) {
-            Some(Tensor::from_vec(dh, &[b, h])?)
-        } else {
-            None
-        };
-        let dc0 = if want(6) && kind == CellKind::Lstm {
-            Some(Tensor::from_vec(dc, &[b, h])?)
-        } else {
-            None
-        };
-        Ok(vec![dx, dw_ih, dw_hh, db_ih, db_hh, dh0, dc0])
+        Ok(vec![
+            grad(0, dx, &[b, t, i])?,
+            dw_ih,
+            dw_hh,
+            db_ih,
+            db_hh,
+            grad(5, dh0, &[b, h])?,
+            if kind == CellKind::Lstm {
+                grad(6, dc0, &[b, h])?
+            } else {
+                None
+            },
+        ])
     }
 
     fn name(&self) -> &'static str {
-        match self.kind {
+        match self.d.kind {
             CellKind::Tanh => "rnn_tanh_layer",
             CellKind::Lstm => "lstm_layer",
             CellKind::Gru => "gru_layer",

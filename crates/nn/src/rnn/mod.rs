@@ -3,7 +3,11 @@
 //! `bias_hh_l0`, ...), so PyTorch weights map one to one. Each layer of the stack is one
 //! fused graph node (see [`kernel`]).
 
+mod cells;
+mod gemm;
 pub mod kernel;
+#[cfg(test)]
+mod tests;
 
 use glassbox_autograd::Var;
 use glassbox_tensor::rng::Rng;
@@ -243,7 +247,8 @@ impl Recurrent {
                 self.kind,
                 [&input, &p.w_ih, &p.w_hh, &p.b_ih, &p.b_hh, &h_init, &c_init],
             )?;
-            input = packed.narrow(1, 0, t)?;
+            // Packed layout: slot 0 = h0, slots 1..=T the outputs (slot T = h_n), T + 1 = c_n.
+            input = packed.narrow(1, 1, t)?;
             hns.push(packed.narrow(1, t, 1)?.reshape(&[1, b, hs])?);
             if self.kind == CellKind::Lstm {
                 cns.push(packed.narrow(1, t + 1, 1)?.reshape(&[1, b, hs])?);
