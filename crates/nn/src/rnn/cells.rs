@@ -222,14 +222,23 @@ const W: usize = 16;
 #[inline(always)]
 fn load(src: &[f32], k: usize, n: usize) -> [f32; W] {
     let mut v = [0.0f32; W];
-    v[..n].copy_from_slice(&src[k..k + n]);
+    if n == W {
+        // Constant length: plain vector moves instead of a `memcpy` call.
+        v.copy_from_slice(&src[k..k + W]);
+    } else {
+        v[..n].copy_from_slice(&src[k..k + n]);
+    }
     v
 }
 
 /// Copies the first `n` lanes of `v` to `dst[k..k + n]`.
 #[inline(always)]
 fn save(dst: &mut [f32], k: usize, n: usize, v: &[f32; W]) {
-    dst[k..k + n].copy_from_slice(&v[..n]);
+    if n == W {
+        dst[k..k + W].copy_from_slice(v);
+    } else {
+        dst[k..k + n].copy_from_slice(&v[..n]);
+    }
 }
 
 /// Tanh RNN step: `a` holds the pre-activation on entry and `h_t` on exit; also writes it

@@ -85,7 +85,8 @@ fn rows<const FMA: bool, const R: usize, const NR: usize>(
         for p in 0..k {
             let bp = &b[p * n + j0..][..NR];
             for r in 0..R {
-                let av = arows[r][p];
+                // SAFETY: `arows[r]` has length `k` (sliced above) and `p < k`.
+                let av = unsafe { *arows[r].get_unchecked(p) };
                 for c in 0..NR {
                     acc[r][c] = madd::<FMA>(av, bp[c], acc[r][c]);
                 }

@@ -19,6 +19,7 @@ use glassbox_tensor::Tensor;
 use rayon::prelude::*;
 
 use super::cells::{self, Dims};
+use super::pool;
 use crate::error::{NnError, Result};
 
 /// The recurrent cell of a layer.
@@ -94,6 +95,18 @@ fn split_ref<'a, T>(mut s: &'a [T], sizes: &[usize], per: usize) -> Vec<&'a [T]>
 fn to_vec(t: &Tensor) -> Vec<f32> {
     match t.as_slice() {
         Some(s) => s.to_vec(),
+        None => t.to_vec(),
+    }
+}
+
+/// The elements of `t` in row-major order, in a pooled buffer.
+fn to_pooled(t: &Tensor) -> Vec<f32> {
+    match t.as_slice() {
+        Some(s) => {
+            let mut v = pool::take(s.len());
+            v.copy_from_slice(s);
+            v
+        }
         None => t.to_vec(),
     }
 }
@@ -183,7 +196,7 @@ pub(super) fn run_layer_blocks(d: Dims, inputs: [&Var; 7], blocks: usize) -> Res
     let Dims { kind, t, i, h } = d;
     let (g, s, l) = (d.g(), d.s(), d.l());
     let b = x.shape()[0];
-    let xs = to_vec(&x.value());
+    let xs = to_pooled(&x.value());
     let w_ih_v = to_vec(&w_ih.value());
     let w_hh_v = to_vec(&w_hh.value());
     let w_ih_t = transpose(&w_ih_v, g, i);
@@ -209,10 +222,11 @@ pub(super) fn run_layer_blocks(d: Dims, inputs: [&Var; 7], blocks: usize) -> Res
         Vec::new()
     };
     let lstm_len = if kind == CellKind::Lstm { b * t * h } else { 0 };
-    let mut acts = vec![0.0f32; b * t * s];
+    // Pooled buffers start with arbitrary contents: the forward pass writes every element.
+    let mut acts = pool::take(b * t * s);
     let mut hs = vec![0.0f32; b * l * h];
-    let mut cs = vec![0.0f32; lstm_len];
-    let mut tcs = vec![0.0f32; lstm_len];
+    let mut cs = pool::take(lstm_len);
+    let mut tcs = pool::take(lstm_len);
     for bi in 0..b {
         hs[bi * l * h..][..h].copy_from_slice(&h0v[bi * h..][..h]);
     }
@@ -258,6 +272,14 @@ pub(super) fn run_layer_blocks(d: Dims, inputs: [&Var; 7], blocks: usize) -> Res
         .map(|v| (*v).clone())
         .collect();
     Ok(Var::from_op(value, &inputs, Box::new(saved)))
+}
+
+impl Drop for Saved {
+    fn drop(&mut self) {
+        for v in [&mut self.x, &mut self.acts, &mut self.cs, &mut self.tcs] {
+            pool::give(std::mem::take(v));
+        }
+    }
 }
 
 /// One block's share of the parameter gradients.
@@ -340,8 +362,16 @@ impl BackwardOp for Saved {
         let hs_t = self.hs.contiguous();
         let hs = hs_t.as_slice().expect("contiguous");
         let sizes = block_sizes(b, self.blocks);
-        let mut dxp = vec![0.0f32; b * l * g];
-        let mut dhp = vec![0.0f32; if kind == CellKind::Gru { b * l * g } else { 0 }];
+        // Rows t < T of dxp / dhp are written by the cells; the padding rows must be zero.
+        let padded = |len: usize| {
+            let mut v = pool::take(len);
+            for sample in v.chunks_exact_mut(l * g) {
+                sample[t * g..].fill(0.0);
+            }
+            v
+        };
+        let mut dxp = padded(b * l * g);
+        let mut dhp = padded(if kind == CellKind::Gru { b * l * g } else { 0 });
         let mut dx = vec![0.0f32; if want(0) { b * t * i } else { 0 }];
         let mut dh0 = vec![0.0f32; b * h];
         let mut dc0 = vec![0.0f32; if kind == CellKind::Lstm { b * h } else { 0 }];
@@ -395,6 +425,8 @@ impl BackwardOp for Saved {
         } else {
             work.into_par_iter().map(run).collect()
         };
+        pool::give(dxp);
+        pool::give(dhp);
         let mut total: Option<Partial> = None;
         for p in partials {
             let Some(p) = p? else { continue };

@@ -6,6 +6,7 @@
 mod cells;
 mod gemm;
 pub mod kernel;
+mod pool;
 #[cfg(test)]
 mod tests;
 
