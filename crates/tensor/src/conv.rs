@@ -16,6 +16,8 @@
 //! # Ok::<(), glassbox_tensor::TensorError>(())
 //! ```
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,14 @@ use crate::error::{Result, TensorError};
 use crate::ops::matmul::{sgemm, MatRef};
 use crate::parallel::MATMUL_PARALLEL_FLOPS;
 use crate::tensor::Tensor;
+
+#[path = "conv_backward.rs"]
+mod backward;
+#[path = "conv_im2col.rs"]
+mod im2col;
+
+pub use backward::{ConvGrads, ConvGradsWanted};
+use im2col::{im2col, image_runs};
 
 /// Stride, padding, dilation and groups of a 2-D convolution, as `(height, width)` pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,87 +229,6 @@ impl Geom {
     }
 }
 
-/// The valid output range `[lo, hi)` along one axis for kernel tap offset `off = k·dil − pad`
-/// (positions whose input index `o·stride + off` lies in `[0, size)`).
-fn valid_range(out: usize, size: usize, stride: usize, off: isize) -> (usize, usize) {
-    let s = stride as isize;
-    let lo = if off >= 0 { 0 } else { ((-off) + s - 1) / s };
-    let hi = if (size as isize) <= off {
-        0
-    } else {
-        ((size as isize - off) + s - 1) / s
-    };
-    let lo = (lo as usize).min(out);
-    (lo, (hi as usize).min(out).max(lo))
-}
-
-/// im2col of channels `c0..c0+cg` of one image `x` (`[C, H, W]`) into `cols` (`[cg·kh·kw, L]`).
-fn im2col(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32]) {
-    let (l, ow) = (g.l(), g.ow);
-    let (sh, sw) = g.p.stride;
-    let (dh, dw) = g.p.dilation;
-    let (ph, pw) = g.p.padding;
-    for c in 0..g.cg() {
-        let plane = &x[(c0 + c) * g.h * g.w..(c0 + c + 1) * g.h * g.w];
-        for ki in 0..g.kh {
-            let offh = (ki * dh) as isize - ph as isize;
-            let (oh_lo, oh_hi) = valid_range(g.oh, g.h, sh, offh);
-            for kj in 0..g.kw {
-                let row = ((c * g.kh + ki) * g.kw + kj) * l;
-                let dst = &mut cols[row..row + l];
-                let offw = (kj * dw) as isize - pw as isize;
-                let (ow_lo, ow_hi) = valid_range(ow, g.w, sw, offw);
-                dst[..oh_lo * ow].fill(0.0);
-                dst[oh_hi * ow..].fill(0.0);
-                for oh in oh_lo..oh_hi {
-                    let ih = (oh * sh) as isize + offh;
-                    let src = &plane[ih as usize * g.w..(ih as usize + 1) * g.w];
-                    let d = &mut dst[oh * ow..(oh + 1) * ow];
-                    d[..ow_lo].fill(0.0);
-                    d[ow_hi..].fill(0.0);
-                    if sw == 1 {
-                        let start = (ow_lo as isize + offw) as usize;
-                        d[ow_lo..ow_hi].copy_from_slice(&src[start..start + (ow_hi - ow_lo)]);
-                    } else {
-                        for (o, v) in d[ow_lo..ow_hi].iter_mut().enumerate() {
-                            *v = src[(((ow_lo + o) * sw) as isize + offw) as usize];
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// col2im: adds `cols` (`[cg·kh·kw, L]`) back into channels `c0..c0+cg` of `dx` (`[C, H, W]`).
-fn col2im(g: &Geom, cols: &[f32], c0: usize, dx: &mut [f32]) {
-    let (l, ow) = (g.l(), g.ow);
-    let (sh, sw) = g.p.stride;
-    let (dh, dw) = g.p.dilation;
-    let (ph, pw) = g.p.padding;
-    for c in 0..g.cg() {
-        let plane = &mut dx[(c0 + c) * g.h * g.w..(c0 + c + 1) * g.h * g.w];
-        for ki in 0..g.kh {
-            let offh = (ki * dh) as isize - ph as isize;
-            let (oh_lo, oh_hi) = valid_range(g.oh, g.h, sh, offh);
-            for kj in 0..g.kw {
-                let row = ((c * g.kh + ki) * g.kw + kj) * l;
-                let src = &cols[row..row + l];
-                let offw = (kj * dw) as isize - pw as isize;
-                let (ow_lo, ow_hi) = valid_range(ow, g.w, sw, offw);
-                for oh in oh_lo..oh_hi {
-                    let ih = ((oh * sh) as isize + offh) as usize;
-                    let dst = &mut plane[ih * g.w..(ih + 1) * g.w];
-                    let s = &src[oh * ow..(oh + 1) * ow];
-                    for o in ow_lo..ow_hi {
-                        dst[((o * sw) as isize + offw) as usize] += s[o];
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// Whether to split the batch across threads (else each GEMM may use the pool itself).
 fn batch_parallel(g: &Geom) -> bool {
     let t = rayon::current_num_threads();
@@ -314,9 +243,30 @@ fn mat(ptr: *const f32, rs: usize, cs: usize) -> MatRef {
     }
 }
 
-/// Forward of one image: `y` (`[O, L]`) = W · im2col(x) per group.
-fn forward_image(g: &Geom, w: &[f32], x: &[f32], y: &mut [f32], cols: &mut Vec<f32>, par: bool) {
+/// The thread split of a convolution over its batch: the image runs and whether the GEMMs
+/// themselves may use the pool (only when the batch is not split).
+fn plan(g: &Geom) -> (Vec<Range<usize>>, bool) {
+    let runs = image_runs(g.n, batch_parallel(g));
+    let par_gemm = runs.len() <= 1 && g.flops() / g.n.max(1) >= MATMUL_PARALLEL_FLOPS;
+    (runs, par_gemm)
+}
+
+/// Forward of one image: `y` (`[O, L]`) = W · im2col(x) per group, plus `bias` per channel.
+fn forward_image(
+    g: &Geom,
+    w: &[f32],
+    bias: Option<&[f32]>,
+    x: &[f32],
+    y: &mut [f32],
+    cols: &mut Vec<f32>,
+    par: bool,
+) {
     let (l, ck, og, cg) = (g.l(), g.ck(), g.og(), g.cg());
+    if let Some(b) = bias {
+        for (row, &v) in y.chunks_exact_mut(l).zip(b) {
+            row.fill(v);
+        }
+    }
     for grp in 0..g.p.groups {
         let b = if g.pointwise() {
             mat(x[grp * cg * l..].as_ptr(), l, 1)
@@ -334,7 +284,7 @@ fn forward_image(g: &Geom, w: &[f32], x: &[f32], y: &mut [f32], cols: &mut Vec<f
                 ck,
                 y[grp * og * l..].as_mut_ptr(),
                 l as isize,
-                false,
+                bias.is_some(),
                 a,
                 b,
                 par,
@@ -346,6 +296,9 @@ fn forward_image(g: &Geom, w: &[f32], x: &[f32], y: &mut [f32], cols: &mut Vec<f
 /// 2-D convolution (PyTorch `F.conv2d`): `x` `[N, C, H, W]`, `w` `[O, C/groups, kh, kw]`,
 /// optional `bias` `[O]`; returns `[N, O, OH, OW]` with
 /// `OH = (H + 2·pad − dil·(kh − 1) − 1) / stride + 1`.
+///
+/// The batch is split into one run of images per thread (each with its own column buffer
+/// and single-threaded GEMMs); the bias is written before the GEMM accumulates onto it.
 pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &Conv2dParams) -> Result<Tensor> {
     let g = Geom::new("conv2d", x.shape(), w.shape(), p)?;
     if let Some(b) = bias {
@@ -363,30 +316,32 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &Conv2dParams) -
         xc.as_slice().expect("contiguous"),
         wc.as_slice().expect("contiguous"),
     );
+    let bv = bias.map(Tensor::to_vec);
+    let bs = bv.as_deref();
     let (img_in, img_out) = (g.c * g.h * g.w, g.o * g.l());
     let mut out = vec![0.0f32; g.n * img_out];
-    if img_out > 0 && img_in > 0 {
-        if batch_parallel(&g) {
-            out.par_chunks_mut(img_out)
-                .enumerate()
-                .for_each_init(Vec::new, |cols, (i, y)| {
-                    forward_image(&g, ws, &xs[i * img_in..(i + 1) * img_in], y, cols, false)
-                });
-        } else {
-            let par = g.flops() / g.n.max(1) >= MATMUL_PARALLEL_FLOPS;
-            let mut cols = Vec::new();
-            for (i, y) in out.chunks_mut(img_out).enumerate() {
-                forward_image(&g, ws, &xs[i * img_in..(i + 1) * img_in], y, &mut cols, par);
+    if img_out > 0 && img_in == 0 {
+        if let Some(b) = bs {
+            for (row, &v) in out.chunks_exact_mut(g.l()).zip(b.iter().cycle()) {
+                row.fill(v);
             }
         }
-    }
-    if let Some(b) = bias {
-        let bv = b.to_vec();
-        let l = g.l();
-        // Chunk j is output channel j % O of image j / O.
-        for (j, y) in out.chunks_mut(l.max(1)).enumerate() {
-            let v = bv[j % g.o];
-            y.iter_mut().for_each(|e| *e += v);
+    } else if img_out > 0 {
+        let (runs, par) = plan(&g);
+        let per = runs.first().map_or(1, |r| r.len());
+        let run = |r: &Range<usize>, ys: &mut [f32]| {
+            let mut cols = Vec::new();
+            for (i, y) in r.clone().zip(ys.chunks_exact_mut(img_out)) {
+                let xi = &xs[i * img_in..(i + 1) * img_in];
+                forward_image(&g, ws, bs, xi, y, &mut cols, par);
+            }
+        };
+        if runs.len() > 1 {
+            out.par_chunks_mut(per * img_out)
+                .zip(runs.par_iter())
+                .for_each(|(ys, r)| run(r, ys));
+        } else if let Some(r) = runs.first() {
+            run(r, &mut out);
         }
     }
     Ok(Tensor::from_vec_unchecked(out, &[g.n, g.o, g.oh, g.ow]))
@@ -415,46 +370,13 @@ pub fn conv2d_backward_input(
 ) -> Result<Tensor> {
     let g = Geom::new("conv2d_backward_input", input_shape, w.shape(), p)?;
     check_grad_out("conv2d_backward_input", &g, grad_out)?;
-    let (gc, wc) = (grad_out.contiguous(), w.contiguous());
-    let (gs, ws) = (
-        gc.as_slice().expect("contiguous"),
-        wc.as_slice().expect("contiguous"),
-    );
-    let (img_in, img_out) = (g.c * g.h * g.w, g.o * g.l());
-    let mut dx = vec![0.0f32; g.n * img_in];
-    let image = |i: usize, dxi: &mut [f32], cols: &mut Vec<f32>, par: bool| {
-        let (l, ck, og) = (g.l(), g.ck(), g.og());
-        let gy = &gs[i * img_out..(i + 1) * img_out];
-        for grp in 0..g.p.groups {
-            // dcols [ck, l] = W_g^T [ck, og] · dy_g [og, l]
-            let a = mat(ws[grp * og * ck..].as_ptr(), 1, ck);
-            let b = mat(gy[grp * og * l..].as_ptr(), l, 1);
-            if g.pointwise() {
-                let dst = dxi[grp * g.cg() * l..].as_mut_ptr();
-                // SAFETY: disjoint buffers, extents as documented above.
-                unsafe { sgemm(ck, l, og, dst, l as isize, false, a, b, par) };
-            } else {
-                cols.resize(ck * l, 0.0);
-                // SAFETY: as above; `cols` is a private buffer of ck·l elements.
-                unsafe { sgemm(ck, l, og, cols.as_mut_ptr(), l as isize, false, a, b, par) };
-                col2im(&g, cols, grp * g.cg(), dxi);
-            }
-        }
+    let need = ConvGradsWanted {
+        input: true,
+        weight: false,
+        bias: false,
     };
-    if img_in > 0 && img_out > 0 {
-        if batch_parallel(&g) {
-            dx.par_chunks_mut(img_in)
-                .enumerate()
-                .for_each_init(Vec::new, |cols, (i, d)| image(i, d, cols, false));
-        } else {
-            let par = g.flops() / g.n.max(1) >= MATMUL_PARALLEL_FLOPS;
-            let mut cols = Vec::new();
-            for (i, d) in dx.chunks_mut(img_in).enumerate() {
-                image(i, d, &mut cols, par);
-            }
-        }
-    }
-    Ok(Tensor::from_vec_unchecked(dx, input_shape))
+    let grads = backward::run(&g, grad_out, None, Some(w), need);
+    Ok(grads.input.expect("requested"))
 }
 
 /// Gradient of [`conv2d`] with respect to its weight: `grad_out` `[N, O, OH, OW]`, the
@@ -467,73 +389,28 @@ pub fn conv2d_backward_weight(
 ) -> Result<Tensor> {
     let g = Geom::new("conv2d_backward_weight", x.shape(), weight_shape, p)?;
     check_grad_out("conv2d_backward_weight", &g, grad_out)?;
-    let (gc, xc) = (grad_out.contiguous(), x.contiguous());
-    let (gs, xs) = (
-        gc.as_slice().expect("contiguous"),
-        xc.as_slice().expect("contiguous"),
-    );
-    let (img_in, img_out) = (g.c * g.h * g.w, g.o * g.l());
-    let wlen = g.o * g.ck();
-    // dW_g [og, ck] += dy_g [og, l] · cols_g^T [l, ck]
-    let accumulate = |i: usize, dw: &mut [f32], cols: &mut Vec<f32>, par: bool| {
-        let (l, ck, og, cg) = (g.l(), g.ck(), g.og(), g.cg());
-        let xi = &xs[i * img_in..(i + 1) * img_in];
-        let gy = &gs[i * img_out..(i + 1) * img_out];
-        for grp in 0..g.p.groups {
-            let b = if g.pointwise() {
-                mat(xi[grp * cg * l..].as_ptr(), 1, l)
-            } else {
-                cols.resize(ck * l, 0.0);
-                im2col(&g, xi, grp * cg, cols);
-                mat(cols.as_ptr(), 1, l)
-            };
-            let a = mat(gy[grp * og * l..].as_ptr(), l, 1);
-            // SAFETY: disjoint buffers with the extents named above.
-            unsafe {
-                sgemm(
-                    og,
-                    ck,
-                    l,
-                    dw[grp * og * ck..].as_mut_ptr(),
-                    ck as isize,
-                    true,
-                    a,
-                    b,
-                    par,
-                )
-            };
-        }
+    let need = ConvGradsWanted {
+        input: false,
+        weight: true,
+        bias: false,
     };
-    let dw = if wlen == 0 || img_out == 0 || img_in == 0 {
-        vec![0.0f32; wlen]
-    } else if batch_parallel(&g) {
-        (0..g.n)
-            .into_par_iter()
-            .fold(
-                || (vec![0.0f32; wlen], Vec::new()),
-                |(mut dw, mut cols), i| {
-                    accumulate(i, &mut dw, &mut cols, false);
-                    (dw, cols)
-                },
-            )
-            .map(|(dw, _)| dw)
-            .reduce(
-                || vec![0.0f32; wlen],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            )
-    } else {
-        let par = g.flops() / g.n.max(1) >= MATMUL_PARALLEL_FLOPS;
-        let mut dw = vec![0.0f32; wlen];
-        let mut cols = Vec::new();
-        for i in 0..g.n {
-            accumulate(i, &mut dw, &mut cols, par);
-        }
-        dw
-    };
-    Ok(Tensor::from_vec_unchecked(dw, weight_shape))
+    let grads = backward::run(&g, grad_out, Some(x), None, need);
+    Ok(grads.weight.expect("requested"))
+}
+
+/// All requested gradients of [`conv2d`] in one pass over the batch (one thread hand-off;
+/// each image's `grad_out` is read while it is in cache): `grad_out` `[N, O, OH, OW]`, the
+/// forward input `x` and weight `w`. Unrequested gradients are `None`.
+pub fn conv2d_backward(
+    grad_out: &Tensor,
+    x: &Tensor,
+    w: &Tensor,
+    p: &Conv2dParams,
+    want: ConvGradsWanted,
+) -> Result<ConvGrads> {
+    let g = Geom::new("conv2d_backward", x.shape(), w.shape(), p)?;
+    check_grad_out("conv2d_backward", &g, grad_out)?;
+    Ok(backward::run(&g, grad_out, Some(x), Some(w), want))
 }
 
 /// Gradient of a convolution's bias: `grad_out` summed over every axis but 1 (channels).
@@ -596,6 +473,26 @@ pub fn conv1d_backward_weight(
     let op = "conv1d_backward_weight";
     let s = shape_2d(op, weight_shape)?;
     conv2d_backward_weight(&as_2d(op, grad_out)?, &as_2d(op, x)?, &s, &p.to_2d())?.try_squeeze(2)
+}
+
+/// All requested gradients of [`conv1d`] in one pass (see [`conv2d_backward`]); the input
+/// gradient is `[N, C, L]` and the weight gradient `[O, C/groups, k]`.
+pub fn conv1d_backward(
+    grad_out: &Tensor,
+    x: &Tensor,
+    w: &Tensor,
+    p: &Conv1dParams,
+    want: ConvGradsWanted,
+) -> Result<ConvGrads> {
+    let op = "conv1d_backward";
+    let (g2, x2, w2) = (as_2d(op, grad_out)?, as_2d(op, x)?, as_2d(op, w)?);
+    let grads = conv2d_backward(&g2, &x2, &w2, &p.to_2d(), want)?;
+    let squeeze = |t: Option<Tensor>| t.map(|t| t.try_squeeze(2)).transpose();
+    Ok(ConvGrads {
+        input: squeeze(grads.input)?,
+        weight: squeeze(grads.weight)?,
+        bias: grads.bias,
+    })
 }
 
 #[cfg(test)]

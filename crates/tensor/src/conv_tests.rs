@@ -150,3 +150,181 @@ fn conv1d_matches_2d_and_errors() {
     )
     .is_err());
 }
+
+/// Direct f64 loops for the three gradients of a convolution given `gy` (the oracle).
+fn naive_grads(
+    x: &Tensor,
+    w: &Tensor,
+    gy: &Tensor,
+    p: &Conv2dParams,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (xs, ws, ys) = (x.shape(), w.shape(), gy.shape());
+    let (n, c, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
+    let (o, cg, kh, kw) = (ws[0], ws[1], ws[2], ws[3]);
+    let (oh, ow) = (ys[2], ys[3]);
+    let og = o / p.groups;
+    let (xv, wv, gv) = (x.to_vec(), w.to_vec(), gy.to_vec());
+    let (mut dx, mut dw, mut db) = (vec![0.0; xv.len()], vec![0.0; wv.len()], vec![0.0; o]);
+    for ni in 0..n {
+        for oi in 0..o {
+            let grp = oi / og;
+            for y in 0..oh {
+                for xx in 0..ow {
+                    let g = gv[((ni * o + oi) * oh + y) * ow + xx] as f64;
+                    db[oi] += g;
+                    for ci in 0..cg {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                let ih = (y * p.stride.0 + i * p.dilation.0) as isize
+                                    - p.padding.0 as isize;
+                                let iw = (xx * p.stride.1 + j * p.dilation.1) as isize
+                                    - p.padding.1 as isize;
+                                if ih < 0 || iw < 0 || ih >= h as isize || iw >= wd as isize {
+                                    continue;
+                                }
+                                let xi =
+                                    ((ni * c + grp * cg + ci) * h + ih as usize) * wd + iw as usize;
+                                let wi = ((oi * cg + ci) * kh + i) * kw + j;
+                                dx[xi] += wv[wi] as f64 * g;
+                                dw[wi] += xv[xi] as f64 * g;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (dx, dw, db)
+}
+
+fn assert_close(got: &Tensor, want: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (k, (&g, &e)) in got.to_vec().iter().zip(want).enumerate() {
+        assert!(
+            (g as f64 - e).abs() < 1e-3 * (1.0 + e.abs()),
+            "{what}[{k}]: {g} vs {e}"
+        );
+    }
+}
+
+#[test]
+fn batch_split_paths_match_naive_loops() {
+    // Big enough to take the batch-parallel path (≥ 1 MFLOP), odd batch sizes so the per-thread
+    // runs are uneven, plus batch 1, one channel, strides, dilation, groups and 1×1 kernels.
+    let mut rng = Rng::new(21);
+    let cases = [
+        (
+            [5, 3, 24, 24],
+            [8, 3, 3, 3],
+            Conv2dParams::default().padding(1, 1),
+        ),
+        (
+            [3, 1, 28, 28],
+            [6, 1, 5, 5],
+            Conv2dParams::default().padding(2, 2),
+        ),
+        ([7, 6, 14, 14], [16, 6, 5, 5], Conv2dParams::default()),
+        ([1, 6, 14, 14], [16, 6, 5, 5], Conv2dParams::default()),
+        (
+            [4, 4, 23, 21],
+            [6, 2, 3, 2],
+            Conv2dParams::default()
+                .groups(2)
+                .stride(2, 3)
+                .padding(1, 2)
+                .dilation(2, 1),
+        ),
+        ([5, 16, 17, 19], [12, 16, 1, 1], Conv2dParams::default()),
+        (
+            [3, 2, 31, 29],
+            [5, 2, 4, 3],
+            Conv2dParams::default().stride(2, 2),
+        ),
+    ];
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        for (xs, ws, p) in &cases {
+            let x = Tensor::rand_normal(xs, 0.0, 1.0, &mut rng);
+            let w = Tensor::rand_normal(ws, 0.0, 1.0, &mut rng);
+            let b = Tensor::rand_normal(&[ws[0]], 0.0, 1.0, &mut rng);
+            let y = pool.install(|| conv2d(&x, &w, Some(&b), p)).unwrap();
+            let want: Vec<f64> = naive(&x, &w, Some(&b), p)
+                .iter()
+                .map(|&v| v as f64)
+                .collect();
+            assert_close(&y, &want, &format!("forward {xs:?} {p:?} t{threads}"));
+            let gy = Tensor::rand_normal(y.shape(), 0.0, 1.0, &mut rng);
+            let (dx, dw, db) = naive_grads(&x, &w, &gy, p);
+            let all = ConvGradsWanted {
+                input: true,
+                weight: true,
+                bias: true,
+            };
+            let g = pool
+                .install(|| conv2d_backward(&gy, &x, &w, p, all))
+                .unwrap();
+            let tag = format!("{xs:?} {p:?} t{threads}");
+            assert_close(g.input.as_ref().unwrap(), &dx, &format!("dx {tag}"));
+            assert_close(g.weight.as_ref().unwrap(), &dw, &format!("dw {tag}"));
+            assert_close(g.bias.as_ref().unwrap(), &db, &format!("db {tag}"));
+            // The single-gradient entry points and partial requests agree with the oracle.
+            let dxi = pool
+                .install(|| conv2d_backward_input(&gy, &w, xs, p))
+                .unwrap();
+            assert_close(&dxi, &dx, &format!("dx alone {tag}"));
+            let dwi = pool
+                .install(|| conv2d_backward_weight(&gy, &x, ws, p))
+                .unwrap();
+            assert_close(&dwi, &dw, &format!("dw alone {tag}"));
+            let some = ConvGradsWanted {
+                input: false,
+                weight: true,
+                bias: true,
+            };
+            let g = pool
+                .install(|| conv2d_backward(&gy, &x, &w, p, some))
+                .unwrap();
+            assert!(g.input.is_none());
+            assert_close(
+                g.weight.as_ref().unwrap(),
+                &dw,
+                &format!("dw partial {tag}"),
+            );
+            assert_close(g.bias.as_ref().unwrap(), &db, &format!("db partial {tag}"));
+        }
+    }
+}
+
+#[test]
+fn fused_backward_rejects_bad_shapes_and_handles_empty_batches() {
+    let p = Conv2dParams::default();
+    let (x, w) = (Tensor::zeros(&[2, 3, 6, 6]), Tensor::zeros(&[4, 3, 3, 3]));
+    let all = ConvGradsWanted {
+        input: true,
+        weight: true,
+        bias: true,
+    };
+    assert!(conv2d_backward(&Tensor::zeros(&[2, 4, 5, 4]), &x, &w, &p, all).is_err());
+    assert!(conv2d_backward(&Tensor::zeros(&[2, 4, 4, 4]), &w, &x, &p, all).is_err());
+    let x0 = Tensor::zeros(&[0, 3, 6, 6]);
+    let g = conv2d_backward(&Tensor::zeros(&[0, 4, 4, 4]), &x0, &w, &p, all).unwrap();
+    assert_eq!(g.input.unwrap().shape(), &[0, 3, 6, 6]);
+    assert_eq!(g.weight.unwrap().to_vec(), vec![0.0; 108]);
+    assert_eq!(g.bias.unwrap().to_vec(), vec![0.0; 4]);
+    let y = conv2d(&x0, &w, Some(&Tensor::ones(&[4])), &p).unwrap();
+    assert_eq!(y.shape(), &[0, 4, 4, 4]);
+    let g1 = conv1d_backward(
+        &Tensor::ones(&[1, 2, 3]),
+        &Tensor::ones(&[1, 1, 5]),
+        &Tensor::ones(&[2, 1, 3]),
+        &Conv1dParams::default(),
+        all,
+    )
+    .unwrap();
+    assert_eq!(g1.input.unwrap().to_vec(), vec![2., 4., 6., 4., 2.]);
+    assert_eq!(g1.weight.unwrap().to_vec(), vec![3.0; 6]);
+    assert_eq!(g1.bias.unwrap().to_vec(), vec![3.0, 3.0]);
+}

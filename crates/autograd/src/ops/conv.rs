@@ -1,41 +1,31 @@
 //! Convolutions (PyTorch layout: NCHW / NCL inputs, `[out, in/groups, kh, kw]` weights)
-//! with stride, padding, dilation and groups. Backwards call the tensor crate's
-//! `conv*_backward_input` / `conv*_backward_weight` / `conv_backward_bias` kernels.
+//! with stride, padding, dilation and groups. The backward calls the tensor crate's fused
+//! `conv*_backward` kernel once for all wanted gradients (input, weight, bias): an input
+//! that needs no gradient (e.g. the network's constant input) is never computed.
 
-use glassbox_tensor::conv::{self as k, Conv1dParams, Conv2dParams};
+use glassbox_tensor::conv::{self as k, Conv1dParams, Conv2dParams, ConvGrads, ConvGradsWanted};
 use glassbox_tensor::Tensor;
 
 use crate::error::Result;
 use crate::op::BackwardOp;
 use crate::var::Var;
 
-/// The gradients of a convolution's inputs `[x, weight, bias?]`, each computed only when
-/// that input requires one; conv1d and conv2d differ only in their two kernels.
-fn conv_grads(
-    g: &Tensor,
-    inputs: &[Var],
-    grad_input: impl FnOnce() -> glassbox_tensor::Result<Tensor>,
-    grad_weight: impl FnOnce() -> glassbox_tensor::Result<Tensor>,
-) -> Result<Vec<Option<Tensor>>> {
-    let dx = if inputs[0].requires_grad() {
-        Some(grad_input()?)
-    } else {
-        None
-    };
-    let dw = if inputs[1].requires_grad() {
-        Some(grad_weight()?)
-    } else {
-        None
-    };
-    let mut out = vec![dx, dw];
-    if let Some(b) = inputs.get(2) {
-        out.push(if b.requires_grad() {
-            Some(k::conv_backward_bias(g)?)
-        } else {
-            None
-        });
+/// Which of a convolution's inputs `[x, weight, bias?]` need a gradient.
+fn wanted(inputs: &[Var]) -> ConvGradsWanted {
+    ConvGradsWanted {
+        input: inputs[0].requires_grad(),
+        weight: inputs[1].requires_grad(),
+        bias: inputs.get(2).is_some_and(Var::requires_grad),
     }
-    Ok(out)
+}
+
+/// The backward's output list `[dx, dw, db?]` (`db` only when the op had a bias input).
+fn grads_list(g: ConvGrads, inputs: &[Var]) -> Vec<Option<Tensor>> {
+    let mut out = vec![g.input, g.weight];
+    if inputs.len() > 2 {
+        out.push(g.bias);
+    }
+    out
 }
 
 struct Conv2dBackward {
@@ -45,12 +35,8 @@ struct Conv2dBackward {
 }
 impl BackwardOp for Conv2dBackward {
     fn backward(&self, g: &Tensor, inputs: &[Var]) -> Result<Vec<Option<Tensor>>> {
-        conv_grads(
-            g,
-            inputs,
-            || k::conv2d_backward_input(g, &self.w, self.x.shape(), &self.params),
-            || k::conv2d_backward_weight(g, &self.x, self.w.shape(), &self.params),
-        )
+        let grads = k::conv2d_backward(g, &self.x, &self.w, &self.params, wanted(inputs))?;
+        Ok(grads_list(grads, inputs))
     }
     fn name(&self) -> &'static str {
         "conv2d"
@@ -64,12 +50,8 @@ struct Conv1dBackward {
 }
 impl BackwardOp for Conv1dBackward {
     fn backward(&self, g: &Tensor, inputs: &[Var]) -> Result<Vec<Option<Tensor>>> {
-        conv_grads(
-            g,
-            inputs,
-            || k::conv1d_backward_input(g, &self.w, self.x.shape(), &self.params),
-            || k::conv1d_backward_weight(g, &self.x, self.w.shape(), &self.params),
-        )
+        let grads = k::conv1d_backward(g, &self.x, &self.w, &self.params, wanted(inputs))?;
+        Ok(grads_list(grads, inputs))
     }
     fn name(&self) -> &'static str {
         "conv1d"

@@ -7,7 +7,6 @@ use glassbox_tensor::rng::Rng;
 
 use crate::error::{NnError, Result};
 use crate::init;
-use crate::layers::bias::bias_add;
 use crate::module::Module;
 
 /// Hyperparameters of a [`Conv2d`] (PyTorch defaults: stride 1, no padding, dilation 1,
@@ -161,11 +160,8 @@ impl Module for Conv2d {
                 found: s,
             });
         }
-        let y = conv2d(x, &self.weight, None, &self.params)?;
-        match &self.bias {
-            Some(b) => bias_add("Conv2d", &y, b, 1),
-            None => Ok(y),
-        }
+        // The bias is fused into the convolution (forward and backward).
+        Ok(conv2d(x, &self.weight, self.bias.as_ref(), &self.params)?)
     }
 
     fn named_parameters(&self) -> Vec<(String, Var)> {
@@ -251,11 +247,8 @@ impl Module for Conv1d {
                 found: s,
             });
         }
-        let y = conv1d(x, &self.weight, None, &self.params)?;
-        match &self.bias {
-            Some(b) => bias_add("Conv1d", &y, b, 1),
-            None => Ok(y),
-        }
+        // The bias is fused into the convolution (forward and backward).
+        Ok(conv1d(x, &self.weight, self.bias.as_ref(), &self.params)?)
     }
 
     fn named_parameters(&self) -> Vec<(String, Var)> {
