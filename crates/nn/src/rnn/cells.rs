@@ -96,6 +96,10 @@ pub(super) struct Backward<'a> {
     pub dh0: &'a mut [f32],
     /// LSTM: `[nb, H]` (empty otherwise).
     pub dc0: &'a mut [f32],
+    /// Output: column sums of the block's `dxp` rows (`[G]`, zero on entry).
+    pub db_x: Vec<f32>,
+    /// GRU output: column sums of `dhp` (`[G]`, zero on entry; empty otherwise).
+    pub db_h: Vec<f32>,
 }
 
 /// Runs one block forward over the whole sequence.
@@ -348,6 +352,7 @@ fn backward_impl<const FMA: bool, const MR: usize, const NR: usize>(d: Dims, b: 
         (b.nb, b.acts, b.hs, b.cs, b.tcs, b.gs, b.w_hh, b.w_ih);
     let (dxp, dhp, dx) = (&mut *b.dxp, &mut *b.dhp, &mut *b.dx);
     let (dh0, dc0) = (&mut *b.dh0, &mut *b.dc0);
+    let (db_x, db_h) = (&mut b.db_x[..], &mut b.db_h[..]);
     let mut dh = vec![0.0f32; nb * h];
     let mut dc = vec![0.0f32; if kind == CellKind::Lstm { nb * h } else { 0 }];
     if kind == CellKind::Lstm {
@@ -374,14 +379,13 @@ fn backward_impl<const FMA: bool, const MR: usize, const NR: usize>(d: Dims, b: 
                     &mut dc[bi * h..][..h],
                     dxr,
                 ),
-                CellKind::Gru => gru_cell_back(
-                    a,
-                    &hs[(bi * l + step) * h..][..h],
-                    dhr,
-                    dxr,
-                    &mut dhp[drow..][..g],
-                ),
+                CellKind::Gru => {
+                    let dhpr = &mut dhp[drow..][..g];
+                    gru_cell_back(a, &hs[(bi * l + step) * h..][..h], dhr, dxr, dhpr);
+                    add_into(db_h, dhpr);
+                }
             }
+            add_into(db_x, dxr);
         }
         // dh_{t-1} = dG_t W_hh (+ the direct GRU term already in dh).
         if kind == CellKind::Gru {
@@ -415,6 +419,12 @@ fn backward_impl<const FMA: bool, const MR: usize, const NR: usize>(d: Dims, b: 
             );
         }
     }
+}
+
+/// `acc += v` elementwise (bias-gradient sums, while the row is hot in cache).
+#[inline(always)]
+fn add_into(acc: &mut [f32], v: &[f32]) {
+    acc.iter_mut().zip(v).for_each(|(a, x)| *a += x);
 }
 
 /// Tanh RNN backward step: `dx = dh ⊙ (1 − h²)`.

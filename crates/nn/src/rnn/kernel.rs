@@ -113,10 +113,19 @@ fn to_pooled(t: &Tensor) -> Vec<f32> {
 
 /// Row-major transpose of a `[rows, cols]` buffer.
 fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    // 16 × 16 tiles keep both the reads and the writes within a few cache lines.
+    const TILE: usize = 16;
     let mut out = vec![0.0f32; rows * cols];
-    for (r, row) in src.chunks_exact(cols).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            out[c * rows + r] = v;
+    for r0 in (0..rows).step_by(TILE) {
+        let r1 = (r0 + TILE).min(rows);
+        for c0 in (0..cols).step_by(TILE) {
+            let c1 = (c0 + TILE).min(cols);
+            for c in c0..c1 {
+                let dst = &mut out[c * rows + r0..c * rows + r1];
+                for (d, r) in dst.iter_mut().zip(r0..r1) {
+                    *d = src[r * cols + c];
+                }
+            }
         }
     }
     out
@@ -290,15 +299,6 @@ struct Partial {
     db_hh: Vec<f32>,
 }
 
-/// Column sums of a row-major buffer with `cols` columns.
-fn col_sums(data: &[f32], cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; cols];
-    for row in data.chunks_exact(cols) {
-        out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
-    }
-    out
-}
-
 impl Saved {
     /// Weight and bias gradients of one block from its `dxp` / `dhp` (`[nb, L, G]`).
     fn partial(
@@ -308,6 +308,8 @@ impl Saved {
         hs: &[f32],
         dxp: &[f32],
         dhp: &[f32],
+        db_x: &[f32],
+        db_h: &[f32],
     ) -> glassbox_tensor::Result<Partial> {
         let Dims { t, i, h, .. } = self.d;
         let (g, l) = (self.d.g(), self.d.l());
@@ -336,9 +338,9 @@ impl Saved {
             GemmOperand::row_major(hs, nb * l, h),
             false,
         )?;
-        let db_ih = col_sums(dxp, g);
+        let db_ih = db_x.to_vec();
         let db_hh = if self.d.kind == CellKind::Gru {
-            col_sums(dhp, g)
+            db_h.to_vec()
         } else {
             db_ih.clone()
         };
@@ -406,6 +408,8 @@ impl BackwardOp for Saved {
                         dx,
                         dh0,
                         dc0,
+                        db_x: vec![0.0f32; g],
+                        db_h: vec![0.0f32; if kind == CellKind::Gru { g } else { 0 }],
                     };
                     (block, x)
                 },
@@ -414,8 +418,16 @@ impl BackwardOp for Saved {
         let run = |(mut block, x): (cells::Backward<'_>, &[f32])| {
             cells::backward(d, &mut block);
             if want_w {
-                self.partial(block.nb, x, block.hs, block.dxp, block.dhp)
-                    .map(Some)
+                self.partial(
+                    block.nb,
+                    x,
+                    block.hs,
+                    block.dxp,
+                    block.dhp,
+                    &block.db_x,
+                    &block.db_h,
+                )
+                .map(Some)
             } else {
                 Ok(None)
             }

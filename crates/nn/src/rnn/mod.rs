@@ -7,6 +7,7 @@ mod cells;
 mod gemm;
 pub mod kernel;
 mod pool;
+mod slot;
 #[cfg(test)]
 mod tests;
 
@@ -250,9 +251,9 @@ impl Recurrent {
             )?;
             // Packed layout: slot 0 = h0, slots 1..=T the outputs (slot T = h_n), T + 1 = c_n.
             input = packed.narrow(1, 1, t)?;
-            hns.push(packed.narrow(1, t, 1)?.reshape(&[1, b, hs])?);
+            hns.push(slot::slot(&packed, t)?.reshape(&[1, b, hs])?);
             if self.kind == CellKind::Lstm {
-                cns.push(packed.narrow(1, t + 1, 1)?.reshape(&[1, b, hs])?);
+                cns.push(slot::slot(&packed, t + 1)?.reshape(&[1, b, hs])?);
             }
         }
         let h_n = if hns.len() == 1 {
