@@ -32,7 +32,7 @@ mod backward;
 mod im2col;
 
 pub use backward::{ConvGrads, ConvGradsWanted};
-use im2col::{im2col, image_runs};
+use im2col::{im2col, image_runs, Scratch};
 
 /// Stride, padding, dilation and groups of a 2-D convolution, as `(height, width)` pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,10 +258,11 @@ fn forward_image(
     bias: Option<&[f32]>,
     x: &[f32],
     y: &mut [f32],
-    cols: &mut Vec<f32>,
+    scratch: &mut Scratch,
     par: bool,
 ) {
     let (l, ck, og, cg) = (g.l(), g.ck(), g.og(), g.cg());
+    let Scratch { cols, pad } = scratch;
     if let Some(b) = bias {
         for (row, &v) in y.chunks_exact_mut(l).zip(b) {
             row.fill(v);
@@ -272,7 +273,7 @@ fn forward_image(
             mat(x[grp * cg * l..].as_ptr(), l, 1)
         } else {
             cols.resize(ck * l, 0.0);
-            im2col(g, x, grp * cg, cols);
+            im2col(g, x, grp * cg, cols, pad);
             mat(cols.as_ptr(), l, 1)
         };
         let a = mat(w[grp * og * ck..].as_ptr(), ck, 1);
@@ -330,10 +331,10 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &Conv2dParams) -
         let (runs, par) = plan(&g);
         let per = runs.first().map_or(1, |r| r.len());
         let run = |r: &Range<usize>, ys: &mut [f32]| {
-            let mut cols = Vec::new();
+            let mut scratch = Scratch::default();
             for (i, y) in r.clone().zip(ys.chunks_exact_mut(img_out)) {
                 let xi = &xs[i * img_in..(i + 1) * img_in];
-                forward_image(&g, ws, bs, xi, y, &mut cols, par);
+                forward_image(&g, ws, bs, xi, y, &mut scratch, par);
             }
         };
         if runs.len() > 1 {

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::im2col::{col2im, im2col};
+use super::im2col::{col2im, im2col, Scratch};
 use super::{mat, plan, Geom};
 use crate::ops::matmul::sgemm;
 use crate::tensor::Tensor;
@@ -64,14 +64,15 @@ struct Inputs<'a> {
 }
 
 /// Accumulates image `i`'s weight gradient into `dw`: `dW_g [og, ck] += dy_g [og, l] · cols_g^T`.
-fn weight_image(g: &Geom, xi: &[f32], gy: &[f32], dw: &mut [f32], cols: &mut Vec<f32>, par: bool) {
+fn weight_image(g: &Geom, xi: &[f32], gy: &[f32], dw: &mut [f32], sc: &mut Scratch, par: bool) {
     let (l, ck, og, cg) = (g.l(), g.ck(), g.og(), g.cg());
+    let Scratch { cols, pad } = sc;
     for grp in 0..g.p.groups {
         let b = if g.pointwise() {
             mat(xi[grp * cg * l..].as_ptr(), 1, l)
         } else {
             cols.resize(ck * l, 0.0);
-            im2col(g, xi, grp * cg, cols);
+            im2col(g, xi, grp * cg, cols, pad);
             mat(cols.as_ptr(), 1, l)
         };
         let a = mat(gy[grp * og * l..].as_ptr(), l, 1);
@@ -82,8 +83,9 @@ fn weight_image(g: &Geom, xi: &[f32], gy: &[f32], dw: &mut [f32], cols: &mut Vec
 }
 
 /// Writes image `i`'s input gradient into `dxi` (zeroed): `dcols = W_g^T · dy_g`, col2im.
-fn input_image(g: &Geom, w: &[f32], gy: &[f32], dxi: &mut [f32], cols: &mut Vec<f32>, par: bool) {
+fn input_image(g: &Geom, w: &[f32], gy: &[f32], dxi: &mut [f32], sc: &mut Scratch, par: bool) {
     let (l, ck, og, cg) = (g.l(), g.ck(), g.og(), g.cg());
+    let Scratch { cols, pad } = sc;
     for grp in 0..g.p.groups {
         let a = mat(w[grp * og * ck..].as_ptr(), 1, ck);
         let b = mat(gy[grp * og * l..].as_ptr(), l, 1);
@@ -95,7 +97,7 @@ fn input_image(g: &Geom, w: &[f32], gy: &[f32], dxi: &mut [f32], cols: &mut Vec<
             cols.resize(ck * l, 0.0);
             // SAFETY: as above; `cols` is a private buffer of ck·l elements.
             unsafe { sgemm(ck, l, og, cols.as_mut_ptr(), l as isize, false, a, b, par) };
-            col2im(g, cols, grp * cg, dxi);
+            col2im(g, cols, grp * cg, dxi, pad);
         }
     }
 }
@@ -115,7 +117,7 @@ fn run_images(
         dw: vec![0.0; if want.weight { g.o * g.ck() } else { 0 }],
         db: vec![0.0; if want.bias { g.o } else { 0 }],
     };
-    let mut cols = Vec::new();
+    let mut sc = Scratch::default();
     let first = images.start;
     for i in images {
         let gy = &src.gy[i * img_out..(i + 1) * img_out];
@@ -126,7 +128,7 @@ fn run_images(
         }
         if want.weight {
             let xi = &src.x[i * img_in..(i + 1) * img_in];
-            weight_image(g, xi, gy, &mut part.dw, &mut cols, par);
+            weight_image(g, xi, gy, &mut part.dw, &mut sc, par);
         }
         if let Some(dx) = dx.as_deref_mut() {
             let k = i - first;
@@ -135,7 +137,7 @@ fn run_images(
                 src.w,
                 gy,
                 &mut dx[k * img_in..(k + 1) * img_in],
-                &mut cols,
+                &mut sc,
                 par,
             );
         }

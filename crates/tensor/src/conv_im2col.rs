@@ -20,8 +20,90 @@ pub(super) fn valid_range(out: usize, size: usize, stride: usize, off: isize) ->
     (lo, (hi as usize).min(out).max(lo))
 }
 
-/// im2col of channels `c0..c0+cg` of one image `x` (`[C, H, W]`) into `cols` (`[cg·kh·kw, L]`).
-pub(super) fn im2col(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32]) {
+/// Per-thread buffers of the convolution kernels: the column matrix and a padded image.
+#[derive(Default)]
+pub(super) struct Scratch {
+    pub(super) cols: Vec<f32>,
+    pub(super) pad: Vec<f32>,
+}
+
+/// Whether the kernel taps are unit-spaced and unit-strided (the common case, which has
+/// branch-free kernels over a zero-padded copy of the input).
+fn unit(g: &Geom) -> bool {
+    g.p.stride == (1, 1) && g.p.dilation == (1, 1)
+}
+
+/// Copies `s` into `d` (same length) with fixed 8-element moves (a last, overlapping one for
+/// the tail), avoiding a `memcpy` call per short row.
+#[inline(always)]
+fn copy_row(d: &mut [f32], s: &[f32]) {
+    let n = d.len().min(s.len());
+    if n < 8 {
+        d[..n].iter_mut().zip(&s[..n]).for_each(|(d, s)| *d = *s);
+        return;
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        d[i..i + 8].copy_from_slice(&s[i..i + 8]);
+        i += 8;
+    }
+    if i < n {
+        d[n - 8..n].copy_from_slice(&s[n - 8..n]);
+    }
+}
+
+/// Channels `c0..c0+cg` of `x` (`[C, H, W]`) with the convolution's zero padding added, in
+/// `buf` (`[cg, H + 2ph, W + 2pw]`); returns the padded row length.
+fn pad_into(g: &Geom, x: &[f32], c0: usize, buf: &mut Vec<f32>) -> usize {
+    let (ph, pw) = g.p.padding;
+    let (hp, wp) = (g.h + 2 * ph, g.w + 2 * pw);
+    buf.clear();
+    buf.resize(g.cg() * hp * wp, 0.0);
+    for c in 0..g.cg() {
+        let plane = &x[(c0 + c) * g.h * g.w..(c0 + c + 1) * g.h * g.w];
+        for (r, src) in plane.chunks_exact(g.w).enumerate() {
+            let at = (c * hp + r + ph) * wp + pw;
+            copy_row(&mut buf[at..at + g.w], src);
+        }
+    }
+    wp
+}
+
+/// im2col of channels `c0..c0+cg` of one image `x` (`[C, H, W]`) into `cols` (`[cg·kh·kw, L]`);
+/// `pad` is scratch for the unit-stride path.
+pub(super) fn im2col(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32], pad: &mut Vec<f32>) {
+    if unit(g) {
+        return im2col_unit(g, x, c0, cols, pad);
+    }
+    im2col_general(g, x, c0, cols)
+}
+
+/// Unit stride and dilation: every column row is `OH` full copies of `OW` padded-input
+/// elements.
+fn im2col_unit(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32], pad: &mut Vec<f32>) {
+    let (l, ow) = (g.l(), g.ow);
+    let (src, hp, wp) = if g.p.padding == (0, 0) {
+        (&x[c0 * g.h * g.w..(c0 + g.cg()) * g.h * g.w], g.h, g.w)
+    } else {
+        let wp = pad_into(g, x, c0, pad);
+        (&pad[..], g.h + 2 * g.p.padding.0, wp)
+    };
+    for c in 0..g.cg() {
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let row = ((c * g.kh + ki) * g.kw + kj) * l;
+                let dst = &mut cols[row..row + l];
+                for (oh, d) in dst.chunks_exact_mut(ow).enumerate() {
+                    let at = (c * hp + oh + ki) * wp + kj;
+                    copy_row(d, &src[at..at + ow]);
+                }
+            }
+        }
+    }
+}
+
+/// im2col for any stride and dilation.
+fn im2col_general(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32]) {
     let (l, ow) = (g.l(), g.ow);
     let (sh, sw) = g.p.stride;
     let (dh, dw) = g.p.dilation;
@@ -58,8 +140,48 @@ pub(super) fn im2col(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32]) {
     }
 }
 
-/// col2im: adds `cols` (`[cg·kh·kw, L]`) back into channels `c0..c0+cg` of `dx` (`[C, H, W]`).
-pub(super) fn col2im(g: &Geom, cols: &[f32], c0: usize, dx: &mut [f32]) {
+/// col2im: adds `cols` (`[cg·kh·kw, L]`) back into channels `c0..c0+cg` of `dx` (`[C, H, W]`);
+/// `pad` is scratch for the unit-stride path.
+pub(super) fn col2im(g: &Geom, cols: &[f32], c0: usize, dx: &mut [f32], pad: &mut Vec<f32>) {
+    if unit(g) {
+        return col2im_unit(g, cols, c0, dx, pad);
+    }
+    col2im_general(g, cols, c0, dx)
+}
+
+/// Unit stride and dilation: full-row adds into a zero-padded accumulator, whose interior
+/// is then added to `dx`.
+fn col2im_unit(g: &Geom, cols: &[f32], c0: usize, dx: &mut [f32], pad: &mut Vec<f32>) {
+    let (l, ow) = (g.l(), g.ow);
+    let (ph, pw) = g.p.padding;
+    let (hp, wp) = (g.h + 2 * ph, g.w + 2 * pw);
+    pad.clear();
+    pad.resize(g.cg() * hp * wp, 0.0);
+    for c in 0..g.cg() {
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let row = ((c * g.kh + ki) * g.kw + kj) * l;
+                for (oh, s) in cols[row..row + l].chunks_exact(ow).enumerate() {
+                    let at = (c * hp + oh + ki) * wp + kj;
+                    let d = &mut pad[at..at + ow];
+                    d.iter_mut().zip(s).for_each(|(d, s)| *d += s);
+                }
+            }
+        }
+    }
+    for c in 0..g.cg() {
+        let plane = &mut dx[(c0 + c) * g.h * g.w..(c0 + c + 1) * g.h * g.w];
+        for (r, d) in plane.chunks_exact_mut(g.w).enumerate() {
+            let at = (c * hp + r + ph) * wp + pw;
+            d.iter_mut()
+                .zip(&pad[at..at + g.w])
+                .for_each(|(d, s)| *d += s);
+        }
+    }
+}
+
+/// col2im for any stride and dilation.
+fn col2im_general(g: &Geom, cols: &[f32], c0: usize, dx: &mut [f32]) {
     let (l, ow) = (g.l(), g.ow);
     let (sh, sw) = g.p.stride;
     let (dh, dw) = g.p.dilation;

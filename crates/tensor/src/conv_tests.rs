@@ -240,6 +240,22 @@ fn batch_split_paths_match_naive_loops() {
             [5, 2, 4, 3],
             Conv2dParams::default().stride(2, 2),
         ),
+        // Unit stride with asymmetric padding, output rows of 16, 19 and 6 (< 8) elements.
+        (
+            [3, 2, 9, 13],
+            [4, 2, 2, 4],
+            Conv2dParams::default().padding(1, 3),
+        ),
+        (
+            [2, 3, 11, 17],
+            [5, 3, 3, 1],
+            Conv2dParams::default().padding(2, 1),
+        ),
+        (
+            [3, 3, 5, 4],
+            [2, 3, 3, 3],
+            Conv2dParams::default().padding(1, 2),
+        ),
     ];
     for threads in [1, 2, 3] {
         let pool = rayon::ThreadPoolBuilder::new()
