@@ -118,12 +118,15 @@ fn store<const R: usize, const NR: usize>(
     accumulate: bool,
 ) {
     for (r, row) in acc.iter().enumerate() {
-        let out = &mut dst[(i0 + r) * dst_rs + j0..][..NR];
-        if accumulate {
-            out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+        let out: &mut [f32; NR] = (&mut dst[(i0 + r) * dst_rs + j0..][..NR])
+            .try_into()
+            .expect("NR-wide tile");
+        // Whole-array expressions so the tile is written with vector operations.
+        *out = if accumulate {
+            std::array::from_fn(|c| out[c] + row[c])
         } else {
-            out.copy_from_slice(row);
-        }
+            *row
+        };
     }
 }
 
