@@ -301,19 +301,16 @@ struct Partial {
 
 impl Saved {
     /// Weight and bias gradients of one block from its `dxp` / `dhp` (`[nb, L, G]`).
-    fn partial(
-        &self,
-        nb: usize,
-        x: &[f32],
-        hs: &[f32],
-        dxp: &[f32],
-        dhp: &[f32],
-        db_x: &[f32],
-        db_h: &[f32],
-    ) -> glassbox_tensor::Result<Partial> {
+    fn partial(&self, block: &cells::Backward<'_>, x: &[f32]) -> glassbox_tensor::Result<Partial> {
         let Dims { t, i, h, .. } = self.d;
         let (g, l) = (self.d.g(), self.d.l());
-        let dhp = if dhp.is_empty() { dxp } else { dhp };
+        let (nb, hs, dxp) = (block.nb, block.hs, &*block.dxp);
+        let (db_x, db_h) = (&block.db_x, &block.db_h);
+        let dhp = if block.dhp.is_empty() {
+            dxp
+        } else {
+            &*block.dhp
+        };
         // dW_ih = Σ_(b,t) dG(b,t)ᵀ x(b,t): x padded to [nb, L, I] lines up with dxp rows.
         let mut xpad = vec![0.0f32; nb * l * i];
         for bi in 0..nb {
@@ -418,16 +415,7 @@ impl BackwardOp for Saved {
         let run = |(mut block, x): (cells::Backward<'_>, &[f32])| {
             cells::backward(d, &mut block);
             if want_w {
-                self.partial(
-                    block.nb,
-                    x,
-                    block.hs,
-                    block.dxp,
-                    block.dhp,
-                    &block.db_x,
-                    &block.db_h,
-                )
-                .map(Some)
+                self.partial(&block, x).map(Some)
             } else {
                 Ok(None)
             }
