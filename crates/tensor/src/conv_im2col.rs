@@ -54,6 +54,7 @@ fn copy_row(d: &mut [f32], s: &[f32]) {
 
 /// Channels `c0..c0+cg` of `x` (`[C, H, W]`) with the convolution's zero padding added, in
 /// `buf` (`[cg, H + 2ph, W + 2pw]`); returns the padded row length.
+#[inline(always)]
 fn pad_into(g: &Geom, x: &[f32], c0: usize, buf: &mut Vec<f32>) -> usize {
     let (ph, pw) = g.p.padding;
     let (hp, wp) = (g.h + 2 * ph, g.w + 2 * pw);
@@ -81,6 +82,26 @@ pub(super) fn im2col(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32], pad: &mut
 /// Unit stride and dilation: every column row is `OH` full copies of `OW` padded-input
 /// elements.
 fn im2col_unit(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32], pad: &mut Vec<f32>) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { im2col_unit_avx2(g, x, c0, cols, pad) };
+    }
+    im2col_unit_body(g, x, c0, cols, pad)
+}
+
+/// [`im2col_unit`] compiled with AVX2 (256-bit row copies).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn im2col_unit_avx2(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32], pad: &mut Vec<f32>) {
+    im2col_unit_body(g, x, c0, cols, pad)
+}
+
+#[inline(always)]
+fn im2col_unit_body(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32], pad: &mut Vec<f32>) {
     let (l, ow) = (g.l(), g.ow);
     let (src, hp, wp) = if g.p.padding == (0, 0) {
         (&x[c0 * g.h * g.w..(c0 + g.cg()) * g.h * g.w], g.h, g.w)
@@ -152,6 +173,26 @@ pub(super) fn col2im(g: &Geom, cols: &[f32], c0: usize, dx: &mut [f32], pad: &mu
 /// Unit stride and dilation: full-row adds into a zero-padded accumulator, whose interior
 /// is then added to `dx`.
 fn col2im_unit(g: &Geom, cols: &[f32], c0: usize, dx: &mut [f32], pad: &mut Vec<f32>) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { col2im_unit_avx2(g, cols, c0, dx, pad) };
+    }
+    col2im_unit_body(g, cols, c0, dx, pad)
+}
+
+/// [`col2im_unit`] compiled with AVX2 (256-bit row adds).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn col2im_unit_avx2(g: &Geom, cols: &[f32], c0: usize, dx: &mut [f32], pad: &mut Vec<f32>) {
+    col2im_unit_body(g, cols, c0, dx, pad)
+}
+
+#[inline(always)]
+fn col2im_unit_body(g: &Geom, cols: &[f32], c0: usize, dx: &mut [f32], pad: &mut Vec<f32>) {
     let (l, ow) = (g.l(), g.ow);
     let (ph, pw) = g.p.padding;
     let (hp, wp) = (g.h + 2 * ph, g.w + 2 * pw);

@@ -252,9 +252,19 @@ pub fn max_pool2d_backward(
     }
     let plane = input_shape[2] * input_shape[3];
     let l = grad_out.shape()[2] * grad_out.shape()[3];
-    let gs = grad_out.to_vec();
-    let ind: Vec<usize> = indices.iter().copied().collect();
-    if let Some(&bad) = ind.iter().find(|&&i| i >= plane) {
+    let gc = grad_out.contiguous();
+    let gs = gc.as_slice().expect("contiguous");
+    // The indices are read in place when they are in standard layout (as max_pool2d makes them).
+    let owned: Vec<usize>;
+    let ind: &[usize] = match indices.as_slice() {
+        Some(s) => s,
+        None => {
+            owned = indices.iter().copied().collect();
+            &owned
+        }
+    };
+    if ind.iter().fold(false, |bad, &i| bad | (i >= plane)) {
+        let bad = ind.iter().copied().find(|&i| i >= plane).unwrap_or(plane);
         return Err(TensorError::IndexOutOfRange {
             op,
             index: bad,
@@ -264,14 +274,22 @@ pub fn max_pool2d_backward(
         });
     }
     let mut dx = vec![0.0f32; input_shape.iter().product()];
+    let scatter = |(d, (g, i)): (&mut [f32], (&[f32], &[usize]))| {
+        for (&gv, &iv) in g.iter().zip(i) {
+            d[iv] += gv;
+        }
+    };
     if plane > 0 && l > 0 {
-        dx.chunks_mut(plane)
-            .zip(gs.chunks(l).zip(ind.chunks(l)))
-            .for_each(|(d, (g, i))| {
-                for (&gv, &iv) in g.iter().zip(i) {
-                    d[iv] += gv;
-                }
-            });
+        if use_parallel(dx.len()) {
+            dx.par_chunks_mut(plane)
+                .zip(gs.par_chunks(l).zip(ind.par_chunks(l)))
+                .with_min_len(16)
+                .for_each(scatter);
+        } else {
+            dx.chunks_mut(plane)
+                .zip(gs.chunks(l).zip(ind.chunks(l)))
+                .for_each(scatter);
+        }
     }
     Ok(Tensor::from_vec_unchecked(dx, input_shape))
 }
@@ -462,6 +480,46 @@ mod tests {
         let dx = max_pool2d_backward(&Tensor::ones(y.shape()), &idx, x.shape()).unwrap();
         assert_eq!(dx.to_vec(), vec![1., 1., 2., 1., 1., 2., 2., 2., 4.]);
         assert!(max_pool2d(&x, &Pool2dParams::new(2, 2).padding(2, 0)).is_err());
+    }
+
+    #[test]
+    fn max_pool_backward_parallel_and_strided_indices_match_a_plain_scatter() {
+        let mut rng = Rng::new(9);
+        // 4·8·46·46 > PARALLEL_THRESHOLD elements: the plane-parallel scatter runs.
+        let x = Tensor::rand_normal(&[4, 8, 46, 46], 0.0, 1.0, &mut rng);
+        let p = Pool2dParams::new(3, 3).stride(2, 2).padding(1, 1);
+        let (y, idx) = max_pool2d(&x, &p).unwrap();
+        let gy = Tensor::rand_normal(y.shape(), 0.0, 1.0, &mut rng);
+        let mut want = vec![0.0f32; x.len()];
+        let plane = 46 * 46;
+        let l = y.shape()[2] * y.shape()[3];
+        for (k, (&g, &i)) in gy.to_vec().iter().zip(idx.iter()).enumerate() {
+            want[(k / l) * plane + i] += g;
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let dx = pool
+            .install(|| max_pool2d_backward(&gy, &idx, x.shape()))
+            .unwrap();
+        assert_eq!(dx.to_vec(), want);
+        // Indices in a non-standard layout (a transposed view) are read correctly too.
+        let x1 = Tensor::rand_normal(&[1, 1, 6, 6], 0.0, 1.0, &mut rng);
+        let (y1, idx1) = max_pool2d(&x1, &Pool2dParams::new(2, 2)).unwrap();
+        let gy1 = Tensor::rand_normal(y1.shape(), 0.0, 1.0, &mut rng);
+        let want1 = max_pool2d_backward(&gy1, &idx1, x1.shape()).unwrap();
+        let t = idx1.clone().reversed_axes();
+        let mut idx_t = ArrayD::from_elem(t.raw_dim(), 0usize);
+        idx_t.assign(&t);
+        let back = idx_t.reversed_axes();
+        assert!(back.as_slice().is_none());
+        let got1 = max_pool2d_backward(&gy1, &back, x1.shape()).unwrap();
+        assert_eq!(got1.to_vec(), want1.to_vec());
+        // An out-of-range index is an error, not a panic.
+        let mut bad = idx1.clone();
+        bad[[0, 0, 1, 2]] = 36;
+        assert!(max_pool2d_backward(&gy1, &bad, x1.shape()).is_err());
     }
 
     #[test]
