@@ -184,12 +184,26 @@ fn max_2x2(plane: &[f32], w: usize, oh: usize, ow: usize, vals: &mut [f32], idx:
 /// Max pooling. Returns the output `[N, C, OH, OW]` and, for each output, the flat index
 /// `h·W + w` of its maximum within its input plane (PyTorch's `return_indices=True`).
 pub fn max_pool2d(x: &Tensor, p: &Pool2dParams) -> Result<(Tensor, ArrayD<usize>)> {
+    let (y, ind) = max_pool_impl(x, p, true)?;
+    let ind = ArrayD::from_shape_vec(IxDyn(y.shape()), ind).expect("shape");
+    Ok((y, ind))
+}
+
+/// Max pooling without the argmax indices (inference: no backward will need them), with the
+/// same values as [`max_pool2d`].
+pub fn max_pool2d_values(x: &Tensor, p: &Pool2dParams) -> Result<Tensor> {
+    Ok(max_pool_impl(x, p, false)?.0)
+}
+
+/// The max-pooling kernel: the output and, when `keep_indices`, the flat argmax indices (else
+/// they go to a small per-task scratch and an empty vector is returned).
+fn max_pool_impl(x: &Tensor, p: &Pool2dParams, keep_indices: bool) -> Result<(Tensor, Vec<usize>)> {
     let g = geom("max_pool2d", x.shape(), p)?;
     let xc = x.contiguous();
     let xs = xc.as_slice().expect("contiguous");
     let (plane_len, l) = (g.h * g.w, g.oh * g.ow);
     let mut out = vec![0.0f32; g.nc * l];
-    let mut ind = vec![0usize; g.nc * l];
+    let mut ind = vec![0usize; if keep_indices { g.nc * l } else { 0 }];
     let fast_2x2 = p.kernel == (2, 2) && p.stride == (2, 2) && p.padding == (0, 0);
     let one = |i: usize, vals: &mut [f32], idx: &mut [usize]| {
         let plane = &xs[i * plane_len..(i + 1) * plane_len];
@@ -206,24 +220,33 @@ pub fn max_pool2d(x: &Tensor, p: &Pool2dParams) -> Result<(Tensor, ArrayD<usize>
             }
         }
     };
+    let scratch = || vec![0usize; l];
     if l > 0 && plane_len > 0 {
-        if use_parallel(xs.len()) {
-            out.par_chunks_mut(l)
+        match (use_parallel(xs.len()), keep_indices) {
+            (true, true) => out
+                .par_chunks_mut(l)
                 .zip(ind.par_chunks_mut(l))
                 .enumerate()
-                .for_each(|(i, (v, j))| one(i, v, j));
-        } else {
-            out.chunks_mut(l)
+                .for_each(|(i, (v, j))| one(i, v, j)),
+            (true, false) => out
+                .par_chunks_mut(l)
+                .enumerate()
+                .for_each_init(scratch, |j, (i, v)| one(i, v, j)),
+            (false, true) => out
+                .chunks_mut(l)
                 .zip(ind.chunks_mut(l))
                 .enumerate()
-                .for_each(|(i, (v, j))| one(i, v, j));
+                .for_each(|(i, (v, j))| one(i, v, j)),
+            (false, false) => {
+                let mut j = scratch();
+                out.chunks_mut(l)
+                    .enumerate()
+                    .for_each(|(i, v)| one(i, v, &mut j))
+            }
         }
     }
     let shape = [x.shape()[0], x.shape()[1], g.oh, g.ow];
-    Ok((
-        Tensor::from_vec_unchecked(out, &shape),
-        ArrayD::from_shape_vec(IxDyn(&shape), ind).expect("shape"),
-    ))
+    Ok((Tensor::from_vec_unchecked(out, &shape), ind))
 }
 
 /// Gradient of [`max_pool2d`]: routes each `grad_out` entry to the input position recorded
@@ -520,6 +543,32 @@ mod tests {
         let mut bad = idx1.clone();
         bad[[0, 0, 1, 2]] = 36;
         assert!(max_pool2d_backward(&gy1, &bad, x1.shape()).is_err());
+    }
+
+    #[test]
+    fn values_only_max_pool_matches_the_indexed_one() {
+        let mut rng = Rng::new(12);
+        for (shape, p) in [
+            ([4, 8, 46, 46], Pool2dParams::new(2, 2)),
+            (
+                [2, 3, 9, 7],
+                Pool2dParams::new(3, 2).stride(2, 1).padding(1, 1),
+            ),
+            ([1, 1, 5, 5], Pool2dParams::new(2, 2)),
+        ] {
+            let mut x = Tensor::rand_normal(&shape, 0.0, 1.0, &mut rng);
+            x.as_slice_mut()[3] = f32::NAN;
+            let (y, _) = max_pool2d(&x, &p).unwrap();
+            let v = max_pool2d_values(&x, &p).unwrap();
+            assert_eq!(v.shape(), y.shape());
+            let same = y
+                .to_vec()
+                .iter()
+                .zip(v.to_vec())
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{shape:?} {p:?}");
+        }
+        assert!(max_pool2d_values(&Tensor::zeros(&[2, 2]), &Pool2dParams::new(2, 2)).is_err());
     }
 
     #[test]

@@ -61,6 +61,10 @@ impl BackwardOp for AdaptiveAvgPoolBackward {
 /// Max pooling of `x` `[N, C, H, W]`.
 pub fn max_pool2d(x: &Var, params: &Pool2dParams) -> Result<Var> {
     let xv = x.value();
+    if !(crate::no_grad::is_grad_enabled() && x.requires_grad()) {
+        // No graph will be recorded: skip the argmax indices.
+        return Ok(Var::constant(k::max_pool2d_values(&xv, params)?));
+    }
     let (y, indices) = k::max_pool2d(&xv, params)?;
     Ok(Var::record(y, &[x], || MaxPoolBackward {
         indices,
@@ -145,6 +149,23 @@ mod tests {
             x.grad().unwrap().to_vec(),
             vec![0., 1., 0., 0., 0., 0., 1., 0.]
         );
+    }
+
+    #[test]
+    fn max_pool_without_a_graph_skips_indices_but_keeps_values() {
+        let t = Tensor::from_vec(
+            (0..32).map(|v| ((v * 7) % 11) as f32).collect(),
+            &[1, 2, 4, 4],
+        )
+        .unwrap();
+        let p = Pool2dParams::new(2, 2);
+        let tracked = max_pool2d(&Var::parameter(t.clone()), &p).unwrap();
+        let constant = max_pool2d(&Var::constant(t.clone()), &p).unwrap();
+        let no_graph = crate::no_grad(|| max_pool2d(&Var::parameter(t.clone()), &p)).unwrap();
+        assert!(tracked.requires_grad());
+        assert!(!constant.requires_grad() && !no_graph.requires_grad());
+        assert_eq!(constant.value().to_vec(), tracked.value().to_vec());
+        assert_eq!(no_graph.value().to_vec(), tracked.value().to_vec());
     }
 
     #[test]
