@@ -202,3 +202,22 @@ fn gradients_match_finite_differences_of_the_reference() {
         }
     }
 }
+
+#[test]
+fn slot_matches_narrow_forward_and_backward() {
+    let mut rng = Rng::new(3);
+    let packed = Var::parameter(Tensor::rand_normal(&[3, 5, 4], 0.0, 1.0, &mut rng));
+    let up = Tensor::rand_normal(&[3, 4], 0.0, 1.0, &mut rng);
+    for s in [0, 2, 4] {
+        packed.zero_grad();
+        let a = super::slot::slot(&packed, s).unwrap();
+        a.backward_with(&up).unwrap();
+        let ga = packed.grad().unwrap().to_vec();
+        packed.zero_grad();
+        let b = packed.narrow(1, s, 1).unwrap().reshape(&[3, 4]).unwrap();
+        b.backward_with(&up).unwrap();
+        assert_eq!(a.value().to_vec(), b.value().to_vec(), "slot {s} value");
+        assert_eq!(ga, packed.grad().unwrap().to_vec(), "slot {s} gradient");
+    }
+    assert!(super::slot::slot(&packed, 5).is_err());
+}
