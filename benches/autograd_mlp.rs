@@ -12,6 +12,10 @@ use glassbox_tensor::{rng::Rng, Tensor};
 use std::hint::black_box;
 use std::time::Duration;
 
+/// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SIZES: [usize; 4] = [784, 256, 128, 10];
 const BATCH: usize = 64;
 

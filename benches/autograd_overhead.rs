@@ -9,6 +9,10 @@ use glassbox_tensor::Tensor;
 use std::hint::black_box;
 use std::time::Duration;
 
+/// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn add_4x4(c: &mut Criterion) {
     let mut g = c.benchmark_group("autograd_add_4x4");
     g.sample_size(30)

@@ -7,6 +7,10 @@ use glassbox_data::idx::{images_to_f32, read_idx_images, read_idx_labels};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn mnist(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("data/mnist")

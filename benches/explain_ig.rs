@@ -15,6 +15,10 @@ use glassbox_explain::gradient::{integrated_gradients, saliency, BatchCap, GradM
 use glassbox_nn::{Activation, Linear, Module, Sequential};
 use glassbox_tensor::{rng::Rng, Tensor};
 
+/// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn digits_rows(n: usize) -> Tensor {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/tabular/digits.csv");
     let text = std::fs::read_to_string(path).expect("bundled digits.csv");

@@ -2,15 +2,24 @@
 //! 10-point k-means background, 2048 coalitions per input and 10 inputs: the workload of
 //! `shap.KernelExplainer` in `bench/explain_compare.py` (and the shared
 //! `bench/pytorch/explain.py`). The MLP is fixed and random (PyTorch's default
-//! `U(±1/√fan_in)` initialisation), written with ndarray matmuls; the `f32` variant
-//! computes like the float32 PyTorch model, the `f64` variant in double precision.
+//! `U(±1/√fan_in)` initialisation). The `f32` variant is a glassbox-nn `Sequential`
+//! explained through `glassbox::predict::proba_predictor` (what a user of the umbrella crate
+//! runs, and what the float32 PyTorch model computes); the `f64` variant is the same MLP in
+//! double precision with ndarray matmuls (a model of another library, as a closure).
 //!
 //! Run: `cargo bench --bench explain_kernel_shap`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use glassbox::nn::{Activation, Linear, Sequential};
+use glassbox::predict::proba_predictor;
+use glassbox::tensor::rng::Rng as TensorRng;
 use glassbox_explain::rng::Rng;
 use glassbox_explain::shapley::{Background, KernelShap, KernelShapConfig};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
+
+/// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Mlp<T> {
     layers: Vec<(Array2<T>, Array1<T>)>,
@@ -29,39 +38,46 @@ fn init(sizes: &[usize], seed: u64) -> Vec<(Array2<f64>, Array1<f64>)> {
         .collect()
 }
 
-macro_rules! mlp_impl {
-    ($t:ty) => {
-        impl Mlp<$t> {
-            fn new(sizes: &[usize], seed: u64) -> Self {
-                let layers = init(sizes, seed)
-                    .into_iter()
-                    .map(|(w, b)| (w.mapv(|v| v as $t), b.mapv(|v| v as $t)))
-                    .collect();
-                Mlp { layers }
-            }
+impl Mlp<f64> {
+    fn new(sizes: &[usize], seed: u64) -> Self {
+        Mlp {
+            layers: init(sizes, seed),
+        }
+    }
 
-            fn predict(&self, x: ArrayView2<f64>) -> Array2<f64> {
-                let mut h = x.mapv(|v| v as $t);
-                let last = self.layers.len() - 1;
-                for (i, (w, b)) in self.layers.iter().enumerate() {
-                    h = h.dot(w) + b;
-                    if i < last {
-                        h.mapv_inplace(|v| v.max(0.0));
-                    }
-                }
-                for mut row in h.axis_iter_mut(Axis(0)) {
-                    let m = row.fold(<$t>::NEG_INFINITY, |a, &v| a.max(v));
-                    row.mapv_inplace(|v| (v - m).exp());
-                    let s = row.sum();
-                    row.mapv_inplace(|v| v / s);
-                }
-                h.mapv(|v| v as f64)
+    /// Softmax of the MLP in double precision, with ndarray matmuls.
+    fn predict(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        let mut h = x.to_owned();
+        let last = self.layers.len() - 1;
+        for (i, (w, b)) in self.layers.iter().enumerate() {
+            h = h.dot(w) + b;
+            if i < last {
+                h.mapv_inplace(|v| v.max(0.0));
             }
         }
-    };
+        for mut row in h.axis_iter_mut(Axis(0)) {
+            let m = row.fold(f64::NEG_INFINITY, |a, &v| a.max(v));
+            row.mapv_inplace(|v| (v - m).exp());
+            let s = row.sum();
+            row.mapv_inplace(|v| v / s);
+        }
+        h
+    }
 }
-mlp_impl!(f32);
-mlp_impl!(f64);
+
+/// The same MLP as a glassbox-nn `Sequential` (f32, PyTorch's `[out, in]` weight layout).
+fn glassbox_mlp(sizes: &[usize], seed: u64) -> Sequential {
+    let mut net = Sequential::new();
+    let mut trng = TensorRng::new(seed);
+    let last = sizes.len() - 2;
+    for (i, p) in sizes.windows(2).enumerate() {
+        net = net.add(Linear::new(p[0], p[1], true, &mut trng).unwrap());
+        if i < last {
+            net = net.add(Activation::relu());
+        }
+    }
+    net
+}
 
 /// Standardised `data/tabular/digits.csv` (synthetic data of the same shape if absent).
 fn digits() -> Array2<f64> {
@@ -104,9 +120,11 @@ fn bench(c: &mut Criterion) {
         ..Default::default()
     };
     let sizes = [64, 128, 64, 10];
-    let m32 = Mlp::<f32>::new(&sizes, 0);
+    let net = glassbox_mlp(&sizes, 0);
     let m64 = Mlp::<f64>::new(&sizes, 0);
-    let f32_model = |b: ArrayView2<f64>| m32.predict(b);
+    // The user-facing path: a glassbox-nn model behind the umbrella crate's predictor view
+    // (rows -> class probabilities).
+    let f32_model = proba_predictor(&net, 10);
     let f64_model = |b: ArrayView2<f64>| m64.predict(b);
     let mut group = c.benchmark_group("kernel_shap_digits_mlp");
     group.sample_size(10);

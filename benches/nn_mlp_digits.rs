@@ -9,6 +9,10 @@ use glassbox_nn::Module;
 use glassbox_optim::{Adam, AdamConfig};
 use glassbox_tensor::rng::Rng;
 
+/// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let s = nn_support::load_digits();
     let mut rng = Rng::new(0);

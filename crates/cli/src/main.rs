@@ -68,6 +68,12 @@ pub fn path_arg(s: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// glibc's malloc hands large freed buffers back to the kernel and page-faults them in again
+/// on the next allocation of the same size (most of a tensor op's outputs); mimalloc keeps
+/// them, which made training and Kernel SHAP up to 2.5× faster on this project's machines.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // Never show a panic backtrace: one line, exit code 1.
     std::panic::set_hook(Box::new(|info| {

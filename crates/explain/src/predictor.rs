@@ -12,6 +12,21 @@ use crate::error::{ExplainError, Result};
 pub trait Predictor: Sync {
     /// Predicts a batch: `x` is `[rows, features]`, the result `[rows, outputs]`.
     fn predict(&self, x: ArrayView2<f64>) -> Array2<f64>;
+
+    /// Predicts a batch given in single precision. Methods that build large batches of
+    /// perturbed rows (Kernel SHAP, exact and permutation Shapley values) build them in
+    /// `f32` and call this when [`Predictor::prefers_f32`] says so, which halves the memory
+    /// they write and spares an `f32` model the conversion. The default widens to `f64` and
+    /// calls [`Predictor::predict`].
+    fn predict_f32(&self, x: ArrayView2<f32>) -> Array2<f64> {
+        self.predict(x.mapv(f64::from).view())
+    }
+
+    /// Whether [`Predictor::predict_f32`] is this predictor's native path (an `f32` model).
+    /// Inputs rounded to `f32` are exact for such a model, so results do not change.
+    fn prefers_f32(&self) -> bool {
+        false
+    }
 }
 
 impl<F: Fn(ArrayView2<f64>) -> Array2<f64> + Sync> Predictor for F {
@@ -76,8 +91,35 @@ pub(crate) fn predict_chunked<P: Predictor + ?Sized>(
         .map_err(|e| ExplainError::invalid(op, "batch", e.to_string()))
 }
 
+/// [`predict_checked`] for a single-precision batch, through [`Predictor::predict_f32`].
+pub(crate) fn predict_checked_f32<P: Predictor + ?Sized>(
+    op: &'static str,
+    p: &P,
+    x: ArrayView2<f32>,
+    outputs: Option<usize>,
+) -> Result<Array2<f64>> {
+    let y = p.predict_f32(x);
+    let ok_rows = y.nrows() == x.nrows();
+    let ok_cols = outputs.is_none_or(|k| y.ncols() == k) && y.ncols() > 0;
+    if !ok_rows || !ok_cols {
+        return Err(ExplainError::PredictorOutput {
+            op,
+            rows: x.nrows(),
+            outputs: outputs.unwrap_or(0),
+            found: y.shape().to_vec(),
+        });
+    }
+    check_finite(op, "predictor output", y.view())?;
+    Ok(y)
+}
+
 /// Returns an error naming the first non-finite entry of `a`.
 pub(crate) fn check_finite(op: &'static str, what: &'static str, a: ArrayView2<f64>) -> Result<()> {
+    if let Some(values) = a.as_slice() {
+        if values.iter().all(|v| v.is_finite()) {
+            return Ok(());
+        }
+    }
     for ((row, column), v) in a.indexed_iter() {
         if !v.is_finite() {
             return Err(ExplainError::NonFinite {

@@ -114,7 +114,10 @@ pub use bundle::{Bundle, BundleMeta, Preprocessing, Task, BUNDLE_FORMAT_VERSION,
 pub use error::{Error, Result};
 pub use history::{EpochMetrics, History};
 pub use layers::{Conv2d, MaxPool2d};
-pub use predict::{predict_outputs, predict_proba, proba_predictor, softmax_rows};
+pub use predict::{
+    output_predictor, predict_outputs, predict_proba, proba_predictor, softmax_rows,
+    NetworkPredictor,
+};
 pub use progress::ProgressBar;
 pub use tabular::{fit_table, transform_table, TabularSet};
 pub use trainer::{
@@ -129,6 +132,7 @@ pub mod prelude {
         Targets, Task, TrainConfig, TrainData, Trainer,
     };
     pub use glassbox_autograd::{no_grad, Var};
+    pub use glassbox_explain::Predictor;
     pub use glassbox_data::split::{stratified_train_test_split, train_test_split};
     pub use glassbox_data::{read_csv, CsvOptions, DataLoader, LoaderConfig, Table};
     pub use glassbox_metrics::{accuracy, classification_report, confusion_matrix};

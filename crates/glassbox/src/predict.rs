@@ -2,42 +2,70 @@
 //! predictor view of a network for `glassbox-explain`.
 
 use glassbox_autograd::{no_grad, Var};
+use glassbox_explain::Predictor;
 use glassbox_nn::Module;
 use glassbox_tensor::Tensor;
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2};
 
 use crate::error::{Error, Result};
 
-/// Rows per forward pass in the helpers below.
-pub const INFERENCE_BATCH: usize = 512;
+/// Rows per forward pass in the helpers below (large enough that the matrix products
+/// dominate, small enough that a batch of activations stays in cache).
+pub const INFERENCE_BATCH: usize = 2048;
+
+/// Runs `model` on rows `x` in batches of [`INFERENCE_BATCH`] without recording a graph,
+/// optionally turning each output row into probabilities (softmax, computed in f32 on the
+/// network's output), and writes the results as f64 into one `[N, outputs]` array.
+fn forward_rows(model: &dyn Module, x: ArrayView2<f32>, softmax: bool) -> Result<Array2<f64>> {
+    let n = x.nrows();
+    if n == 0 {
+        return Err(Error::Input("no rows to predict".into()));
+    }
+    let mut out: Option<Array2<f64>> = None;
+    let mut start = 0;
+    while start < n {
+        let end = (start + INFERENCE_BATCH).min(n);
+        let chunk = x.slice(ndarray::s![start..end, ..]);
+        let data: Vec<f32> = match chunk.as_slice() {
+            Some(rows) => rows.to_vec(),
+            None => chunk.iter().copied().collect(),
+        };
+        let t = Tensor::from_vec(data, &[end - start, x.ncols()])?;
+        let mut y = no_grad(|| model.forward(&Var::constant(t)))?.value();
+        let shape = y.shape().to_vec();
+        if shape.len() != 2 || shape[0] != end - start {
+            return Err(Error::Input(format!(
+                "expected [{}, outputs] from the network, got {shape:?}",
+                end - start
+            )));
+        }
+        if softmax {
+            y = y.try_softmax(1)?;
+        }
+        let y = y.contiguous();
+        let ys = y.as_slice().expect("contiguous tensor");
+        let dst = out.get_or_insert_with(|| Array2::zeros((n, shape[1])));
+        if dst.ncols() != shape[1] {
+            return Err(Error::Input(format!(
+                "the network gave {} outputs for rows {start}.. but {} before",
+                shape[1],
+                dst.ncols()
+            )));
+        }
+        let block = dst.slice_mut(ndarray::s![start..end, ..]);
+        let block = block
+            .into_slice()
+            .expect("row-major rows of a standard array");
+        block.iter_mut().zip(ys).for_each(|(d, &v)| *d = v as f64);
+        start = end;
+    }
+    Ok(out.expect("at least one batch ran"))
+}
 
 /// Raw network outputs (logits or regression values) for feature rows `x`
 /// (`[N, n_inputs]`), computed in batches without recording a graph.
 pub fn predict_outputs(model: &dyn Module, x: ArrayView2<f64>) -> Result<Array2<f64>> {
-    let mut parts: Vec<Array2<f64>> = Vec::new();
-    let n = x.nrows();
-    let mut start = 0;
-    while start < n {
-        let end = (start + INFERENCE_BATCH).min(n);
-        let chunk = x.slice(ndarray::s![start..end, ..]).mapv(|v| v as f32);
-        let t = Tensor::from(chunk.into_dyn());
-        let out = no_grad(|| model.forward(&Var::constant(t)))?.value();
-        let shape = out.shape().to_vec();
-        if shape.len() != 2 || shape[0] != end - start {
-            return Err(Error::Input(format!(
-                "expected [{} , outputs] from the network, got {shape:?}",
-                end - start
-            )));
-        }
-        let v: Vec<f64> = out.to_vec().into_iter().map(f64::from).collect();
-        parts.push(Array2::from_shape_vec((shape[0], shape[1]), v).expect("shape checked"));
-        start = end;
-    }
-    if parts.is_empty() {
-        return Err(Error::Input("no rows to predict".into()));
-    }
-    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-    Ok(ndarray::concatenate(Axis(0), &views).expect("same width"))
+    forward_rows(model, x.mapv(|v| v as f32).view(), false)
 }
 
 /// Row-wise softmax (numerically stable).
@@ -52,32 +80,75 @@ pub fn softmax_rows(logits: &Array2<f64>) -> Array2<f64> {
     p
 }
 
-/// Class probabilities for feature rows `x`.
+/// Class probabilities for feature rows `x` (softmax of the network's outputs, in f32 like
+/// the network itself).
 pub fn predict_proba(model: &dyn Module, x: ArrayView2<f64>) -> Result<Array2<f64>> {
-    Ok(softmax_rows(&predict_outputs(model, x)?))
+    forward_rows(model, x.mapv(|v| v as f32).view(), true)
 }
 
-/// A [`glassbox_explain::Predictor`] view of a classifier: rows → class probabilities.
-/// Errors inside the network (which cannot happen for rows of the right width) become NaN
-/// outputs so the explainers report them instead of panicking.
-pub fn proba_predictor<'a>(
+/// A [`glassbox_explain::Predictor`] view of a network: rows → raw outputs, or rows →
+/// class probabilities. It computes in `f32` like the network and says so
+/// ([`Predictor::prefers_f32`]), so explainers that build large batches of perturbed rows
+/// hand them over in `f32`. Errors inside the network (which cannot happen for rows of the
+/// right width) become NaN outputs, which the explainers report instead of panicking.
+#[derive(Clone, Copy)]
+pub struct NetworkPredictor<'a> {
     model: &'a dyn Module,
     n_outputs: usize,
-) -> impl Fn(ArrayView2<f64>) -> Array2<f64> + Sync + 'a {
-    move |x: ArrayView2<f64>| {
-        predict_proba(model, x)
-            .unwrap_or_else(|_| Array2::from_elem((x.nrows(), n_outputs), f64::NAN))
+    probabilities: bool,
+}
+
+impl std::fmt::Debug for NetworkPredictor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkPredictor")
+            .field("model", &self.model.type_name())
+            .field("n_outputs", &self.n_outputs)
+            .field("probabilities", &self.probabilities)
+            .finish()
     }
 }
 
-/// A [`glassbox_explain::Predictor`] view of a network's raw outputs.
-pub fn output_predictor<'a>(
-    model: &'a dyn Module,
-    n_outputs: usize,
-) -> impl Fn(ArrayView2<f64>) -> Array2<f64> + Sync + 'a {
-    move |x: ArrayView2<f64>| {
-        predict_outputs(model, x)
-            .unwrap_or_else(|_| Array2::from_elem((x.nrows(), n_outputs), f64::NAN))
+impl NetworkPredictor<'_> {
+    fn run(&self, rows: usize, result: Result<Array2<f64>>) -> Array2<f64> {
+        result.unwrap_or_else(|_| Array2::from_elem((rows, self.n_outputs), f64::NAN))
+    }
+}
+
+impl Predictor for NetworkPredictor<'_> {
+    fn predict(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let rows = Array2::from_shape_vec(x.dim(), data).expect("same element count");
+        self.run(
+            x.nrows(),
+            forward_rows(self.model, rows.view(), self.probabilities),
+        )
+    }
+
+    fn predict_f32(&self, x: ArrayView2<f32>) -> Array2<f64> {
+        self.run(x.nrows(), forward_rows(self.model, x, self.probabilities))
+    }
+
+    fn prefers_f32(&self) -> bool {
+        true
+    }
+}
+
+/// A [`Predictor`] view of a classifier: rows → class probabilities (softmax of the
+/// network's outputs).
+pub fn proba_predictor(model: &dyn Module, n_outputs: usize) -> NetworkPredictor<'_> {
+    NetworkPredictor {
+        model,
+        n_outputs,
+        probabilities: true,
+    }
+}
+
+/// A [`Predictor`] view of a network's raw outputs.
+pub fn output_predictor(model: &dyn Module, n_outputs: usize) -> NetworkPredictor<'_> {
+    NetworkPredictor {
+        model,
+        n_outputs,
+        probabilities: false,
     }
 }
 
@@ -85,6 +156,32 @@ pub fn output_predictor<'a>(
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn batched_outputs_and_probabilities_match_one_forward_pass() {
+        use glassbox_nn::{Activation, Linear, Sequential};
+        let mut rng = glassbox_tensor::rng::Rng::new(3);
+        let net = Sequential::new()
+            .add(Linear::new(3, 5, true, &mut rng).unwrap())
+            .add(Activation::relu())
+            .add(Linear::new(5, 4, true, &mut rng).unwrap());
+        let n = INFERENCE_BATCH + 7;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| ((i * 3 + j) % 17) as f64 * 0.1 - 0.8);
+        let out = predict_outputs(&net, x.view()).unwrap();
+        let proba = predict_proba(&net, x.view()).unwrap();
+        // Reference: the network on all rows at once, softmax in f64.
+        let t = Tensor::from_vec(x.iter().map(|&v| v as f32).collect(), &[n, 3]).unwrap();
+        let want = net.forward(&Var::constant(t)).unwrap().value().to_vec();
+        let want =
+            Array2::from_shape_vec((n, 4), want.into_iter().map(f64::from).collect()).unwrap();
+        let want_p = softmax_rows(&want);
+        assert_eq!(out.dim(), (n, 4));
+        for ((o, w), (p, wp)) in out.iter().zip(&want).zip(proba.iter().zip(&want_p)) {
+            assert!((o - w).abs() < 1e-6, "{o} vs {w}");
+            assert!((p - wp).abs() < 1e-6, "{p} vs {wp}");
+        }
+        assert!(predict_outputs(&net, x.slice(ndarray::s![..0, ..])).is_err());
+    }
 
     #[test]
     fn softmax_matches_the_definition() {

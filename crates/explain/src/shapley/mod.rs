@@ -19,7 +19,9 @@ pub use permutation::{PermutationShap, PermutationShapConfig};
 use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{ExplainError, Result};
-use crate::predictor::{check_matrix, predict_chunked, Predictor};
+use crate::predictor::{
+    check_matrix, predict_checked, predict_checked_f32, predict_chunked, Predictor,
+};
 
 /// A weighted background (reference) data set.
 ///
@@ -166,41 +168,67 @@ pub(crate) fn coalition_values<P: Predictor + ?Sized>(
     outputs: usize,
     max_rows: usize,
 ) -> Result<Array2<f64>> {
+    if p.prefers_f32() {
+        let xs: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let bg_rows: Vec<f32> = bg.data.iter().map(|&v| v as f32).collect();
+        coalition_values_in(op, &xs, &bg_rows, bg, masks, outputs, max_rows, |b| {
+            predict_checked_f32(op, p, b, Some(outputs))
+        })
+    } else {
+        let xs: Vec<f64> = x.to_vec();
+        let bg_rows: Vec<f64> = bg.data.iter().copied().collect(); // row-major copy
+        coalition_values_in(op, &xs, &bg_rows, bg, masks, outputs, max_rows, |b| {
+            predict_checked(op, p, b, Some(outputs))
+        })
+    }
+}
+
+/// [`coalition_values`] with rows of element type `T` (`f64`, or `f32` for predictors that
+/// prefer it): each chunk of coalitions × background rows is written into one reused buffer.
+#[allow(clippy::too_many_arguments)]
+fn coalition_values_in<T: Copy + Default>(
+    op: &'static str,
+    xs: &[T],
+    bg_rows: &[T],
+    bg: &Background,
+    masks: ArrayView2<bool>,
+    outputs: usize,
+    max_rows: usize,
+    predict: impl Fn(ArrayView2<T>) -> Result<Array2<f64>>,
+) -> Result<Array2<f64>> {
     let n_bg = bg.data.nrows();
-    let m = x.len();
+    let m = xs.len();
     let n_masks = masks.nrows();
     let per_call = (max_rows / n_bg).max(1);
     let wsum = bg.weights.sum();
     let wnorm: Vec<f64> = bg.weights.iter().map(|w| w / wsum).collect();
-    let xs: Vec<f64> = x.to_vec();
-    let bg_rows: Vec<f64> = bg.data.iter().copied().collect(); // row-major copy
     let mut out = Array2::zeros((n_masks, outputs));
-    let mut present: Vec<usize> = Vec::with_capacity(m);
+    let mut take_x: Vec<bool> = vec![false; m];
+    let mut buf: Vec<T> = Vec::new();
     let mut start = 0;
     while start < n_masks {
         let end = (start + per_call).min(n_masks);
         let rows = (end - start) * n_bg;
-        let mut buf = vec![0.0f64; rows * m];
+        buf.resize(rows * m, T::default());
         for (ci, mask) in masks.slice(s![start..end, ..]).outer_iter().enumerate() {
-            present.clear();
-            present.extend((0..m).filter(|&j| mask[j]));
+            take_x.iter_mut().zip(mask).for_each(|(t, &k)| *t = k);
             let block = &mut buf[ci * n_bg * m..(ci + 1) * n_bg * m];
-            block.copy_from_slice(&bg_rows);
-            for dst in block.chunks_exact_mut(m) {
-                for &j in &present {
-                    dst[j] = xs[j];
+            // A branch-free select per feature (vectorises), not a scatter of present ones.
+            for (dst, bg_row) in block.chunks_exact_mut(m).zip(bg_rows.chunks_exact(m)) {
+                for (((d, &b), &v), &t) in dst.iter_mut().zip(bg_row).zip(xs).zip(&take_x) {
+                    *d = if t { v } else { b };
                 }
             }
         }
-        let batch = Array2::from_shape_vec((rows, m), buf).expect("buffer has rows * m values");
-        let y = predict_chunked(op, p, batch.view(), Some(outputs), usize::MAX)?;
+        let batch = ArrayView2::from_shape((rows, m), &buf[..rows * m])
+            .map_err(|e| ExplainError::invalid(op, "batch", e.to_string()))?;
+        let y = predict(batch)?;
         for ci in 0..end - start {
             let mut o = out.row_mut(start + ci);
+            let o = o.as_slice_mut().expect("rows of a standard array");
             for (bi, w) in wnorm.iter().enumerate() {
                 let yr = y.row(ci * n_bg + bi);
-                for c in 0..outputs {
-                    o[c] += w * yr[c];
-                }
+                o.iter_mut().zip(yr).for_each(|(a, v)| *a += w * v);
             }
         }
         start = end;

@@ -1,12 +1,12 @@
 //! Fully connected layer.
 
-use glassbox_autograd::Var;
+use glassbox_autograd::{BackwardOp, Result as AgResult, Var};
 use glassbox_tensor::rng::Rng;
 use glassbox_tensor::Tensor;
 
 use crate::error::{NnError, Result};
 use crate::init;
-use crate::layers::bias::bias_add;
+use crate::layers::bias::column_sums;
 use crate::module::Module;
 
 /// `y = x Wᵀ + b`. Input `[.., in_features]`, output `[.., out_features]`.
@@ -79,6 +79,70 @@ impl Linear {
     }
 }
 
+/// Backward of `y = x Wᵀ + b` as one graph node: `dx = g W`, `dW = gᵀ x`, `db = Σ_rows g`.
+struct LinearOp {
+    in_features: usize,
+    out_features: usize,
+}
+
+impl BackwardOp for LinearOp {
+    fn backward(&self, grad_out: &Tensor, inputs: &[Var]) -> AgResult<Vec<Option<Tensor>>> {
+        let (k, n) = (self.in_features, self.out_features);
+        let g = grad_out.try_reshape(&[grad_out.len() / n, n])?;
+        let x = &inputs[0];
+        let w = &inputs[1];
+        let dx = if x.requires_grad() {
+            Some(g.try_matmul(&w.value())?.try_reshape(&x.shape())?)
+        } else {
+            None
+        };
+        let dw = if w.requires_grad() {
+            let xv = x.value();
+            let x2 = xv.try_reshape(&[xv.len() / k, k])?;
+            Some(g.try_t()?.try_matmul(&x2)?)
+        } else {
+            None
+        };
+        let mut grads = vec![dx, dw];
+        if let Some(b) = inputs.get(2) {
+            grads.push(if b.requires_grad() {
+                let gc = g.contiguous();
+                let mut acc = vec![0.0f64; n];
+                column_sums(gc.as_slice().expect("contiguous"), n, &mut acc);
+                Some(Tensor::from_vec(
+                    acc.into_iter().map(|v| v as f32).collect(),
+                    &[n],
+                )?)
+            } else {
+                None
+            });
+        }
+        Ok(grads)
+    }
+
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+}
+
+/// `x Wᵀ + b` as one recorded op (input `[.., in]`, `weight: [out, in]`, `bias: [out]`).
+/// The forward fills the output with the bias and lets the GEMM accumulate into it.
+pub(crate) fn linear(x: &Var, weight: &Var, bias: Option<&Var>) -> Result<Var> {
+    let wv = weight.value();
+    let bv = bias.map(Var::value);
+    let y = x.value().try_linear(&wv, bv.as_ref())?;
+    let mut inputs = vec![x.clone(), weight.clone()];
+    inputs.extend(bias.cloned());
+    Ok(Var::from_op(
+        y,
+        &inputs,
+        Box::new(LinearOp {
+            in_features: wv.shape()[1],
+            out_features: wv.shape()[0],
+        }),
+    ))
+}
+
 impl Module for Linear {
     fn forward(&self, x: &Var) -> Result<Var> {
         let shape = x.shape();
@@ -89,11 +153,7 @@ impl Module for Linear {
                 found: shape,
             });
         }
-        let y = x.matmul(&self.weight.t()?)?;
-        match &self.bias {
-            Some(b) => bias_add("Linear", &y, b, y.shape().len() - 1),
-            None => Ok(y),
-        }
+        linear(x, &self.weight, self.bias.as_ref())
     }
 
     fn named_parameters(&self) -> Vec<(String, Var)> {

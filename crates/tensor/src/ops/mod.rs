@@ -3,6 +3,7 @@
 pub mod binary;
 pub mod fastmath;
 pub mod index;
+pub mod linear;
 pub mod matmul;
 pub mod operators;
 pub mod reduce;

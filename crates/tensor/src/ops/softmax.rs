@@ -16,12 +16,29 @@ fn softmax_row(row: &mut [f32], log: bool) {
         let ls = s.ln() + m;
         row.iter_mut().for_each(|x| *x -= ls);
     } else {
-        let mut s = 0.0;
-        for x in row.iter_mut() {
-            *x = exp_f32(*x - m);
-            s += *x;
-        }
+        // Exponentiate first, sum after: with no loop-carried sum the exp loop vectorises.
+        row.iter_mut().for_each(|x| *x = exp_f32(*x - m));
+        let s: f32 = row.iter().sum();
         let inv = 1.0 / s;
+        row.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
+/// Rows shorter than this (e.g. 10 class logits) take [`softmax_short_rows`].
+const SHORT_ROW: usize = 32;
+
+/// Softmax of many short rows: per-row maxima are subtracted first, then one `exp` pass
+/// runs over the whole block (a long loop that vectorises, where a 10-wide row would
+/// leave most of each row to the scalar remainder), then each row is normalised.
+fn softmax_short_rows(block: &mut [f32], n: usize) {
+    for row in block.chunks_mut(n) {
+        let m = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+        let m = if m.is_finite() { m } else { 0.0 };
+        row.iter_mut().for_each(|x| *x -= m);
+    }
+    block.iter_mut().for_each(|x| *x = exp_f32(*x));
+    for row in block.chunks_mut(n) {
+        let inv = 1.0 / row.iter().sum::<f32>();
         row.iter_mut().for_each(|x| *x *= inv);
     }
 }
@@ -41,10 +58,18 @@ impl Tensor {
         let mut data = moved.to_vec();
         let n = moved.shape()[r - 1];
         if n > 0 {
+            let work = |block: &mut [f32]| {
+                if n < SHORT_ROW && !log {
+                    softmax_short_rows(block, n)
+                } else {
+                    block.chunks_mut(n).for_each(|row| softmax_row(row, log))
+                }
+            };
             if use_parallel(data.len()) {
-                data.par_chunks_mut(n).for_each(|row| softmax_row(row, log));
+                let rows_per_task = (crate::parallel::CHUNK / n).max(1);
+                data.par_chunks_mut(rows_per_task * n).for_each(work);
             } else {
-                data.chunks_mut(n).for_each(|row| softmax_row(row, log));
+                work(&mut data);
             }
         }
         let out = Tensor::from_vec_unchecked(data, moved.shape());
@@ -94,5 +119,29 @@ mod tests {
         let col: f32 = c.sum_axes(&[0], false).to_vec().iter().sum();
         assert!((col - 3.0).abs() < 1e-6);
         assert!(x.try_softmax(2).is_err());
+    }
+
+    #[test]
+    fn short_and_long_rows_match_f64() {
+        let mut rng = crate::rng::Rng::new(2);
+        // Short rows (the block path), in serial and parallel sizes, and long rows.
+        for &(rows, n) in &[(7, 10), (9000, 10), (3, 1), (5, 31), (40, 300)] {
+            let x = Tensor::rand_normal(&[rows, n], 0.0, 5.0, &mut rng);
+            let xs = x.to_vec();
+            let got = x.softmax(1).to_vec();
+            for r in 0..rows {
+                let row = &xs[r * n..(r + 1) * n];
+                let m = row.iter().fold(f64::NEG_INFINITY, |a, &v| a.max(v as f64));
+                let z: f64 = row.iter().map(|&v| (v as f64 - m).exp()).sum();
+                for j in 0..n {
+                    let want = (row[j] as f64 - m).exp() / z;
+                    let g = got[r * n + j] as f64;
+                    assert!(
+                        (g - want).abs() <= 1e-6 * (1.0 + want),
+                        "{rows}x{n} [{r},{j}]: {g} vs {want}"
+                    );
+                }
+            }
+        }
     }
 }
