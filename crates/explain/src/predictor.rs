@@ -49,13 +49,23 @@ pub(crate) fn predict_checked<P: Predictor + ?Sized>(
     x: ArrayView2<f64>,
     outputs: Option<usize>,
 ) -> Result<Array2<f64>> {
-    let y = p.predict(x);
-    let ok_rows = y.nrows() == x.nrows();
+    check_output(op, p.predict(x), x.nrows(), outputs)
+}
+
+/// Checks a predictor's output `y` for a batch of `rows` rows: one row per input row,
+/// `outputs` columns when given (at least one), only finite values.
+fn check_output(
+    op: &'static str,
+    y: Array2<f64>,
+    rows: usize,
+    outputs: Option<usize>,
+) -> Result<Array2<f64>> {
+    let ok_rows = y.nrows() == rows;
     let ok_cols = outputs.is_none_or(|k| y.ncols() == k) && y.ncols() > 0;
     if !ok_rows || !ok_cols {
         return Err(ExplainError::PredictorOutput {
             op,
-            rows: x.nrows(),
+            rows,
             outputs: outputs.unwrap_or(0),
             found: y.shape().to_vec(),
         });
@@ -98,19 +108,7 @@ pub(crate) fn predict_checked_f32<P: Predictor + ?Sized>(
     x: ArrayView2<f32>,
     outputs: Option<usize>,
 ) -> Result<Array2<f64>> {
-    let y = p.predict_f32(x);
-    let ok_rows = y.nrows() == x.nrows();
-    let ok_cols = outputs.is_none_or(|k| y.ncols() == k) && y.ncols() > 0;
-    if !ok_rows || !ok_cols {
-        return Err(ExplainError::PredictorOutput {
-            op,
-            rows: x.nrows(),
-            outputs: outputs.unwrap_or(0),
-            found: y.shape().to_vec(),
-        });
-    }
-    check_finite(op, "predictor output", y.view())?;
-    Ok(y)
+    check_output(op, p.predict_f32(x), x.nrows(), outputs)
 }
 
 /// Returns an error naming the first non-finite entry of `a`.

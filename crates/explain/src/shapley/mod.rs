@@ -235,3 +235,72 @@ fn coalition_values_in<T: Copy + Default>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// A model that computes in f32 and says so, to exercise the f32 coalition path.
+    struct F32Model;
+
+    impl F32Model {
+        fn rows(x: ArrayView2<f32>) -> Array2<f64> {
+            let y: Vec<f64> = x
+                .outer_iter()
+                .flat_map(|r| {
+                    let a = 2.0 * r[0] - r[1] * r[2];
+                    [a as f64, (r[2] + 0.5 * r[0]) as f64]
+                })
+                .collect();
+            Array2::from_shape_vec((x.nrows(), 2), y).unwrap()
+        }
+    }
+
+    impl Predictor for F32Model {
+        fn predict(&self, x: ArrayView2<f64>) -> Array2<f64> {
+            Self::rows(x.mapv(|v| v as f32).view())
+        }
+        fn predict_f32(&self, x: ArrayView2<f32>) -> Array2<f64> {
+            Self::rows(x)
+        }
+        fn prefers_f32(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn f32_and_f64_coalition_paths_agree_with_a_direct_average() {
+        let bg = Background::new(array![[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]]).unwrap();
+        let x = array![1.0, 2.0, -3.0];
+        let masks = array![
+            [true, false, true],
+            [false, false, false],
+            [true, true, true]
+        ];
+        let as_closure = |rows: ArrayView2<f64>| F32Model.predict(rows);
+        let f32_path = coalition_values("t", &F32Model, x.view(), &bg, masks.view(), 2, 3).unwrap();
+        let f64_path =
+            coalition_values("t", &as_closure, x.view(), &bg, masks.view(), 2, 3).unwrap();
+        for (ci, mask) in masks.outer_iter().enumerate() {
+            // Direct: average of f over the background rows with x on the mask.
+            let mut want = [0.0f64; 2];
+            for b in bg.data.outer_iter() {
+                let z: Vec<f64> = (0..3).map(|j| if mask[j] { x[j] } else { b[j] }).collect();
+                let y = F32Model.predict(Array2::from_shape_vec((1, 3), z).unwrap().view());
+                want[0] += y[[0, 0]] / 2.0;
+                want[1] += y[[0, 1]] / 2.0;
+            }
+            for c in 0..2 {
+                assert!(
+                    (f32_path[[ci, c]] - want[c]).abs() < 1e-9,
+                    "f32 path {ci},{c}"
+                );
+                assert!(
+                    (f64_path[[ci, c]] - want[c]).abs() < 1e-9,
+                    "f64 path {ci},{c}"
+                );
+            }
+        }
+    }
+}
