@@ -12,6 +12,10 @@ use glassbox_optim::{Optimizer, Sgd, SgdConfig};
 use glassbox_tensor::rng::Rng;
 use glassbox_tensor::Tensor;
 
+/// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let mut rng = Rng::new(0);
     let n = 1024;

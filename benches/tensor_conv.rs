@@ -9,6 +9,10 @@ use glassbox_tensor::{rng::Rng, Tensor};
 use std::hint::black_box;
 use std::time::Duration;
 
+/// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn lenet_convs(c: &mut Criterion) {
     let mut g = c.benchmark_group("conv2d_lenet_b64");
     g.sample_size(20)
