@@ -69,7 +69,9 @@ pub(super) struct Forward<'a> {
     pub acts: &'a mut [f32],
     /// Slot 0 of each sample must hold `h0`.
     pub hs: &'a mut [f32],
+    /// LSTM, when recording for backward (else empty).
     pub cs: &'a mut [f32],
+    /// LSTM, when recording for backward (else empty).
     pub tcs: &'a mut [f32],
 }
 
@@ -204,8 +206,13 @@ fn forward_impl<const FMA: bool, const MR: usize, const NR: usize>(d: Dims, f: F
                 CellKind::Tanh => tanh_cell(a, next),
                 CellKind::Lstm => {
                     let c = &mut c_cur[bi * h..][..h];
-                    cs[row * h..][..h].copy_from_slice(c);
-                    lstm_cell(a, c, &mut tcs[row * h..][..h], next);
+                    // `cs` / `tcs` are empty when nothing will run backward.
+                    if cs.is_empty() {
+                        lstm_cell(a, c, &mut [], next);
+                    } else {
+                        cs[row * h..][..h].copy_from_slice(c);
+                        lstm_cell(a, c, &mut tcs[row * h..][..h], next);
+                    }
                 }
                 CellKind::Gru => gru_cell(a, &hp[bi * g..][..g], bhh_n, prev, next),
             }
@@ -264,7 +271,8 @@ fn tanh_cell(a: &mut [f32], h_out: &mut [f32]) {
 }
 
 /// LSTM step for one sample: `a` holds the pre-activations `[i | f | g | o]` on entry and
-/// the activations on exit; `c` is updated in place; writes `tanh(c)` and `h`.
+/// the activations on exit; `c` is updated in place; writes `h` and, unless `tc` is empty,
+/// `tanh(c)`.
 #[inline(always)]
 fn lstm_cell(a: &mut [f32], c: &mut [f32], tc: &mut [f32], h_out: &mut [f32]) {
     let h = c.len();
@@ -299,7 +307,9 @@ fn lstm_cell(a: &mut [f32], c: &mut [f32], tc: &mut [f32], h_out: &mut [f32]) {
         save(ag, k, n, &vg);
         save(ao, k, n, &vo);
         save(c, k, n, &vc);
-        save(tc, k, n, &vt);
+        if !tc.is_empty() {
+            save(tc, k, n, &vt);
+        }
         save(h_out, k, n, &vh);
         k += n;
     }

@@ -99,18 +99,6 @@ fn to_vec(t: &Tensor) -> Vec<f32> {
     }
 }
 
-/// The elements of `t` in row-major order, in a pooled buffer.
-fn to_pooled(t: &Tensor) -> Vec<f32> {
-    match t.as_slice() {
-        Some(s) => {
-            let mut v = pool::take(s.len());
-            v.copy_from_slice(s);
-            v
-        }
-        None => t.to_vec(),
-    }
-}
-
 /// Row-major transpose of a `[rows, cols]` buffer.
 fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     // 16 × 16 tiles keep both the reads and the writes within a few cache lines.
@@ -145,7 +133,7 @@ struct Saved {
     b: usize,
     /// Number of blocks the backward pass splits the batch into.
     blocks: usize,
-    x: Vec<f32>,    // [B, T, I]
+    x: Tensor,      // [B, T, I], contiguous
     w_ih: Vec<f32>, // [G, I]
     w_hh: Vec<f32>, // [G, H]
     acts: Vec<f32>, // [B, T, S]
@@ -205,7 +193,11 @@ pub(super) fn run_layer_blocks(d: Dims, inputs: [&Var; 7], blocks: usize) -> Res
     let Dims { kind, t, i, h } = d;
     let (g, s, l) = (d.g(), d.s(), d.l());
     let b = x.shape()[0];
-    let xs = to_pooled(&x.value());
+    // A contiguous tensor is shared, not copied.
+    let x_t = x.value().contiguous();
+    let xs = x_t.as_slice().unwrap_or(&[]);
+    // Without a graph to record (inference), the backward-only buffers are not kept.
+    let record = glassbox_autograd::is_grad_enabled() && inputs.iter().any(|v| v.requires_grad());
     let w_ih_v = to_vec(&w_ih.value());
     let w_hh_v = to_vec(&w_hh.value());
     let w_ih_t = transpose(&w_ih_v, g, i);
@@ -230,7 +222,11 @@ pub(super) fn run_layer_blocks(d: Dims, inputs: [&Var; 7], blocks: usize) -> Res
     } else {
         Vec::new()
     };
-    let lstm_len = if kind == CellKind::Lstm { b * t * h } else { 0 };
+    let lstm_len = if kind == CellKind::Lstm && record {
+        b * t * h
+    } else {
+        0
+    };
     // Pooled buffers start with arbitrary contents: the forward pass writes every element.
     let mut acts = pool::take(b * t * s);
     let mut hs = vec![0.0f32; b * l * h];
@@ -245,7 +241,7 @@ pub(super) fn run_layer_blocks(d: Dims, inputs: [&Var; 7], blocks: usize) -> Res
         .zip(split(&mut hs, &sizes, l * h))
         .zip(split(&mut cs, &sizes, t * h))
         .zip(split(&mut tcs, &sizes, t * h))
-        .zip(split_ref(&xs, &sizes, t * i))
+        .zip(split_ref(xs, &sizes, t * i))
         .zip(split_ref(&c0v, &sizes, h))
         .zip(&sizes)
         .map(|((((((acts, hs), cs), tcs), x), c0), &nb)| cells::Forward {
@@ -268,7 +264,7 @@ pub(super) fn run_layer_blocks(d: Dims, inputs: [&Var; 7], blocks: usize) -> Res
         d,
         b,
         blocks: sizes.len(),
-        x: xs,
+        x: x_t,
         w_ih: w_ih_v,
         w_hh: w_hh_v,
         acts,
@@ -285,7 +281,7 @@ pub(super) fn run_layer_blocks(d: Dims, inputs: [&Var; 7], blocks: usize) -> Res
 
 impl Drop for Saved {
     fn drop(&mut self) {
-        for v in [&mut self.x, &mut self.acts, &mut self.cs, &mut self.tcs] {
+        for v in [&mut self.acts, &mut self.cs, &mut self.tcs] {
             pool::give(std::mem::take(v));
         }
     }
@@ -387,7 +383,7 @@ impl BackwardOp for Saved {
             .zip(split_ref(&self.cs, &sizes, lstm_per))
             .zip(split_ref(&self.tcs, &sizes, lstm_per))
             .zip(split_ref(gs, &sizes, l * h))
-            .zip(split_ref(&self.x, &sizes, t * i))
+            .zip(split_ref(self.x.as_slice().unwrap_or(&[]), &sizes, t * i))
             .zip(&sizes)
             .map(
                 |(((((((((((dxp, dhp), dx), dh0), dc0), acts), hs), cs), tcs), gs), x), &nb)| {

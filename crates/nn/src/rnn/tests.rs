@@ -221,3 +221,23 @@ fn slot_matches_narrow_forward_and_backward() {
     }
     assert!(super::slot::slot(&packed, 5).is_err());
 }
+
+#[test]
+fn inference_without_a_graph_gives_the_same_output() {
+    for kind in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
+        for (b, blocks) in [(1, 1), (9, 2)] {
+            let c = case(kind, b, 5, 3, 7, 9);
+            let v = &c.vars;
+            let inputs = [&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]];
+            let recorded = run_layer_blocks(c.d, inputs, blocks).unwrap();
+            let plain =
+                glassbox_autograd::no_grad(|| run_layer_blocks(c.d, inputs, blocks).unwrap());
+            assert!(!plain.requires_grad());
+            assert_eq!(
+                recorded.value().to_vec(),
+                plain.value().to_vec(),
+                "{kind:?} b={b}"
+            );
+        }
+    }
+}
