@@ -1,7 +1,6 @@
 //! Layers: each a [`Module`](crate::Module) with PyTorch's parameter names and layouts.
 
 mod activation;
-mod bias;
 mod conv;
 mod dropout;
 mod embedding;
