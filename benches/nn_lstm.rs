@@ -9,6 +9,10 @@ use glassbox_optim::{Adam, AdamConfig, Optimizer};
 use glassbox_tensor::rng::Rng;
 use glassbox_tensor::Tensor;
 
+/// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let (b, t, i, h) = (32, 50, 16, 64);
     let mut rng = Rng::new(0);
