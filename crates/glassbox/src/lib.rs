@@ -132,9 +132,9 @@ pub mod prelude {
         Targets, Task, TrainConfig, TrainData, Trainer,
     };
     pub use glassbox_autograd::{no_grad, Var};
-    pub use glassbox_explain::Predictor;
     pub use glassbox_data::split::{stratified_train_test_split, train_test_split};
     pub use glassbox_data::{read_csv, CsvOptions, DataLoader, LoaderConfig, Table};
+    pub use glassbox_explain::Predictor;
     pub use glassbox_metrics::{accuracy, classification_report, confusion_matrix};
     pub use glassbox_nn::{Module, Sequential};
     pub use glassbox_optim::{Optimizer, Schedule};

@@ -57,7 +57,7 @@ impl Tensor {
         };
         let mut data = moved.to_vec();
         let n = moved.shape()[r - 1];
-        if n > 0 {
+        if let Some(rows_per_chunk) = crate::parallel::CHUNK.checked_div(n) {
             let work = |block: &mut [f32]| {
                 if n < SHORT_ROW && !log {
                     softmax_short_rows(block, n)
@@ -66,8 +66,8 @@ impl Tensor {
                 }
             };
             if use_parallel(data.len()) {
-                let rows_per_task = (crate::parallel::CHUNK / n).max(1);
-                data.par_chunks_mut(rows_per_task * n).for_each(work);
+                data.par_chunks_mut(rows_per_chunk.max(1) * n)
+                    .for_each(work);
             } else {
                 work(&mut data);
             }
