@@ -147,6 +147,11 @@ fn im2col_general(g: &Geom, x: &[f32], c0: usize, cols: &mut [f32]) {
                     let d = &mut dst[oh * ow..(oh + 1) * ow];
                     d[..ow_lo].fill(0.0);
                     d[ow_hi..].fill(0.0);
+                    if ow_lo == ow_hi {
+                        // No tap of this column lands inside the row (and `ow_lo` may have
+                        // been clamped to the output width, so it gives no valid start).
+                        continue;
+                    }
                     if sw == 1 {
                         let start = (ow_lo as isize + offw) as usize;
                         d[ow_lo..ow_hi].copy_from_slice(&src[start..start + (ow_hi - ow_lo)]);

@@ -344,3 +344,19 @@ fn fused_backward_rejects_bad_shapes_and_handles_empty_batches() {
     assert_eq!(g1.weight.unwrap().to_vec(), vec![3.0; 6]);
     assert_eq!(g1.bias.unwrap().to_vec(), vec![3.0, 3.0]);
 }
+
+#[test]
+fn padding_wider_than_the_input_with_dilation() {
+    // Regression (found by the conv2d proptest): a 1×1 image, padding (1, 2), dilation
+    // (1, 2): some kernel columns have no tap inside the row, and the general im2col must
+    // not compute a start index for them.
+    let x = Tensor::from_vec(vec![1.5], &[1, 1, 1, 1]).unwrap();
+    let w = Tensor::from_vec((0..6).map(|v| v as f32 - 2.0).collect(), &[1, 1, 2, 3]).unwrap();
+    let p = Conv2dParams::default().padding(1, 2).dilation(1, 2);
+    let y = conv2d(&x, &w, None, &p).unwrap();
+    let want = naive(&x, &w, None, &p);
+    assert_eq!(y.shape(), &[1, 1, 2, 1]);
+    for (g, w) in y.to_vec().iter().zip(&want) {
+        assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+    }
+}
