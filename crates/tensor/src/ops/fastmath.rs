@@ -128,6 +128,15 @@ dispatched_inplace!(
 );
 
 dispatched_inplace!(
+    /// In-place [`exp_f32`] over a slice, with AVX-512 / AVX2 runtime dispatch (bit-identical
+    /// to the scalar function: no operation is contracted into an FMA).
+    exp_inplace,
+    exp_f32,
+    exp_avx512,
+    exp_avx2
+);
+
+dispatched_inplace!(
     /// In-place [`tanh_fast`] over a slice, with AVX-512 / AVX2 runtime dispatch.
     tanh_inplace,
     tanh_fast,
@@ -231,5 +240,34 @@ mod tests {
         assert!(nan[0].is_nan());
         let mut empty: [f32; 0] = [];
         sigmoid_inplace(&mut empty);
+    }
+
+    #[test]
+    fn exp_slice_matches_the_scalar_function_bit_for_bit() {
+        let mut xs = sweep();
+        xs.extend([
+            0.0,
+            -0.0,
+            88.8,
+            -87.4,
+            -200.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ]);
+        let mut ys = xs.clone();
+        exp_inplace(&mut ys);
+        for (&x, &y) in xs.iter().zip(&ys) {
+            assert_eq!(y.to_bits(), exp_f32(x).to_bits(), "exp({x})");
+            let want = (x as f64).exp();
+            if want.is_finite() && want > 1e-37 && want < 1e38 {
+                assert!(
+                    ((y as f64 - want) / want).abs() < 3e-7,
+                    "exp({x}) = {y}, want {want}"
+                );
+            }
+        }
+        let mut nan = [f32::NAN];
+        exp_inplace(&mut nan);
+        assert!(nan[0].is_nan());
     }
 }

@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use crate::error::{Result, TensorError};
 use crate::macros::panicking;
-use crate::ops::fastmath::exp_f32;
+use crate::ops::fastmath::{exp_f32, exp_inplace};
 use crate::parallel::use_parallel;
 use crate::tensor::Tensor;
 
@@ -36,7 +36,7 @@ fn softmax_short_rows(block: &mut [f32], n: usize) {
         let m = if m.is_finite() { m } else { 0.0 };
         row.iter_mut().for_each(|x| *x -= m);
     }
-    block.iter_mut().for_each(|x| *x = exp_f32(*x));
+    exp_inplace(block);
     for row in block.chunks_mut(n) {
         let inv = 1.0 / row.iter().sum::<f32>();
         row.iter_mut().for_each(|x| *x *= inv);
