@@ -116,8 +116,7 @@ impl NetworkPredictor<'_> {
 
 impl Predictor for NetworkPredictor<'_> {
     fn predict(&self, x: ArrayView2<f64>) -> Array2<f64> {
-        let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        let rows = Array2::from_shape_vec(x.dim(), data).expect("same element count");
+        let rows = x.mapv(|v| v as f32);
         self.run(
             x.nrows(),
             forward_rows(self.model, rows.view(), self.probabilities),

@@ -2,6 +2,7 @@
 
 pub mod binary;
 pub mod fastmath;
+mod gemm_into;
 pub mod index;
 pub mod linear;
 pub mod matmul;
