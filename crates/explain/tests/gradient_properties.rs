@@ -6,8 +6,9 @@ mod gradient_common;
 use glassbox_autograd::Var;
 use glassbox_explain::gradient::{
     deconvolution, deeplift, guided_backprop, input_x_gradient, integrated_gradients,
-    layer_conductance, layer_integrated_gradients, noise_tunnel, saliency, Approximation, Baseline,
-    BatchCap, GradModel, GradientError, IgConfig, NoiseTunnelConfig, NoiseTunnelKind,
+    integrated_gradients_adaptive, layer_conductance, layer_integrated_gradients, noise_tunnel,
+    saliency, AdaptiveIgConfig, Approximation, Baseline, BatchCap, GradModel, GradientError,
+    IgConfig, NoiseTunnelConfig, NoiseTunnelKind,
 };
 use glassbox_nn::{Activation, Linear, Module, Sequential};
 use glassbox_tensor::{rng::Rng, Tensor};
@@ -308,6 +309,64 @@ fn digits_mlp_ig_completeness_with_64_gauss_legendre_steps() {
                     );
                 }
             }
+        }
+    }
+}
+
+/// Issue 6's bar on the ReLU digits MLP: no fixed 64-node rule integrates the ~100 kinks
+/// of each path to 1e-3, the adaptive rule started from the same 64 Gauss–Legendre nodes
+/// does.
+#[test]
+fn digits_relu_mlp_adaptive_ig_from_64_gauss_legendre_nodes_is_complete() {
+    let (xtr, ytr, xte, yte) = gradient_common::digits();
+    let net = gradient_common::digits_mlp_with(0, false);
+    gradient_common::train(&net, &xtr, &ytr, 4, 32, 1e-3, 0);
+    assert!(gradient_common::accuracy(&net, &xte, &yte) > 0.9);
+    let m = GradModel::new(&net);
+    let x = xte.try_narrow(0, 0, 100).unwrap().contiguous();
+    let t = gradient_common::predicted(&net, &x);
+    let cfg = AdaptiveIgConfig::default();
+    assert_eq!(cfg.steps, 64);
+    let r = integrated_gradients_adaptive(&m, &x, &t, &cfg).unwrap();
+    let d = &r.convergence_delta;
+    let worst = d.iter().fold(0f64, |a, v| a.max(v.abs()));
+    let mean = d.iter().map(|v| v.abs()).sum::<f64>() / d.len() as f64;
+    let evals = r.evaluations.iter().sum::<usize>() as f64 / 100.0;
+    let most = r.evaluations.iter().max().unwrap();
+    let converged = r.converged.iter().filter(|c| **c).count();
+    let plain = integrated_gradients(
+        &m,
+        &x,
+        &t,
+        &IgConfig {
+            steps: 64,
+            ..IgConfig::default()
+        },
+    )
+    .unwrap();
+    let plain_worst = plain
+        .convergence_delta
+        .iter()
+        .fold(0f64, |a, v| a.max(v.abs()));
+    eprintln!(
+        "digits ReLU MLP, adaptive IG from 64 GL nodes: max |delta| {worst:.2e}, mean {mean:.2e}, \
+         {evals:.1} gradient evaluations per input (max {most}), {converged}/100 converged; \
+         plain GL-64 max |delta| {plain_worst:.2e}"
+    );
+    assert!(worst < 1e-3, "max |delta| {worst}");
+    assert!(
+        worst < cfg.tolerance,
+        "max |delta| {worst} above the tolerance"
+    );
+    assert!(worst < plain_worst / 10.0);
+    assert_eq!(converged, 100);
+    assert!(r.evaluations.iter().all(|&e| e <= cfg.budget));
+    // Where the start rule already met the tolerance, the result is plain IG.
+    for i in 0..100 {
+        if r.evaluations[i] == 66 {
+            let a = r.attributions.index_axis(ndarray::Axis(0), i);
+            let b = plain.attributions.index_axis(ndarray::Axis(0), i);
+            assert!(a.iter().zip(b.iter()).all(|(u, v)| (u - v).abs() < 1e-9));
         }
     }
 }

@@ -5,6 +5,7 @@
 //! | [`saliency`], [`input_gradients`] | Saliency (abs or signed) |
 //! | [`input_x_gradient`] | Input × Gradient |
 //! | [`integrated_gradients`] | Integrated Gradients: per-input or shared baselines, Riemann left/right/middle/trapezoid and Gauss–Legendre ([`Approximation`]), batched under a row/byte cap ([`BatchCap`]), with the convergence delta |
+//! | [`integrated_gradients_adaptive`] | Integrated Gradients refined until complete within a tolerance: kink-aware (exact on piecewise-linear models), bisection with Simpson elsewhere, under an evaluation budget |
 //! | [`noise_tunnel`] | SmoothGrad, SmoothGrad², VarGrad around any method, seeded |
 //! | [`deeplift`] | DeepLIFT, rescale rule |
 //! | [`guided_backprop`], [`deconvolution`] | modified ReLU backward rules |
@@ -38,6 +39,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod adaptive;
 mod approx;
 mod core;
 mod deeplift;
@@ -52,6 +54,7 @@ mod rules;
 mod simple;
 
 pub use self::core::{from_array, to_array, Baseline, BatchCap};
+pub use adaptive::{integrated_gradients_adaptive, AdaptiveAttributions, AdaptiveIgConfig};
 pub use approx::{gauss_legendre, Approximation};
 pub use deeplift::deeplift;
 pub use error::{GradientError, Result};
