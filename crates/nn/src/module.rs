@@ -4,6 +4,7 @@ use glassbox_autograd::Var;
 use glassbox_tensor::Tensor;
 
 use crate::error::{NnError, Result};
+use crate::layers::activation::{Activation, ActivationKind};
 use crate::io::{StateDict, TensorRecord};
 
 /// A layer or a model: a differentiable function with named parameters and buffers.
@@ -14,6 +15,30 @@ use crate::io::{StateDict, TensorRecord};
 pub trait Module: Send + Sync {
     /// Runs the module on `x` (recording the graph unless inside `no_grad`).
     fn forward(&self, x: &Var) -> Result<Var>;
+
+    /// Runs the module on an input the caller hands over and will not use again. Inside
+    /// [`no_grad`](glassbox_autograd::no_grad) a module may then write its output into
+    /// `x`'s buffer when nothing else shares it (elementwise activations do), which spares
+    /// an allocation and a pass over memory; containers pass their intermediate outputs on
+    /// this way. The result always equals [`forward`](Module::forward)'s, and the default
+    /// simply calls it.
+    fn forward_owned(&self, x: Var) -> Result<Var> {
+        self.forward(&x)
+    }
+
+    /// The elementwise activation this module applies, if it is nothing but one (so a
+    /// container may fuse it into the layer before it).
+    fn activation_kind(&self) -> Option<ActivationKind> {
+        None
+    }
+
+    /// [`forward_owned`](Module::forward_owned) followed by the activation `act`. Layers
+    /// with a fused inference kernel (Linear) override it to apply `act` while their output
+    /// is still in cache when no graph is recorded; the default runs the two in turn.
+    fn forward_owned_activated(&self, x: Var, act: ActivationKind) -> Result<Var> {
+        let y = self.forward_owned(x)?;
+        Activation::new(act).forward_owned(y)
+    }
 
     /// Trainable parameters with their dotted names, in a stable order.
     fn named_parameters(&self) -> Vec<(String, Var)>;

@@ -1,7 +1,9 @@
 //! Activation functions as modules, so they can sit in a [`Sequential`](super::Sequential)
 //! and be picked by name for layer attribution.
 
-use glassbox_autograd::Var;
+use glassbox_autograd::{is_grad_enabled, Var};
+
+use glassbox_tensor::Tensor;
 
 use crate::error::Result;
 use crate::module::Module;
@@ -100,9 +102,70 @@ pub fn apply(kind: ActivationKind, x: &Var) -> Result<Var> {
     })
 }
 
+/// Runs `run` with the scalar function of an elementwise `kind`, one equal element for
+/// element to the tensor kernel [`apply`] uses (so fused kernels give identical values), as
+/// a concrete closure so the caller's loop can inline it. `None` for kinds without one.
+pub(crate) fn with_scalar_fn<R>(
+    kind: ActivationKind,
+    run: impl ScalarFnUser<Output = R>,
+) -> Option<R> {
+    Some(match kind {
+        ActivationKind::Relu => run.call(|x: f32| if x > 0.0 { x } else { 0.0 }),
+        ActivationKind::LeakyRelu(s) => run.call(move |x: f32| if x > 0.0 { x } else { s * x }),
+        ActivationKind::Tanh => run.call(f32::tanh),
+        ActivationKind::Sigmoid => run.call(glassbox_tensor::ops::fastmath::sigmoid_fast),
+        ActivationKind::Identity => run.call(|x: f32| x),
+        _ => return None,
+    })
+}
+
+/// A computation generic over the scalar activation it is handed (see [`with_scalar_fn`]).
+pub(crate) trait ScalarFnUser {
+    type Output;
+    fn call(self, f: impl Fn(f32) -> f32 + Sync + Copy) -> Self::Output;
+}
+
+/// Applies `kind` to `t` in place when it has an in-place kernel (the memory-bound
+/// piecewise-linear ones and the common saturating ones); returns whether it did.
+fn apply_inplace(kind: ActivationKind, t: &mut Tensor) -> bool {
+    match kind {
+        ActivationKind::Relu => t.relu_inplace(),
+        ActivationKind::LeakyRelu(s) => t.leaky_relu_inplace(s),
+        ActivationKind::Tanh => t.tanh_inplace(),
+        ActivationKind::Sigmoid => t.sigmoid_inplace(),
+        ActivationKind::Identity => {}
+        _ => return false,
+    }
+    true
+}
+
 impl Module for Activation {
     fn forward(&self, x: &Var) -> Result<Var> {
         apply(self.kind, x)
+    }
+
+    /// Without a graph, ReLU, leaky ReLU, tanh and sigmoid overwrite the input's buffer
+    /// when `x` was its only holder (otherwise the buffer is copied first); the values are
+    /// those of [`forward`](Module::forward).
+    fn activation_kind(&self) -> Option<ActivationKind> {
+        match self.kind {
+            ActivationKind::Softmax(_) | ActivationKind::LogSoftmax(_) => None,
+            kind => Some(kind),
+        }
+    }
+
+    fn forward_owned(&self, x: Var) -> Result<Var> {
+        if is_grad_enabled() && x.requires_grad() {
+            return self.forward(&x);
+        }
+        let mut t = x.value();
+        // Release the node so `t` is the buffer's only holder when nobody else kept `x`.
+        drop(x);
+        if apply_inplace(self.kind, &mut t) {
+            Ok(Var::constant(t))
+        } else {
+            self.forward(&Var::constant(t))
+        }
     }
 
     fn named_parameters(&self) -> Vec<(String, Var)> {

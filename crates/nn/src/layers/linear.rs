@@ -1,11 +1,12 @@
 //! Fully connected layer.
 
-use glassbox_autograd::{BackwardOp, Result as AgResult, Var};
+use glassbox_autograd::{is_grad_enabled, BackwardOp, Result as AgResult, Var};
 use glassbox_tensor::rng::Rng;
 use glassbox_tensor::Tensor;
 
 use crate::error::{NnError, Result};
 use crate::init;
+use crate::layers::activation::{with_scalar_fn, Activation, ActivationKind, ScalarFnUser};
 use crate::module::Module;
 
 /// `y = x Wᵀ + b`. Input `[.., in_features]`, output `[.., out_features]`.
@@ -158,8 +159,8 @@ pub(crate) fn linear(x: &Var, weight: &Var, bias: Option<&Var>) -> Result<Var> {
     ))
 }
 
-impl Module for Linear {
-    fn forward(&self, x: &Var) -> Result<Var> {
+impl Linear {
+    fn check_input(&self, x: &Var) -> Result<()> {
         let shape = x.shape();
         if shape.is_empty() || shape[shape.len() - 1] != self.in_features() {
             return Err(NnError::InputShape {
@@ -168,7 +169,47 @@ impl Module for Linear {
                 found: shape,
             });
         }
+        Ok(())
+    }
+}
+
+/// The operands of a fused linear + activation inference product.
+struct FusedLinear<'a> {
+    x: &'a Tensor,
+    weight: &'a Tensor,
+    bias: Option<&'a Tensor>,
+}
+
+impl ScalarFnUser for FusedLinear<'_> {
+    type Output = Result<Tensor>;
+    fn call(self, f: impl Fn(f32) -> f32 + Sync + Copy) -> Result<Tensor> {
+        Ok(self.x.try_linear_map(self.weight, self.bias, f)?)
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Var) -> Result<Var> {
+        self.check_input(x)?;
         linear(x, &self.weight, self.bias.as_ref())
+    }
+
+    /// Without a graph, the activation runs inside the product
+    /// ([`Tensor::try_linear_map`]): one pass over the output instead of three.
+    fn forward_owned_activated(&self, x: Var, act: ActivationKind) -> Result<Var> {
+        if !is_grad_enabled() {
+            self.check_input(&x)?;
+            let bias = self.bias.as_ref().map(Var::value);
+            let fused = FusedLinear {
+                x: &x.value(),
+                weight: &self.weight.value(),
+                bias: bias.as_ref(),
+            };
+            if let Some(y) = with_scalar_fn(act, fused) {
+                return Ok(Var::constant(y?));
+            }
+        }
+        let y = self.forward_owned(x)?;
+        Activation::new(act).forward_owned(y)
     }
 
     fn named_parameters(&self) -> Vec<(String, Var)> {

@@ -1,6 +1,6 @@
 //! Layers: each a [`Module`](crate::Module) with PyTorch's parameter names and layouts.
 
-mod activation;
+pub(crate) mod activation;
 mod conv;
 mod dropout;
 mod embedding;

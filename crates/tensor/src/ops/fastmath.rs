@@ -71,6 +71,37 @@ pub enum SimdLevel {
     Portable,
 }
 
+/// Runs `f` compiled for the widest vector unit this CPU has: the closure is inlined into
+/// a function built with AVX-512 (or AVX2 + FMA) enabled, so plain loops inside it are
+/// auto-vectorised for that width even though the crate itself targets baseline x86-64.
+/// `f` must be pure Rust with no feature-specific intrinsics; its results are the same at
+/// every level (no fused multiply-add is introduced: Rust never contracts `a * b + c`).
+#[inline(always)]
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match simd_level() {
+            // SAFETY: the CPU supports the features the callee is compiled for.
+            SimdLevel::Avx512 => return unsafe { run_avx512(f) },
+            SimdLevel::Avx2Fma => return unsafe { run_avx2(f) },
+            SimdLevel::Portable => {}
+        }
+    }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
+unsafe fn run_avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 /// The best [`SimdLevel`] this CPU supports (detected once, then cached).
 pub fn simd_level() -> SimdLevel {
     use std::sync::OnceLock;

@@ -6,7 +6,8 @@
 
 use crate::error::{Result, TensorError};
 use crate::macros::panicking;
-use crate::ops::matmul::{sgemm, MatRef};
+use crate::ops::fastmath::vectorized;
+use crate::ops::matmul::{sgemm_new_rows, MatRef};
 use crate::parallel::MATMUL_PARALLEL_FLOPS;
 use crate::tensor::Tensor;
 
@@ -31,10 +32,51 @@ fn transposed(weight: &Tensor, n: usize, k: usize) -> Vec<f32> {
     out
 }
 
+/// `row ← f(row + bias)` for every row of `rows` (rows of `bias.len()`); inlined into its
+/// caller so [`vectorized`] compiles the loop for the CPU's widest vectors.
+#[inline(always)]
+fn bias_map_rows(rows: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32) {
+    for row in rows.chunks_exact_mut(bias.len()) {
+        for (o, b) in row.iter_mut().zip(bias) {
+            *o = f(*o + b);
+        }
+    }
+}
+
+/// `v ← f(v)` for every element (see [`bias_map_rows`]).
+#[inline(always)]
+fn map_all(values: &mut [f32], f: impl Fn(f32) -> f32) {
+    for v in values {
+        *v = f(*v);
+    }
+}
+
 impl Tensor {
     /// `self · weightᵀ + bias` for `self: [.., in]`, `weight: [out, in]`, `bias: [out]`;
     /// the result is `[.., out]`.
     pub fn try_linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        self.linear_impl(weight, bias, None::<fn(f32) -> f32>)
+    }
+
+    /// `f(self · weightᵀ + bias)` elementwise, for inference: `f` (an activation) is applied
+    /// to each block of output rows right after its product, while the block is in cache,
+    /// so the activation costs no pass of its own over memory. Equal to
+    /// `try_linear(..)?.map(f)` element for element.
+    pub fn try_linear_map(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        f: impl Fn(f32) -> f32 + Sync,
+    ) -> Result<Tensor> {
+        self.linear_impl(weight, bias, Some(f))
+    }
+
+    fn linear_impl(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        f: Option<impl Fn(f32) -> f32 + Sync>,
+    ) -> Result<Tensor> {
         let op = "linear";
         if weight.rank() != 2 {
             return Err(TensorError::arg(
@@ -64,20 +106,7 @@ impl Tensor {
         }
         let x = self.contiguous();
         let m = x.len() / k.max(1);
-        // The GEMM accumulates into `out`: start from the bias rows (or zeros).
-        let out_len = m * n;
-        let mut out = match bias {
-            Some(b) => {
-                let bv = b.to_vec();
-                let mut out = Vec::with_capacity(out_len);
-                for _ in 0..m {
-                    out.extend_from_slice(&bv);
-                }
-                out
-            }
-            None => vec![0.0f32; out_len],
-        };
-        if m > 0 && n > 0 && k > 0 {
+        let out = if m > 0 && n > 0 && k > 0 {
             let xs = x.as_slice().expect("contiguous tensor");
             let a = MatRef {
                 ptr: xs.as_ptr(),
@@ -104,12 +133,28 @@ impl Tensor {
                 }
             };
             let parallel = 2 * m * n * k >= MATMUL_PARALLEL_FLOPS;
+            let bv = bias.map(Tensor::to_vec);
+            // Bias and activation per block of rows, right after the block's product.
+            let epilogue = |rows: &mut [f32]| match (&bv, &f) {
+                (Some(b), Some(f)) => vectorized(|| bias_map_rows(rows, b, f)),
+                (Some(b), None) => vectorized(|| bias_map_rows(rows, b, |v| v)),
+                (None, Some(f)) => vectorized(|| map_all(rows, f)),
+                (None, None) => {}
+            };
             // SAFETY: `a` is the contiguous `[m, k]` input, `wt` the `[k, n]` transposed view
-            // of the live `[n, k]` weight; `out` is a fresh `[m, n]` buffer.
-            unsafe {
-                sgemm(m, n, k, out.as_mut_ptr(), n as isize, true, a, wt, parallel);
+            // of the live `[n, k]` weight (or its row-major copy).
+            unsafe { sgemm_new_rows(m, n, k, a, wt, parallel, &epilogue) }
+        } else {
+            // No product: the bias rows (or zeros), through `f`.
+            let mut out = match bias {
+                Some(b) => b.to_vec().repeat(m),
+                None => vec![0.0f32; m * n],
+            };
+            if let Some(f) = &f {
+                out.iter_mut().for_each(|o| *o = f(*o));
             }
-        }
+            out
+        };
         let mut shape = self.shape().to_vec();
         let last = shape.len() - 1;
         shape[last] = n;
@@ -173,6 +218,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn fused_activation_matches_a_naive_loop() {
+        let mut rng = Rng::new(5);
+        // Tiny (portable kernel); tall enough for several epilogue blocks with a ragged last
+        // one on two threads; wider than tall (one epilogue pass after the product).
+        for &(m, k, n) in &[(3, 2, 4), (1000, 64, 128), (2049, 33, 10), (40, 30, 300)] {
+            let x = Tensor::rand_normal(&[m, k], 0.0, 1.0, &mut rng);
+            let w = Tensor::rand_normal(&[n, k], 0.0, 1.0, &mut rng);
+            let b = Tensor::rand_normal(&[n], 0.0, 1.0, &mut rng);
+            for bias in [Some(&b), None] {
+                let relu = x
+                    .try_linear_map(&w, bias, |v| if v > 0.0 { v } else { 0.0 })
+                    .unwrap();
+                let leaky = x
+                    .try_linear_map(&w, bias, |v| if v > 0.0 { v } else { 0.1 * v })
+                    .unwrap();
+                assert_eq!(relu.shape(), &[m, n]);
+                let bv = b.to_vec();
+                let want = naive(&x.to_vec(), &w.to_vec(), bias.map(|_| &bv[..]), m, k, n);
+                for ((r, l), w) in relu.to_vec().iter().zip(leaky.to_vec()).zip(&want) {
+                    let tol = 1e-4 * (1.0 + w.abs());
+                    assert!((*r as f64 - w.max(0.0)).abs() <= tol, "relu {r} vs {w}");
+                    let wl = if *w > 0.0 { *w } else { 0.1 * w };
+                    assert!((l as f64 - wl).abs() <= tol, "leaky {l} vs {wl}");
+                }
+                // Element for element the unfused product followed by the map.
+                let unfused = x.linear(&w, bias).relu();
+                assert_eq!(relu.to_vec(), unfused.to_vec());
+            }
+        }
+        let e = Tensor::zeros(&[2, 3])
+            .try_linear_map(&Tensor::zeros(&[4, 5]), None, |v| v)
+            .unwrap_err();
+        assert!(e.to_string().contains("in_features = 5"), "{e}");
     }
 
     #[test]

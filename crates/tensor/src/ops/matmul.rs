@@ -83,6 +83,111 @@ pub(crate) unsafe fn sgemm(
     gemm_serial(m, n, k, dst, dst_rs, accumulate, a, b);
 }
 
+/// A fresh row-major `[m, n]` buffer holding `a (m × k) · b (k × n)`.
+///
+/// When the `gemm` kernel runs, the buffer is never filled first: `gemm` with
+/// `read_dst = false` only writes `dst` (it zeroes its `alpha`, so the first depth block
+/// stores `beta·lhs·rhs` without a load, and later blocks read what it stored). That spares
+/// a pass over the output, which for the tall-thin products of inference is a tenth of the
+/// time. The portable kernel and the degenerate shapes get a zeroed buffer.
+///
+/// # Safety
+/// `a` and `b` must be valid for the addressed elements.
+pub(crate) unsafe fn sgemm_new(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef,
+    b: MatRef,
+    parallel: bool,
+) -> Vec<f32> {
+    let len = m * n;
+    if len == 0 || k == 0 || portable_forced() || m * n * k <= TINY_MNK {
+        let mut out = vec![0.0f32; len];
+        sgemm(m, n, k, out.as_mut_ptr(), n as isize, false, a, b, parallel);
+        return out;
+    }
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let dst = out.as_mut_ptr();
+    let threads = rayon::current_num_threads();
+    if parallel && threads > 1 {
+        split_parallel(m, n, k, dst, n as isize, false, a, b, threads);
+    } else {
+        gemm_serial(m, n, k, dst, n as isize, false, a, b);
+    }
+    // SAFETY: every one of the `m·n` elements was written by `gemm` above (each row or
+    // column block of `split_parallel` covers its part, and the blocks tile the output).
+    out.set_len(len);
+    out
+}
+
+/// Rows per product in [`sgemm_new_rows`]: a `[128, n]` output block of an MLP layer stays
+/// in L1/L2 between the product and its epilogue.
+const EPILOGUE_ROWS: usize = 1024;
+
+/// [`sgemm_new`] followed by `epilogue` over the output, run block by block: the rows are
+/// cut into blocks of [`EPILOGUE_ROWS`], each block's product is one single-threaded `gemm`
+/// and `epilogue` gets the block's rows (a multiple of `n` elements) right after, while
+/// they are still in cache. Blocks go to rayon threads when `parallel` is set. Products
+/// wider than tall, or too small for `gemm`, run [`sgemm_new`] and then `epilogue` over the
+/// whole output.
+///
+/// # Safety
+/// As [`sgemm_new`].
+pub(crate) unsafe fn sgemm_new_rows(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef,
+    b: MatRef,
+    parallel: bool,
+    epilogue: &(dyn Fn(&mut [f32]) + Sync),
+) -> Vec<f32> {
+    let len = m * n;
+    if len == 0 || k == 0 || portable_forced() || m * n * k <= TINY_MNK || m < n {
+        let mut out = sgemm_new(m, n, k, a, b, parallel);
+        epilogue(&mut out);
+        return out;
+    }
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let dst_addr = out.as_mut_ptr() as usize;
+    // Rows `r0..r1` as a sequence of blocks of at most EPILOGUE_ROWS rows.
+    let run = |r0: usize, r1: usize| {
+        // Capture the operands whole (they are `Sync`), not their raw-pointer fields.
+        let (a, b) = (&a, &b);
+        let mut start = r0;
+        while start < r1 {
+            let rows = EPILOGUE_ROWS.min(r1 - start);
+            let a_blk = MatRef {
+                ptr: a.ptr.wrapping_offset(start as isize * a.rs),
+                ..*a
+            };
+            let dst = (dst_addr as *mut f32).wrapping_add(start * n);
+            // SAFETY: rows `start..start + rows` of the `[m, k]` left operand and of the
+            // `[m, n]` output exist; ranges are disjoint, and `gemm` with
+            // `read_dst = false` writes the whole block before `epilogue` reads it.
+            unsafe {
+                gemm_serial(rows, n, k, dst, n as isize, false, a_blk, *b);
+                epilogue(std::slice::from_raw_parts_mut(dst, rows * n));
+            }
+            start += rows;
+        }
+    };
+    let threads = rayon::current_num_threads();
+    if parallel && threads > 1 && m >= 2 * SPLIT_ALIGN_ROWS {
+        // One contiguous range of rows per thread, as `split_parallel` does.
+        let per = m.div_ceil(threads).next_multiple_of(SPLIT_ALIGN_ROWS).min(m);
+        (0..m.div_ceil(per))
+            .into_par_iter()
+            .for_each(|t| run(t * per, ((t + 1) * per).min(m)));
+    } else {
+        run(0, m);
+    }
+    // SAFETY: the blocks tile all `m` rows, and each was written by its `gemm` call.
+    out.set_len(len);
+    out
+}
+
 /// One single-threaded `gemm` call (see [`sgemm`] for the contract).
 ///
 /// # Safety
