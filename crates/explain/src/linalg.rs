@@ -84,10 +84,57 @@ pub fn weighted_lstsq(
     w: ArrayView1<f64>,
     y: ArrayView2<f64>,
 ) -> Result<Array2<f64>> {
-    let wx = &x * &w.insert_axis(Axis(1));
-    let xtwx = wx.t().dot(&x);
-    let xtwy = wx.t().dot(&y);
-    solve_psd(op, xtwx.view(), xtwy.view())
+    let (n, p) = x.dim();
+    let k = y.ncols();
+    // [√w·x | √w·y] row-major, then one product gives both XᵀWX and XᵀWy.
+    let q = p + k;
+    let mut s = Vec::with_capacity(n * q);
+    for ((xr, yr), &wi) in x.outer_iter().zip(y.outer_iter()).zip(w) {
+        let r = wi.max(0.0).sqrt();
+        s.extend(xr.iter().map(|v| v * r));
+        s.extend(yr.iter().map(|v| v * r));
+    }
+    let normal = gram_columns(&s, n, q, p);
+    let xtwx = normal.slice(ndarray::s![.., ..p]);
+    let xtwy = normal.slice(ndarray::s![.., p..]);
+    solve_psd(op, xtwx, xtwy)
+}
+
+/// `S[:, ..p]ᵀ · S` for a row-major `[n, q]` buffer `s`, as a `[p, q]` array.
+fn gram_columns(s: &[f64], n: usize, q: usize, p: usize) -> Array2<f64> {
+    let mut out = Array2::<f64>::zeros((p, q));
+    if n == 0 || p == 0 {
+        return out;
+    }
+    let dst = out.as_slice_mut().expect("standard layout");
+    // SAFETY: `s` holds `n·q` elements; the left operand is its first `p` columns read
+    // transposed (`[p, n]`: row stride 1, column stride q), the right operand all of it
+    // (`[n, q]`), and `dst` is a fresh `[p, q]` row-major buffer. `gemm` computes
+    // dst = 1·dst + 1·lhs·rhs with dst zero, single-threaded (callers run in parallel).
+    unsafe {
+        gemm::gemm(
+            p,
+            q,
+            n,
+            dst.as_mut_ptr(),
+            1,
+            q as isize,
+            false,
+            s.as_ptr(),
+            q as isize,
+            1,
+            s.as_ptr(),
+            1,
+            q as isize,
+            0.0f64,
+            1.0f64,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    out
 }
 
 /// A fitted weighted ridge regression `y ≈ intercept + x · coef` (one target).

@@ -234,7 +234,8 @@ pub(crate) fn sample_coalitions(
     let wsum: f64 = weight_vector.iter().sum();
     weight_vector.iter_mut().for_each(|w| *w /= wsum);
 
-    let mut rows: Vec<Vec<bool>> = Vec::new();
+    // Coalitions are stored flat, `m` flags per row.
+    let mut rows: Vec<bool> = Vec::new();
     let mut weights: Vec<f64> = Vec::new();
     let mut num_full = 0;
     let mut left = budget as f64;
@@ -258,18 +259,19 @@ pub(crate) fn sample_coalitions(
         if paired {
             w /= 2.0;
         }
+        let mut mask = vec![false; m];
         for_each_combination(m, size, |inds| {
-            let mut mask = vec![false; m];
+            mask.iter_mut().for_each(|b| *b = false);
             inds.iter().for_each(|&i| mask[i] = true);
             if paired {
-                rows.push(mask.iter().map(|b| !b).collect());
+                rows.extend(mask.iter().map(|b| !b));
                 weights.push(w);
             }
-            rows.push(mask);
+            rows.extend_from_slice(&mask);
             weights.push(w);
         });
     }
-    let n_fixed = rows.len();
+    let n_fixed = weights.len();
     let mut samples_left = budget.saturating_sub(n_fixed);
     if num_full < num_subset_sizes && samples_left > 0 {
         let mut rem: Vec<f64> = weight_vector.clone();
@@ -278,10 +280,15 @@ pub(crate) fn sample_coalitions(
         }
         let rem = &rem[num_full..];
         let cum = cumulative(rem);
-        let mut used: HashMap<Vec<bool>, (usize, bool)> = HashMap::new();
+        // Sampled coalitions seen so far, keyed by their bits (64 features per word), with
+        // their row and whether their complement follows it.
+        let words = m.div_ceil(64);
+        let mut used: HashMap<Box<[u64]>, (usize, bool), BitsHasher> =
+            HashMap::with_capacity_and_hasher(samples_left, BitsHasher);
         let max_draws = 4 * samples_left;
         let mut draws = 0;
         let mut pool: Vec<usize> = (0..m).collect();
+        let mut key = vec![0u64; words];
         while samples_left > 0 && draws < max_draws {
             draws += 1;
             let size = rng.weighted_index(&cum) + num_full + 1;
@@ -290,10 +297,12 @@ pub(crate) fn sample_coalitions(
                 let j = i + rng.below(m - i);
                 pool.swap(i, j);
             }
-            let mut mask = vec![false; m];
-            pool[..size].iter().for_each(|&i| mask[i] = true);
+            key.iter_mut().for_each(|k| *k = 0);
+            pool[..size]
+                .iter()
+                .for_each(|&i| key[i / 64] |= 1u64 << (i % 64));
             let paired = size <= num_paired;
-            match used.get(&mask) {
+            match used.get(key.as_slice()) {
                 Some(&(pos, has_pair)) => {
                     weights[pos] += 1.0;
                     if paired && has_pair {
@@ -301,18 +310,20 @@ pub(crate) fn sample_coalitions(
                     }
                 }
                 None => {
-                    let complement: Vec<bool> = mask.iter().map(|b| !b).collect();
-                    let pos = rows.len();
-                    rows.push(mask.clone());
+                    let pos = weights.len();
+                    let start = rows.len();
+                    rows.resize(start + m, false);
+                    pool[..size].iter().for_each(|&i| rows[start + i] = true);
                     weights.push(1.0);
                     samples_left -= 1;
                     let has_pair = paired && samples_left > 0;
                     if has_pair {
-                        rows.push(complement);
+                        rows.extend_from_within(start..start + m);
+                        rows[start + m..].iter_mut().for_each(|b| *b = !*b);
                         weights.push(1.0);
                         samples_left -= 1;
                     }
-                    used.insert(mask, (pos, has_pair));
+                    used.insert(key.clone().into_boxed_slice(), (pos, has_pair));
                 }
             }
         }
@@ -324,14 +335,43 @@ pub(crate) fn sample_coalitions(
                 .for_each(|w| *w *= weight_left / sampled);
         }
     }
-    let n = rows.len();
-    let mut masks = Array2::from_elem((n, m), false);
-    for (r, row) in rows.iter().enumerate() {
-        for (j, &b) in row.iter().enumerate() {
-            masks[[r, j]] = b;
+    let n = weights.len();
+    let masks = Array2::from_shape_vec((n, m), rows).expect("m flags per coalition");
+    (masks, Array1::from(weights))
+}
+
+/// Hasher for coalition bit words: the keys are already uniformly mixed bits, so a
+/// multiply-rotate fold (as in rustc's FxHasher) is enough and much cheaper than SipHash.
+#[derive(Clone, Copy, Default)]
+struct BitsHasher;
+
+impl std::hash::BuildHasher for BitsHasher {
+    type Hasher = FoldHasher;
+    fn build_hasher(&self) -> FoldHasher {
+        FoldHasher(0)
+    }
+}
+
+/// The state of [`BitsHasher`].
+struct FoldHasher(u64);
+
+impl std::hash::Hasher for FoldHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
         }
     }
-    (masks, Array1::from(weights))
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
 }
 
 #[cfg(test)]

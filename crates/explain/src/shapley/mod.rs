@@ -16,6 +16,7 @@ pub use kernel::{KernelShap, KernelShapConfig};
 pub use kmeans::{kmeans, KMeans, KMeansConfig};
 pub use permutation::{PermutationShap, PermutationShapConfig};
 
+use glassbox_tensor::ops::fastmath::vectorized;
 use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{ExplainError, Result};
@@ -183,10 +184,41 @@ pub(crate) fn coalition_values<P: Predictor + ?Sized>(
     }
 }
 
+/// An element type of coalition rows, picked from `x` or a background row by a bit mask:
+/// `pick(b, x, mask)` is `x` where `mask` is all ones and `b` where it is zero. Selecting by
+/// bits (not by a `bool` per feature) lets the row builder run as plain vector code.
+trait Lane: Copy + Default {
+    /// Unsigned integer of the same width.
+    type Bits: Copy + Default;
+    /// The all-ones mask.
+    const ALL: Self::Bits;
+    fn pick(b: Self, x: Self, mask: Self::Bits) -> Self;
+}
+
+impl Lane for f32 {
+    type Bits = u32;
+    const ALL: u32 = u32::MAX;
+    #[inline(always)]
+    fn pick(b: f32, x: f32, mask: u32) -> f32 {
+        let (b, x) = (b.to_bits(), x.to_bits());
+        f32::from_bits(b ^ ((b ^ x) & mask))
+    }
+}
+
+impl Lane for f64 {
+    type Bits = u64;
+    const ALL: u64 = u64::MAX;
+    #[inline(always)]
+    fn pick(b: f64, x: f64, mask: u64) -> f64 {
+        let (b, x) = (b.to_bits(), x.to_bits());
+        f64::from_bits(b ^ ((b ^ x) & mask))
+    }
+}
+
 /// [`coalition_values`] with rows of element type `T` (`f64`, or `f32` for predictors that
 /// prefer it): each chunk of coalitions × background rows is written into one reused buffer.
 #[allow(clippy::too_many_arguments)]
-fn coalition_values_in<T: Copy + Default>(
+fn coalition_values_in<T: Lane>(
     op: &'static str,
     xs: &[T],
     bg_rows: &[T],
@@ -202,8 +234,8 @@ fn coalition_values_in<T: Copy + Default>(
     let per_call = (max_rows / n_bg).max(1);
     let wsum = bg.weights.sum();
     let wnorm: Vec<f64> = bg.weights.iter().map(|w| w / wsum).collect();
-    let mut out = Array2::zeros((n_masks, outputs));
-    let mut take_x: Vec<bool> = vec![false; m];
+    let mut out = vec![0.0f64; n_masks * outputs];
+    let mut bits: Vec<T::Bits> = vec![T::Bits::default(); m];
     let mut buf: Vec<T> = Vec::new();
     let mut start = 0;
     while start < n_masks {
@@ -211,29 +243,37 @@ fn coalition_values_in<T: Copy + Default>(
         let rows = (end - start) * n_bg;
         buf.resize(rows * m, T::default());
         for (ci, mask) in masks.slice(s![start..end, ..]).outer_iter().enumerate() {
-            take_x.iter_mut().zip(mask).for_each(|(t, &k)| *t = k);
-            let block = &mut buf[ci * n_bg * m..(ci + 1) * n_bg * m];
-            // A branch-free select per feature (vectorises), not a scatter of present ones.
-            for (dst, bg_row) in block.chunks_exact_mut(m).zip(bg_rows.chunks_exact(m)) {
-                for (((d, &b), &v), &t) in dst.iter_mut().zip(bg_row).zip(xs).zip(&take_x) {
-                    *d = if t { v } else { b };
-                }
+            for (b, &k) in bits.iter_mut().zip(mask) {
+                *b = if k { T::ALL } else { T::Bits::default() };
             }
+            let block = &mut buf[ci * n_bg * m..(ci + 1) * n_bg * m];
+            let bits = &bits;
+            vectorized(|| {
+                for (dst, bg_row) in block.chunks_exact_mut(m).zip(bg_rows.chunks_exact(m)) {
+                    for (((d, &b), &v), &k) in dst.iter_mut().zip(bg_row).zip(xs).zip(bits) {
+                        *d = T::pick(b, v, k);
+                    }
+                }
+            });
         }
         let batch = ArrayView2::from_shape((rows, m), &buf[..rows * m])
             .map_err(|e| ExplainError::invalid(op, "batch", e.to_string()))?;
         let y = predict(batch)?;
-        for ci in 0..end - start {
-            let mut o = out.row_mut(start + ci);
-            let o = o.as_slice_mut().expect("rows of a standard array");
-            for (bi, w) in wnorm.iter().enumerate() {
-                let yr = y.row(ci * n_bg + bi);
-                o.iter_mut().zip(yr).for_each(|(a, v)| *a += w * v);
+        let y = y.as_standard_layout();
+        let ys = y.as_slice().expect("standard layout");
+        // v(S) = Σ_b w_b f(x_S, b_¬S): one weighted sum of n_bg output rows per coalition.
+        let dst = &mut out[start * outputs..end * outputs];
+        for (o, yc) in dst
+            .chunks_exact_mut(outputs)
+            .zip(ys.chunks_exact(n_bg * outputs))
+        {
+            for (yr, &w) in yc.chunks_exact(outputs).zip(&wnorm) {
+                o.iter_mut().zip(yr).for_each(|(a, &v)| *a += w * v);
             }
         }
         start = end;
     }
-    Ok(out)
+    Ok(Array2::from_shape_vec((n_masks, outputs), out).expect("n_masks x outputs"))
 }
 
 #[cfg(test)]
