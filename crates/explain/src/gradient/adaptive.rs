@@ -35,6 +35,13 @@ pub struct AdaptiveIgConfig {
     pub tolerance: f64,
     /// Most gradient evaluations per input, start rule included (at least `steps + 2`).
     pub budget: usize,
+    /// Widest piece of the path (in `α`, within `(0, 1]`) that may be accepted without
+    /// looking inside. Two points with equal gradients and consistent outputs can still
+    /// enclose structure, e.g. a unit of a ReLU network that switches on and off again
+    /// between them (both ends in a region where the target output is dead); no rule that
+    /// samples the path sees structure narrower than its sampling, so this sets the
+    /// resolution. The default, `1/32`, accepts the gaps of the 64-node start rule.
+    pub resolution: f64,
     /// Cap on the rows of one forward/backward pass.
     pub cap: BatchCap,
 }
@@ -46,6 +53,7 @@ impl Default for AdaptiveIgConfig {
             steps: 64,
             tolerance: 1e-4,
             budget: 4096,
+            resolution: 1.0 / 32.0,
             cap: BatchCap::default(),
         }
     }
@@ -70,6 +78,8 @@ pub struct AdaptiveAttributions {
 struct Point {
     alpha: f64,
     f: f64,
+    /// `φ = G·d`, the derivative of `F` along the path.
+    phi: f64,
     /// Emptied once no open piece needs it.
     g: Vec<f32>,
 }
@@ -108,6 +118,8 @@ struct Path {
     evals: usize,
     /// Largest `|F|` of the start rule.
     fscale: f64,
+    /// [`AdaptiveIgConfig::resolution`].
+    max_width: f64,
     /// Set when a piece was closed before meeting its share of the tolerance.
     cut: bool,
     tol: f64,
@@ -132,11 +144,13 @@ struct Path {
 ///
 /// 1. Start rule: `steps` Gauss–Legendre nodes plus the two ends `α = 0, 1`
 ///    (`steps + 2` gradient evaluations). If the Gauss–Legendre estimate already meets the
-///    tolerance, it is returned, and it equals plain [`integrated_gradients`] with the same
-///    nodes (up to the float rounding of differently sized batches).
+///    tolerance and the nodes are no further apart than `resolution`, it is returned, and
+///    it equals plain [`integrated_gradients`] with the same nodes (up to the float
+///    rounding of differently sized batches).
 /// 2. Otherwise the evaluated points cut `[0, 1]` into `steps + 1` pieces, each with `F`
 ///    and `G` known at both ends, and every round treats each open piece `[a, b]`
 ///    (`h = b − a`, share of the tolerance `τ_h = tolerance · h / 2`):
+///    No piece wider than `resolution` is accepted without a look inside.
 ///    * **flat**: equal end gradients (to `1e-5` of their largest entry) and a trapezoid
 ///      residual within `τ_h` (plus an f32 rounding floor): accepted with the trapezoid
 ///      `h (G(a) + G(b)) / 2`, exact on a linear region.
@@ -197,6 +211,7 @@ pub fn integrated_gradients_adaptive(
             acc: vec![0.0; dim],
             evals: 0,
             fscale: 0.0,
+            max_width: config.resolution,
             cut: false,
             tol: config.tolerance,
         })
@@ -222,6 +237,7 @@ pub fn integrated_gradients_adaptive(
             p.points.push(Point {
                 alpha,
                 f: 0.0,
+                phi: 0.0,
                 g: Vec::new(),
             });
         }
@@ -238,7 +254,11 @@ pub fn integrated_gradients_adaptive(
         }
         let r =
             p.points[last].f - p.points[0].f - p.d.iter().zip(&gl).map(|(d, g)| d * g).sum::<f64>();
-        if r.abs() <= p.tol {
+        let gap = p
+            .points
+            .windows(2)
+            .fold(0f64, |m, w| m.max(w[1].alpha - w[0].alpha));
+        if r.abs() <= p.tol && gap <= p.max_width {
             p.acc = gl;
         } else {
             p.open = (0..last)
@@ -298,6 +318,12 @@ fn validate(config: &AdaptiveIgConfig) -> Result<()> {
             format!("must be positive and finite, got {}", config.tolerance),
         );
     }
+    if !(config.resolution > 0.0 && config.resolution <= 1.0) {
+        return bad(
+            "resolution",
+            format!("must be within (0, 1], got {}", config.resolution),
+        );
+    }
     if config.budget < config.steps + 2 {
         return bad(
             "budget",
@@ -312,11 +338,6 @@ fn validate(config: &AdaptiveIgConfig) -> Result<()> {
 
 fn dot(a: &[f64], g: &[f32]) -> f64 {
     a.iter().zip(g).map(|(a, &g)| a * g as f64).sum()
-}
-
-/// `φ = G·d` at a point.
-fn phi(d: &[f64], p: &Point) -> f64 {
-    dot(d, &p.g)
 }
 
 /// Whether two gradients are equal up to f32 rounding.
@@ -373,9 +394,12 @@ impl Evaluator<'_, '_> {
             for (r, &(i, k)) in chunk.iter().enumerate() {
                 let p = &mut paths[i];
                 p.evals += 1;
+                let g = &gv[r * dim..(r + 1) * dim];
+                let phi = dot(&p.d, g);
                 let pt = &mut p.points[k];
                 pt.f = f[r];
-                pt.g = gv[r * dim..(r + 1) * dim].to_vec();
+                pt.phi = phi;
+                pt.g = g.to_vec();
             }
         }
         Ok(())
@@ -399,7 +423,7 @@ impl Path {
     fn ends(&self, piece: Piece) -> Ends<'_> {
         let (a, b) = (&self.points[piece.a], &self.points[piece.b]);
         let h = b.alpha - a.alpha;
-        let (phi_a, phi_b) = (phi(&self.d, a), phi(&self.d, b));
+        let (phi_a, phi_b) = (a.phi, b.phi);
         let noise = NOISE * (self.fscale + h * (phi_a.abs() + phi_b.abs()));
         Ends {
             a,
@@ -423,7 +447,9 @@ impl Path {
     /// Whether the piece is one linear region (equal end gradients, consistent values).
     fn is_flat(&self, piece: Piece) -> bool {
         let e = self.ends(piece);
-        grad_eq(&e.a.g, &e.b.g) && (e.df - 0.5 * e.h * (e.phi_a + e.phi_b)).abs() <= e.allowed
+        e.h <= self.max_width
+            && grad_eq(&e.a.g, &e.b.g)
+            && (e.df - 0.5 * e.h * (e.phi_a + e.phi_b)).abs() <= e.allowed
     }
 
     /// The single-kink position inside the piece, if the hypothesis places one there.
@@ -472,6 +498,7 @@ impl Path {
         self.points.push(Point {
             alpha,
             f: 0.0,
+            phi: 0.0,
             g: Vec::new(),
         });
         requests.push((input, k));
@@ -485,7 +512,7 @@ impl Path {
             return;
         }
         let open = std::mem::take(&mut self.open);
-        let mut wanted: Vec<(f64, Piece, Option<f64>)> = Vec::new();
+        let mut wanted: Vec<(Piece, Option<f64>)> = Vec::new();
         for piece in open {
             let (a, b) = (self.points[piece.a].alpha, self.points[piece.b].alpha);
             if self.is_flat(piece) {
@@ -493,10 +520,10 @@ impl Path {
                 continue;
             }
             if b - a < 2.0 * MIN_WIDTH {
-                // Too narrow to split: a kink fit is still exact; a trapezoid is cut
-                // short unless even a jump inside would be within the piece's share.
-                self.cut |= self.kink(piece).is_none()
-                    && (b - a) * self.spread(piece) > self.ends(piece).allowed;
+                // Too narrow to split (f32 outputs no longer locate a kink here): cut
+                // short unless even a jump inside would be within half the tolerance,
+                // the bound kink windows are accepted with.
+                self.cut |= (b - a) * self.spread(piece) > 0.5 * self.tol;
                 self.close(piece);
                 continue;
             }
@@ -506,19 +533,27 @@ impl Path {
             } else {
                 None
             };
-            // Priority: how much the attribution rate changes across the piece.
-            wanted.push(((b - a) * self.spread(piece), piece, kink));
+            wanted.push((piece, kink));
         }
         let mut left = budget.saturating_sub(self.evals);
         if wanted
             .iter()
-            .map(|w| if w.2.is_some() { 2 } else { 1 })
+            .map(|w| 1 + w.1.is_some() as usize)
             .sum::<usize>()
             > left
         {
-            wanted.sort_by(|u, v| v.0.total_cmp(&u.0));
+            // Not all fit: first the pieces across which the attribution rate changes most.
+            let mut keyed: Vec<(f64, Piece, Option<f64>)> = wanted
+                .into_iter()
+                .map(|(p, k)| {
+                    let h = self.points[p.b].alpha - self.points[p.a].alpha;
+                    (h * self.spread(p), p, k)
+                })
+                .collect();
+            keyed.sort_by(|u, v| v.0.total_cmp(&u.0));
+            wanted = keyed.into_iter().map(|(_, p, k)| (p, k)).collect();
         }
-        for (_, piece, kink) in wanted {
+        for (piece, kink) in wanted {
             let need = if kink.is_some() { 2 } else { 1 };
             if need > left {
                 self.cut = true;
@@ -574,10 +609,15 @@ impl Path {
                             self.accept_trapezoid(right);
                             // Two kinks closer than the window would go unseen: narrow
                             // it until even then the error would be within half the
-                            // tolerance, or until the next probes would be closer than
-                            // an f32 path resolves.
+                            // tolerance, or until the next probes would be closer to
+                            // the kink than f32 outputs locate it (or an f32 path
+                            // resolves).
                             let w = self.points[p2].alpha - self.points[p1].alpha;
-                            if w * self.spread(window) <= 0.5 * self.tol || w * PROBE < MIN_WIDTH {
+                            let e = self.ends(window);
+                            let blur = 4.0 * NOISE * self.fscale / (e.phi_a - e.phi_b).abs();
+                            if w * self.spread(window) <= 0.5 * self.tol
+                                || w * PROBE < MIN_WIDTH.max(blur)
+                            {
                                 self.close(window);
                             } else {
                                 self.open.push(Piece {
@@ -625,7 +665,7 @@ impl Path {
             richardson += (d * e.h * 0.25 * (2.0 * g - ga - gb)).abs() / 3.0;
             simpson += d * e.h * (ga + 4.0 * g + gb) / 6.0;
         }
-        richardson <= e.allowed && (e.df - simpson).abs() <= e.allowed
+        e.h <= self.max_width && richardson <= e.allowed && (e.df - simpson).abs() <= e.allowed
     }
 
     /// Drops the gradients no open or pending piece refers to.

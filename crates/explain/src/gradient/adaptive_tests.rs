@@ -199,7 +199,8 @@ fn relu_net_matches_the_exact_region_walk() {
     let cfg = AdaptiveIgConfig {
         baseline: Baseline::Tensor(base.clone()),
         steps: 4,
-        tolerance: 1e-6,
+        tolerance: 1e-5,
+        resolution: 1.0 / 64.0,
         ..AdaptiveIgConfig::default()
     };
     let r = integrated_gradients_adaptive(&m, &x, &targets, &cfg).unwrap();
@@ -210,7 +211,11 @@ fn relu_net_matches_the_exact_region_walk() {
         let (oracle, regions) = exact_path_integral(&net, &xs[i], &bs[i], targets[i]);
         kinks += regions - 1;
         worst = worst.max(max_diff(&r.attributions, i, &oracle));
-        assert!(r.converged[i], "row {i} did not converge");
+        assert!(
+            r.converged[i],
+            "row {i} did not converge: {:?} evaluations",
+            r.evaluations
+        );
         assert!(
             r.convergence_delta[i].abs() < 1e-5,
             "{:?}",
@@ -372,6 +377,13 @@ fn bad_settings_are_typed_errors_naming_the_field() {
         let c = AdaptiveIgConfig { tolerance, ..cfg() };
         assert_eq!(field(c, &[0]), "tolerance");
     }
+    for resolution in [0.0, -0.5, 1.5, f64::NAN] {
+        let c = AdaptiveIgConfig {
+            resolution,
+            ..cfg()
+        };
+        assert_eq!(field(c, &[0]), "resolution");
+    }
     assert_eq!(
         field(AdaptiveIgConfig { budget: 0, ..cfg() }, &[0]),
         "budget"
@@ -437,6 +449,7 @@ proptest! {
             baseline: Baseline::Tensor(base.clone()),
             steps: 2,
             tolerance: 1e-6,
+            resolution: 1.0 / 256.0,
             ..AdaptiveIgConfig::default()
         };
         let r = integrated_gradients_adaptive(&m, &x, &targets, &tight).unwrap();
