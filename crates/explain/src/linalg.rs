@@ -76,25 +76,27 @@ pub fn solve_psd(op: &'static str, a: ArrayView2<f64>, b: ArrayView2<f64>) -> Re
     })
 }
 
-/// Weighted least squares without intercept: minimises `Σ_i w_i ‖y_i − x_i β‖²` for every
-/// column of `y` at once. Returns `β` as `[features, outputs]`.
-pub fn weighted_lstsq(
+/// Weighted least squares without intercept, minimising `Σ_i w_i ‖y_i − x_i β‖²` for every
+/// column of `y` at once, given the rows already scaled and side by side: `s` is row-major
+/// `[n, p + k]` holding `[√w·x | √w·y]` (`w ≥ 0`). Returns `β` `[p, k]` from the normal
+/// equations, formed by one product.
+pub fn weighted_lstsq_scaled(
     op: &'static str,
-    x: ArrayView2<f64>,
-    w: ArrayView1<f64>,
-    y: ArrayView2<f64>,
+    s: &[f64],
+    n: usize,
+    p: usize,
+    k: usize,
 ) -> Result<Array2<f64>> {
-    let (n, p) = x.dim();
-    let k = y.ncols();
-    // [√w·x | √w·y] row-major, then one product gives both XᵀWX and XᵀWy.
     let q = p + k;
-    let mut s = Vec::with_capacity(n * q);
-    for ((xr, yr), &wi) in x.outer_iter().zip(y.outer_iter()).zip(w) {
-        let r = wi.max(0.0).sqrt();
-        s.extend(xr.iter().map(|v| v * r));
-        s.extend(yr.iter().map(|v| v * r));
+    if s.len() != n * q {
+        return Err(ExplainError::ShapeMismatch {
+            op,
+            what: "scaled least-squares rows",
+            expected: vec![n, q],
+            found: vec![s.len()],
+        });
     }
-    let normal = gram_columns(&s, n, q, p);
+    let normal = gram_columns(s, n, q, p);
     let xtwx = normal.slice(ndarray::s![.., ..p]);
     let xtwy = normal.slice(ndarray::s![.., p..]);
     solve_psd(op, xtwx, xtwy)
@@ -242,10 +244,45 @@ mod tests {
 
     #[test]
     fn weighted_lstsq_two_outputs() {
-        let x = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
-        let y = array![[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]];
-        let w = array![1.0, 1.0, 1.0];
-        let b = weighted_lstsq("t", x.view(), w.view(), y.view()).unwrap();
-        assert!((b[[0, 0]] - 1.0).abs() < 1e-12 && (b[[1, 1]] - 4.0).abs() < 1e-12);
+        // y = x·[[1, 2], [0.5, 4]] exactly on three rows, plus one row off the plane with a
+        // tiny weight: the fit must stay close to the plane, and weights must matter.
+        let x = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0]];
+        let y = array![[1.0, 2.0], [0.5, 4.0], [1.5, 6.0], [10.0, -10.0]];
+        let fit = |w: [f64; 4]| {
+            let mut s = Vec::new();
+            for i in 0..4 {
+                let r = w[i].sqrt();
+                s.extend([r * x[[i, 0]], r * x[[i, 1]], r * y[[i, 0]], r * y[[i, 1]]]);
+            }
+            weighted_lstsq_scaled("t", &s, 4, 2, 2).unwrap()
+        };
+        let b = fit([1.0, 1.0, 1.0, 0.0]);
+        let want = [[1.0, 2.0], [0.5, 4.0]];
+        for i in 0..2 {
+            for j in 0..2 {
+                assert!((b[[i, j]] - want[i][j]).abs() < 1e-12, "{b}");
+            }
+        }
+        // With weight on the outlier the normal equations give the weighted solution:
+        // compare with a direct 2x2 solve of XᵀWX β = XᵀWy.
+        let w = [1.0, 2.0, 0.5, 0.25];
+        let b = fit(w);
+        let mut a = [[0.0; 2]; 2];
+        let mut r = [[0.0; 2]; 2];
+        for i in 0..4 {
+            for p in 0..2 {
+                for q in 0..2 {
+                    a[p][q] += w[i] * x[[i, p]] * x[[i, q]];
+                    r[p][q] += w[i] * x[[i, p]] * y[[i, q]];
+                }
+            }
+        }
+        let det = a[0][0] * a[1][1] - a[0][1] * a[1][0];
+        for c in 0..2 {
+            let b0 = (a[1][1] * r[0][c] - a[0][1] * r[1][c]) / det;
+            let b1 = (a[0][0] * r[1][c] - a[1][0] * r[0][c]) / det;
+            assert!((b[[0, c]] - b0).abs() < 1e-12 && (b[[1, c]] - b1).abs() < 1e-12);
+        }
+        assert!(weighted_lstsq_scaled("t", &[1.0; 5], 2, 1, 1).is_err());
     }
 }

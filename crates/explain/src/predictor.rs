@@ -22,6 +22,13 @@ pub trait Predictor: Sync {
         self.predict(x.mapv(f64::from).view())
     }
 
+    /// [`Predictor::predict_f32`] for a batch the caller hands over: a predictor that needs
+    /// its input as an owned buffer (a tensor) can take `x`'s instead of copying it. The
+    /// default calls [`Predictor::predict_f32`] on a view.
+    fn predict_f32_owned(&self, x: Array2<f32>) -> Array2<f64> {
+        self.predict_f32(x.view())
+    }
+
     /// Whether [`Predictor::predict_f32`] is this predictor's native path (an `f32` model).
     /// Inputs rounded to `f32` are exact for such a model, so results do not change.
     fn prefers_f32(&self) -> bool {
@@ -101,14 +108,16 @@ pub(crate) fn predict_chunked<P: Predictor + ?Sized>(
         .map_err(|e| ExplainError::invalid(op, "batch", e.to_string()))
 }
 
-/// [`predict_checked`] for a single-precision batch, through [`Predictor::predict_f32`].
-pub(crate) fn predict_checked_f32<P: Predictor + ?Sized>(
+/// [`predict_checked`] for an owned single-precision batch, through
+/// [`Predictor::predict_f32_owned`].
+pub(crate) fn predict_checked_f32_owned<P: Predictor + ?Sized>(
     op: &'static str,
     p: &P,
-    x: ArrayView2<f32>,
+    x: Array2<f32>,
     outputs: Option<usize>,
 ) -> Result<Array2<f64>> {
-    check_output(op, p.predict_f32(x), x.nrows(), outputs)
+    let rows = x.nrows();
+    check_output(op, p.predict_f32_owned(x), rows, outputs)
 }
 
 /// Returns an error naming the first non-finite entry of `a`.

@@ -31,35 +31,44 @@ fn forward_rows(model: &dyn Module, x: ArrayView2<f32>, softmax: bool) -> Result
             None => chunk.iter().copied().collect(),
         };
         let t = Tensor::from_vec(data, &[end - start, x.ncols()])?;
-        let mut y = no_grad(|| model.forward(&Var::constant(t)))?.value();
-        let shape = y.shape().to_vec();
-        if shape.len() != 2 || shape[0] != end - start {
-            return Err(Error::Input(format!(
-                "expected [{}, outputs] from the network, got {shape:?}",
-                end - start
-            )));
+        let y = forward_batch(model, t, softmax)?;
+        if end - start == n {
+            return Ok(y);
         }
-        if softmax {
-            y = y.try_softmax(1)?;
-        }
-        let y = y.contiguous();
-        let ys = y.as_slice().expect("contiguous tensor");
-        let dst = out.get_or_insert_with(|| Array2::zeros((n, shape[1])));
-        if dst.ncols() != shape[1] {
+        let dst = out.get_or_insert_with(|| Array2::zeros((n, y.ncols())));
+        if dst.ncols() != y.ncols() {
             return Err(Error::Input(format!(
                 "the network gave {} outputs for rows {start}.. but {} before",
-                shape[1],
+                y.ncols(),
                 dst.ncols()
             )));
         }
-        let block = dst.slice_mut(ndarray::s![start..end, ..]);
-        let block = block
-            .into_slice()
-            .expect("row-major rows of a standard array");
-        block.iter_mut().zip(ys).for_each(|(d, &v)| *d = v as f64);
+        dst.slice_mut(ndarray::s![start..end, ..]).assign(&y);
         start = end;
     }
     Ok(out.expect("at least one batch ran"))
+}
+
+/// One forward pass of `model` on the `[rows, features]` tensor `t` without recording a
+/// graph, optionally followed by a softmax over each output row (in f32), widened to f64.
+fn forward_batch(model: &dyn Module, t: Tensor, softmax: bool) -> Result<Array2<f64>> {
+    let rows = t.shape()[0];
+    let mut y = no_grad(|| model.forward_owned(Var::constant(t)))?.value();
+    let shape = y.shape().to_vec();
+    if shape.len() != 2 || shape[0] != rows {
+        return Err(Error::Input(format!(
+            "expected [{rows}, outputs] from the network, got {shape:?}"
+        )));
+    }
+    if softmax {
+        y = y.try_softmax(1)?;
+    }
+    let y = y.contiguous();
+    let ys = y.as_slice().expect("contiguous tensor");
+    Ok(
+        Array2::from_shape_vec((rows, shape[1]), ys.iter().map(|&v| v as f64).collect())
+            .expect("rows x outputs"),
+    )
 }
 
 /// Raw network outputs (logits or regression values) for feature rows `x`
@@ -127,6 +136,25 @@ impl Predictor for NetworkPredictor<'_> {
         self.run(x.nrows(), forward_rows(self.model, x, self.probabilities))
     }
 
+    /// A batch of at most [`INFERENCE_BATCH`] standard-layout rows becomes the network's
+    /// input tensor as it is, without a copy.
+    fn predict_f32_owned(&self, x: Array2<f32>) -> Array2<f64> {
+        let rows = x.nrows();
+        if rows == 0 || rows > INFERENCE_BATCH || !x.is_standard_layout() {
+            return self.predict_f32(x.view());
+        }
+        let cols = x.ncols();
+        let (data, offset) = x.into_raw_vec_and_offset();
+        if offset.unwrap_or(0) != 0 || data.len() != rows * cols {
+            let x = Array2::from_shape_vec((rows, cols), data).expect("rows x cols");
+            return self.predict_f32(x.view());
+        }
+        let result = Tensor::from_vec(data, &[rows, cols])
+            .map_err(Error::from)
+            .and_then(|t| forward_batch(self.model, t, self.probabilities));
+        self.run(rows, result)
+    }
+
     fn prefers_f32(&self) -> bool {
         true
     }
@@ -180,6 +208,31 @@ mod tests {
             assert!((p - wp).abs() < 1e-6, "{p} vs {wp}");
         }
         assert!(predict_outputs(&net, x.slice(ndarray::s![..0, ..])).is_err());
+    }
+
+    #[test]
+    fn owned_batches_predict_like_views() {
+        use glassbox_nn::{Activation, Linear, Sequential};
+        let mut rng = glassbox_tensor::rng::Rng::new(5);
+        let net = Sequential::new()
+            .add(Linear::new(4, 6, true, &mut rng).unwrap())
+            .add(Activation::relu())
+            .add(Linear::new(6, 3, true, &mut rng).unwrap());
+        let p = proba_predictor(&net, 3);
+        for n in [1, 5, INFERENCE_BATCH + 3] {
+            let x =
+                Array2::from_shape_fn((n, 4), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.2 - 1.0);
+            let by_view = p.predict_f32(x.view());
+            let owned = p.predict_f32_owned(x.clone());
+            assert_eq!(owned, by_view, "{n} rows");
+            // A transposed (non-standard) batch takes the copying path and agrees too.
+            let xt = x.t().to_owned().reversed_axes();
+            assert_eq!(p.predict_f32_owned(xt), by_view);
+            assert!(by_view
+                .rows()
+                .into_iter()
+                .all(|r| (r.sum() - 1.0).abs() < 1e-6));
+        }
     }
 
     #[test]

@@ -4,8 +4,8 @@ use glassbox_autograd::Var;
 use glassbox_tensor::Tensor;
 
 use crate::error::{NnError, Result};
-use crate::layers::activation::{Activation, ActivationKind};
 use crate::io::{StateDict, TensorRecord};
+use crate::layers::activation::{Activation, ActivationKind};
 
 /// A layer or a model: a differentiable function with named parameters and buffers.
 ///

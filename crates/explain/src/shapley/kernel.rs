@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::{check_inputs, coalition_values, Background, ShapleyValues};
 use crate::error::{ExplainError, Result};
-use crate::linalg::weighted_lstsq;
+use crate::linalg::weighted_lstsq_scaled;
 use crate::predictor::{Predictor, DEFAULT_MAX_BATCH_ROWS};
 use crate::rng::{cumulative, Rng};
 
@@ -152,6 +152,11 @@ impl<'a, P: Predictor + ?Sized> KernelShap<'a, P> {
 
 /// Efficiency-constrained weighted least squares: returns `φ` `[m, outputs]` with
 /// `Σ_j φ_j = delta` exactly.
+///
+/// The last feature is eliminated (`φ_m = delta − Σ_{j<m} φ_j`), which leaves the
+/// unconstrained problem with design `z_j − z_m` and target `v − base − z_m · delta`; its
+/// rows, scaled by `√w`, are written straight into one `[n, m − 1 + outputs]` buffer for
+/// [`weighted_lstsq_scaled`].
 fn solve_constrained(
     masks: ArrayView2<bool>,
     w: ArrayView1<f64>,
@@ -161,18 +166,32 @@ fn solve_constrained(
 ) -> Result<Array2<f64>> {
     let (n, m) = masks.dim();
     let k = v.ncols();
-    let mut design = Array2::zeros((n, m - 1));
-    let mut y = Array2::zeros((n, k));
-    for r in 0..n {
-        let last = if masks[[r, m - 1]] { 1.0 } else { 0.0 };
-        for j in 0..m - 1 {
-            design[[r, j]] = (if masks[[r, j]] { 1.0 } else { 0.0 }) - last;
+    let p = m - 1;
+    let q = p + k;
+    let masks = masks.as_standard_layout();
+    let flags = masks.as_slice().expect("standard layout");
+    let v = v.as_standard_layout();
+    let values = v.as_slice().expect("standard layout");
+    // Per output: the target's offset `base` and the eliminated feature's share `delta`.
+    let (base, delta_c): (Vec<f64>, Vec<f64>) = (base.to_vec(), delta.to_vec());
+    let mut rows = vec![0.0f64; n * q];
+    for (((row, mask), vr), &wr) in rows
+        .chunks_exact_mut(q)
+        .zip(flags.chunks_exact(m))
+        .zip(values.chunks_exact(k))
+        .zip(w)
+    {
+        let r = wr.max(0.0).sqrt();
+        let last = if mask[m - 1] { 1.0 } else { 0.0 };
+        let (design, target) = row.split_at_mut(p);
+        for (d, &z) in design.iter_mut().zip(&mask[..p]) {
+            *d = r * ((if z { 1.0 } else { 0.0 }) - last);
         }
-        for c in 0..k {
-            y[[r, c]] = v[[r, c]] - base[c] - last * delta[c];
+        for (((t, &vc), &bc), &dc) in target.iter_mut().zip(vr).zip(&base).zip(&delta_c) {
+            *t = r * (vc - bc - last * dc);
         }
     }
-    let beta = weighted_lstsq(OP, design.view(), w, y.view())?;
+    let beta = weighted_lstsq_scaled(OP, &rows, n, p, k)?;
     let mut phi = Array2::zeros((m, k));
     phi.slice_mut(s![..m - 1, ..]).assign(&beta);
     for c in 0..k {

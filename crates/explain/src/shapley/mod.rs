@@ -21,7 +21,7 @@ use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{ExplainError, Result};
 use crate::predictor::{
-    check_matrix, predict_checked, predict_checked_f32, predict_chunked, Predictor,
+    check_matrix, predict_checked, predict_checked_f32_owned, predict_chunked, Predictor,
 };
 
 /// A weighted background (reference) data set.
@@ -173,13 +173,13 @@ pub(crate) fn coalition_values<P: Predictor + ?Sized>(
         let xs: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let bg_rows: Vec<f32> = bg.data.iter().map(|&v| v as f32).collect();
         coalition_values_in(op, &xs, &bg_rows, bg, masks, outputs, max_rows, |b| {
-            predict_checked_f32(op, p, b, Some(outputs))
+            predict_checked_f32_owned(op, p, b, Some(outputs))
         })
     } else {
         let xs: Vec<f64> = x.to_vec();
         let bg_rows: Vec<f64> = bg.data.iter().copied().collect(); // row-major copy
         coalition_values_in(op, &xs, &bg_rows, bg, masks, outputs, max_rows, |b| {
-            predict_checked(op, p, b, Some(outputs))
+            predict_checked(op, p, b.view(), Some(outputs))
         })
     }
 }
@@ -216,7 +216,8 @@ impl Lane for f64 {
 }
 
 /// [`coalition_values`] with rows of element type `T` (`f64`, or `f32` for predictors that
-/// prefer it): each chunk of coalitions × background rows is written into one reused buffer.
+/// prefer it): each chunk of coalitions × background rows is written into a buffer that is
+/// handed to the predictor (an `f32` network takes it as its input tensor without a copy).
 #[allow(clippy::too_many_arguments)]
 fn coalition_values_in<T: Lane>(
     op: &'static str,
@@ -226,7 +227,7 @@ fn coalition_values_in<T: Lane>(
     masks: ArrayView2<bool>,
     outputs: usize,
     max_rows: usize,
-    predict: impl Fn(ArrayView2<T>) -> Result<Array2<f64>>,
+    predict: impl Fn(Array2<T>) -> Result<Array2<f64>>,
 ) -> Result<Array2<f64>> {
     let n_bg = bg.data.nrows();
     let m = xs.len();
@@ -236,27 +237,30 @@ fn coalition_values_in<T: Lane>(
     let wnorm: Vec<f64> = bg.weights.iter().map(|w| w / wsum).collect();
     let mut out = vec![0.0f64; n_masks * outputs];
     let mut bits: Vec<T::Bits> = vec![T::Bits::default(); m];
-    let mut buf: Vec<T> = Vec::new();
     let mut start = 0;
     while start < n_masks {
         let end = (start + per_call).min(n_masks);
         let rows = (end - start) * n_bg;
-        buf.resize(rows * m, T::default());
-        for (ci, mask) in masks.slice(s![start..end, ..]).outer_iter().enumerate() {
+        let mut buf: Vec<T> = Vec::with_capacity(rows * m);
+        for mask in masks.slice(s![start..end, ..]).outer_iter() {
             for (b, &k) in bits.iter_mut().zip(mask) {
                 *b = if k { T::ALL } else { T::Bits::default() };
             }
-            let block = &mut buf[ci * n_bg * m..(ci + 1) * n_bg * m];
             let bits = &bits;
+            // Appended, not overwritten: the buffer is written once, never zeroed first.
             vectorized(|| {
-                for (dst, bg_row) in block.chunks_exact_mut(m).zip(bg_rows.chunks_exact(m)) {
-                    for (((d, &b), &v), &k) in dst.iter_mut().zip(bg_row).zip(xs).zip(bits) {
-                        *d = T::pick(b, v, k);
-                    }
+                for bg_row in bg_rows.chunks_exact(m) {
+                    buf.extend(
+                        bg_row
+                            .iter()
+                            .zip(xs)
+                            .zip(bits)
+                            .map(|((&b, &v), &k)| T::pick(b, v, k)),
+                    );
                 }
             });
         }
-        let batch = ArrayView2::from_shape((rows, m), &buf[..rows * m])
+        let batch = Array2::from_shape_vec((rows, m), buf)
             .map_err(|e| ExplainError::invalid(op, "batch", e.to_string()))?;
         let y = predict(batch)?;
         let y = y.as_standard_layout();

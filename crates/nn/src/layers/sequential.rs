@@ -173,10 +173,17 @@ mod tests {
             let x = Var::constant(Tensor::rand_normal(&[rows, 7], 0.0, 2.0, &mut rng));
             let before = x.value().to_vec();
             let recorded = net.forward(&x).unwrap();
-            assert!(recorded.requires_grad(), "the graph is recorded outside no_grad");
+            assert!(
+                recorded.requires_grad(),
+                "the graph is recorded outside no_grad"
+            );
             let fast = no_grad(|| net.forward(&x)).unwrap();
             assert!(!fast.requires_grad());
-            assert_eq!(fast.value().to_vec(), recorded.value().to_vec(), "{rows} rows");
+            assert_eq!(
+                fast.value().to_vec(),
+                recorded.value().to_vec(),
+                "{rows} rows"
+            );
             // The caller's input is shared, so in-place layers must not have written it.
             assert_eq!(x.value().to_vec(), before);
         }

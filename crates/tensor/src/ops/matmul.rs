@@ -176,7 +176,10 @@ pub(crate) unsafe fn sgemm_new_rows(
     let threads = rayon::current_num_threads();
     if parallel && threads > 1 && m >= 2 * SPLIT_ALIGN_ROWS {
         // One contiguous range of rows per thread, as `split_parallel` does.
-        let per = m.div_ceil(threads).next_multiple_of(SPLIT_ALIGN_ROWS).min(m);
+        let per = m
+            .div_ceil(threads)
+            .next_multiple_of(SPLIT_ALIGN_ROWS)
+            .min(m);
         (0..m.div_ceil(per))
             .into_par_iter()
             .for_each(|t| run(t * per, ((t + 1) * per).min(m)));
