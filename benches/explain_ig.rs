@@ -9,10 +9,13 @@
 //!
 //! Run: `cargo bench --bench explain_ig`.
 
+#[path = "support/predicted.rs"]
+mod predicted;
+
 use criterion::{criterion_group, criterion_main, Criterion};
-use glassbox_autograd::{no_grad, Var};
+
 use glassbox_explain::gradient::{integrated_gradients, saliency, BatchCap, GradModel, IgConfig};
-use glassbox_nn::{Activation, Linear, Module, Sequential};
+use glassbox_nn::{Activation, Linear, Sequential};
 use glassbox_tensor::{rng::Rng, Tensor};
 
 /// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
@@ -63,17 +66,7 @@ fn bench(c: &mut Criterion) {
         .add(Activation::relu())
         .add(Linear::new(64, 10, true, &mut rng).unwrap());
     let x = digits_rows(100);
-    let out = no_grad(|| net.forward(&Var::constant(x.clone())))
-        .unwrap()
-        .value()
-        .to_vec();
-    let targets: Vec<usize> = (0..100)
-        .map(|i| {
-            (0..10)
-                .max_by(|&a, &b| out[i * 10 + a].total_cmp(&out[i * 10 + b]))
-                .unwrap()
-        })
-        .collect();
+    let targets = predicted::predicted_classes(&net, &x);
     let m = GradModel::new(&net);
     let mut g = c.benchmark_group("explain_ig_digits_mlp");
     g.sample_size(20);

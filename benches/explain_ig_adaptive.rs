@@ -7,8 +7,11 @@
 //!
 //! Run: `cargo bench --bench explain_ig_adaptive`.
 
+#[path = "support/predicted.rs"]
+mod predicted;
+
 use criterion::{criterion_group, criterion_main, Criterion};
-use glassbox_autograd::{no_grad, Var};
+use glassbox_autograd::Var;
 use glassbox_explain::gradient::{
     integrated_gradients, integrated_gradients_adaptive, AdaptiveIgConfig, GradModel, IgConfig,
 };
@@ -94,17 +97,7 @@ fn bench(c: &mut Criterion) {
     let (xtr, ytr, xte) = digits();
     let net = trained_mlp(&xtr, &ytr);
     let x = xte.try_narrow(0, 0, 100).unwrap().contiguous();
-    let out = no_grad(|| net.forward(&Var::constant(x.clone())))
-        .unwrap()
-        .value()
-        .to_vec();
-    let targets: Vec<usize> = (0..100)
-        .map(|i| {
-            (0..10)
-                .max_by(|&a, &b| out[i * 10 + a].total_cmp(&out[i * 10 + b]))
-                .unwrap()
-        })
-        .collect();
+    let targets = predicted::predicted_classes(&net, &x);
     let m = GradModel::new(&net);
     let plain = IgConfig {
         steps: 64,
