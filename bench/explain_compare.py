@@ -12,10 +12,10 @@ sides see the same machine load) and the ratios are printed. One JSON line.
 
     python bench/explain_compare.py [--no-rust]      # uses ~/torch-venv via bench/setup_venv.sh
 
-Measured 2026-11-29 10:57 UTC in one run on the shared 2-core box (load average ~13, so
-absolute times are several times the unloaded ones): shap default 3.71 s, shap
-l1_reg=False 18.4 s; glassbox f32 MLP 0.382 s (9.7x / 48x), f64 MLP 0.558 s (6.6x / 33x).
-Most of glassbox's time is the model's own sgemm (perf: ~63% in matrixmultiply).
+Measured 2026-12-06 ~16:05 UTC, three consecutive runs on the 2-core AVX-512 machine of
+session 3: glassbox f32 MLP 30.8 / 31.2 / 31.3 ms; shap default 661 / 717 / 676 ms
+(21.5x / 23.0x / 21.6x), shap l1_reg=False 997 / 1004 / 870 ms (32.4x / 32.2x / 27.8x).
+The model's own sgemm is about 58% of glassbox's CPU time (perf).
 """
 import json, os, re, subprocess, sys, time, warnings
 

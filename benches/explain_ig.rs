@@ -9,14 +9,13 @@
 //!
 //! Run: `cargo bench --bench explain_ig`.
 
-#[path = "support/predicted.rs"]
-mod predicted;
+#[path = "support/digits_mlp.rs"]
+mod digits_mlp;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use glassbox_explain::gradient::{integrated_gradients, saliency, BatchCap, GradModel, IgConfig};
-use glassbox_nn::{Activation, Linear, Sequential};
-use glassbox_tensor::{rng::Rng, Tensor};
+use glassbox_tensor::Tensor;
 
 /// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
 #[global_allocator]
@@ -58,15 +57,9 @@ fn digits_rows(n: usize) -> Tensor {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut rng = Rng::new(0);
-    let net = Sequential::new()
-        .add(Linear::new(64, 128, true, &mut rng).unwrap())
-        .add(Activation::relu())
-        .add(Linear::new(128, 64, true, &mut rng).unwrap())
-        .add(Activation::relu())
-        .add(Linear::new(64, 10, true, &mut rng).unwrap());
+    let net = digits_mlp::digits_mlp(0);
     let x = digits_rows(100);
-    let targets = predicted::predicted_classes(&net, &x);
+    let targets = digits_mlp::predicted_classes(&net, &x);
     let m = GradModel::new(&net);
     let mut g = c.benchmark_group("explain_ig_digits_mlp");
     g.sample_size(20);

@@ -7,15 +7,15 @@
 //!
 //! Run: `cargo bench --bench explain_ig_adaptive`.
 
-#[path = "support/predicted.rs"]
-mod predicted;
+#[path = "support/digits_mlp.rs"]
+mod digits_mlp;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use glassbox_autograd::Var;
 use glassbox_explain::gradient::{
     integrated_gradients, integrated_gradients_adaptive, AdaptiveIgConfig, GradModel, IgConfig,
 };
-use glassbox_nn::{cross_entropy, Activation, CrossEntropyOptions, Linear, Module, Sequential};
+use glassbox_nn::{cross_entropy, CrossEntropyOptions, Module, Sequential};
 use glassbox_optim::{Adam, AdamConfig, Optimizer};
 use glassbox_tensor::{rng::Rng, Tensor};
 
@@ -66,13 +66,7 @@ fn digits() -> (Tensor, Vec<usize>, Tensor) {
 }
 
 fn trained_mlp(x: &Tensor, y: &[usize]) -> Sequential {
-    let mut rng = Rng::new(0);
-    let net = Sequential::new()
-        .add(Linear::new(64, 128, true, &mut rng).unwrap())
-        .add(Activation::relu())
-        .add(Linear::new(128, 64, true, &mut rng).unwrap())
-        .add(Activation::relu())
-        .add(Linear::new(64, 10, true, &mut rng).unwrap());
+    let net = digits_mlp::digits_mlp(0);
     let mut opt = Adam::new(net.named_parameters(), AdamConfig::adam(1e-3)).unwrap();
     let mut order = Rng::new(0);
     for _ in 0..4 {
@@ -97,7 +91,7 @@ fn bench(c: &mut Criterion) {
     let (xtr, ytr, xte) = digits();
     let net = trained_mlp(&xtr, &ytr);
     let x = xte.try_narrow(0, 0, 100).unwrap().contiguous();
-    let targets = predicted::predicted_classes(&net, &x);
+    let targets = digits_mlp::predicted_classes(&net, &x);
     let m = GradModel::new(&net);
     let plain = IgConfig {
         steps: 64,
