@@ -1,9 +1,8 @@
 //! Exact interventional Shapley values by enumerating every coalition.
 
-use ndarray::{Array2, Array3, Axis};
-use rayon::prelude::*;
+use ndarray::Array2;
 
-use super::{check_inputs, coalition_values, Background, ShapleyValues};
+use super::{check_inputs, coalition_values, explain_rows, Background, ShapleyValues};
 use crate::error::{ExplainError, Result};
 use crate::predictor::{predict_checked, Predictor, DEFAULT_MAX_BATCH_ROWS};
 
@@ -44,41 +43,29 @@ pub fn exact_shapley<P: Predictor + ?Sized>(
     for (s, w) in wsize.iter_mut().enumerate() {
         *w = 1.0 / (m as f64 * binom(m - 1, s));
     }
-    let per_input: Vec<Result<Array2<f64>>> = (0..x.nrows())
-        .into_par_iter()
-        .map(|i| {
-            let v = coalition_values(
-                OP,
-                predictor,
-                x.row(i),
-                background,
-                masks.view(),
-                k,
-                DEFAULT_MAX_BATCH_ROWS,
-            )?;
-            let mut phi = Array2::zeros((m, k));
-            for s in 0..n_sets {
-                let size = s.count_ones() as usize;
-                for j in 0..m {
-                    if (s >> j) & 1 == 0 {
-                        let with = s | (1 << j);
-                        for c in 0..k {
-                            phi[[j, c]] += wsize[size] * (v[[with, c]] - v[[s, c]]);
-                        }
+    explain_rows(x, fx, m, base, |_, xi, _| {
+        let v = coalition_values(
+            OP,
+            predictor,
+            xi,
+            background,
+            masks.view(),
+            k,
+            DEFAULT_MAX_BATCH_ROWS,
+        )?;
+        let mut phi = Array2::zeros((m, k));
+        for s in 0..n_sets {
+            let size = s.count_ones() as usize;
+            for j in 0..m {
+                if (s >> j) & 1 == 0 {
+                    let with = s | (1 << j);
+                    for c in 0..k {
+                        phi[[j, c]] += wsize[size] * (v[[with, c]] - v[[s, c]]);
                     }
                 }
             }
-            Ok(phi)
-        })
-        .collect();
-    let mut values = Array3::zeros((x.nrows(), m, k));
-    for (i, r) in per_input.into_iter().enumerate() {
-        values.index_axis_mut(Axis(0), i).assign(&r?);
-    }
-    Ok(ShapleyValues {
-        values,
-        base_values: base,
-        outputs: fx,
+        }
+        Ok(phi)
     })
 }
 
@@ -89,7 +76,7 @@ fn binom(n: usize, k: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{array, ArrayView2};
+    use ndarray::{array, ArrayView2, Axis};
 
     #[test]
     fn product_game_has_hand_computed_values() {

@@ -2,10 +2,9 @@
 
 use std::collections::HashMap;
 
-use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
-use rayon::prelude::*;
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
 
-use super::{check_inputs, coalition_values, Background, ShapleyValues};
+use super::{coalition_values, explain_inputs, Background, ShapleyValues};
 use crate::error::{ExplainError, Result};
 use crate::linalg::weighted_lstsq_scaled;
 use crate::predictor::{Predictor, DEFAULT_MAX_BATCH_ROWS};
@@ -77,22 +76,14 @@ impl<'a, P: Predictor + ?Sized> KernelShap<'a, P> {
 
     /// Explains every row of `x` (`[inputs, features]`), in parallel over inputs.
     pub fn explain(&self, x: ArrayView2<f64>) -> Result<ShapleyValues> {
-        let m = check_inputs(OP, x, &self.background)?;
-        let k = self.expected.len();
-        let fx = crate::predictor::predict_checked(OP, self.predictor, x, Some(k))?;
-        let rows: Vec<Result<Array2<f64>>> = (0..x.nrows())
-            .into_par_iter()
-            .map(|i| self.explain_one(i, x.row(i), fx.row(i)))
-            .collect();
-        let mut values = Array3::zeros((x.nrows(), m, k));
-        for (i, r) in rows.into_iter().enumerate() {
-            values.index_axis_mut(Axis(0), i).assign(&r?);
-        }
-        Ok(ShapleyValues {
-            values,
-            base_values: self.expected.clone(),
-            outputs: fx,
-        })
+        explain_inputs(
+            OP,
+            self.predictor,
+            &self.background,
+            &self.expected,
+            x,
+            |i, xi, fi| self.explain_one(i, xi, fi),
+        )
     }
 
     fn explain_one(

@@ -18,6 +18,7 @@ pub use permutation::{PermutationShap, PermutationShapConfig};
 
 use glassbox_tensor::ops::fastmath::vectorized;
 use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
+use rayon::prelude::*;
 
 use crate::error::{ExplainError, Result};
 use crate::predictor::{
@@ -155,6 +156,53 @@ pub(crate) fn check_inputs(op: &'static str, x: ArrayView2<f64>, bg: &Background
         });
     }
     Ok(x.ncols())
+}
+
+/// Explains every row of `x` for an explainer with base values `expected` (`E_b[f(b)]`):
+/// checks `x` against the background, evaluates `f(x)` and runs [`explain_rows`].
+pub(crate) fn explain_inputs<P, F>(
+    op: &'static str,
+    predictor: &P,
+    background: &Background,
+    expected: &Array1<f64>,
+    x: ArrayView2<f64>,
+    explain_one: F,
+) -> Result<ShapleyValues>
+where
+    P: Predictor + ?Sized,
+    F: Fn(usize, ArrayView1<f64>, ArrayView1<f64>) -> Result<Array2<f64>> + Sync,
+{
+    let m = check_inputs(op, x, background)?;
+    let fx = predict_checked(op, predictor, x, Some(expected.len()))?;
+    explain_rows(x, fx, m, expected.clone(), explain_one)
+}
+
+/// Runs `explain_one(i, x_i, f(x_i))` (each `[features, outputs]`) for every row `i` of `x`,
+/// in parallel over inputs, and assembles the [`ShapleyValues`] of `m` features with the
+/// model outputs `fx` and the base values. The first failing input's error is returned.
+pub(crate) fn explain_rows<F>(
+    x: ArrayView2<f64>,
+    fx: Array2<f64>,
+    m: usize,
+    base_values: Array1<f64>,
+    explain_one: F,
+) -> Result<ShapleyValues>
+where
+    F: Fn(usize, ArrayView1<f64>, ArrayView1<f64>) -> Result<Array2<f64>> + Sync,
+{
+    let rows: Vec<Result<Array2<f64>>> = (0..x.nrows())
+        .into_par_iter()
+        .map(|i| explain_one(i, x.row(i), fx.row(i)))
+        .collect();
+    let mut values = Array3::zeros((x.nrows(), m, base_values.len()));
+    for (i, r) in rows.into_iter().enumerate() {
+        values.index_axis_mut(Axis(0), i).assign(&r?);
+    }
+    Ok(ShapleyValues {
+        values,
+        base_values,
+        outputs: fx,
+    })
 }
 
 /// Values `v(S)` of coalitions for one input: `masks` is `[coalitions, features]` with

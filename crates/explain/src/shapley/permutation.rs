@@ -1,11 +1,10 @@
 //! Permutation SHAP with antithetic (forward + reverse) permutations.
 
-use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
-use rayon::prelude::*;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
-use super::{check_inputs, coalition_values, Background, ShapleyValues};
+use super::{coalition_values, explain_inputs, Background, ShapleyValues};
 use crate::error::{ExplainError, Result};
-use crate::predictor::{predict_checked, Predictor, DEFAULT_MAX_BATCH_ROWS};
+use crate::predictor::{Predictor, DEFAULT_MAX_BATCH_ROWS};
 use crate::rng::Rng;
 
 const OP: &str = "PermutationShap";
@@ -68,22 +67,14 @@ impl<'a, P: Predictor + ?Sized> PermutationShap<'a, P> {
 
     /// Explains every row of `x`, in parallel over inputs.
     pub fn explain(&self, x: ArrayView2<f64>) -> Result<ShapleyValues> {
-        let m = check_inputs(OP, x, &self.background)?;
-        let k = self.expected.len();
-        let fx = predict_checked(OP, self.predictor, x, Some(k))?;
-        let rows: Vec<Result<Array2<f64>>> = (0..x.nrows())
-            .into_par_iter()
-            .map(|i| self.explain_one(i, x.row(i), fx.row(i)))
-            .collect();
-        let mut values = Array3::zeros((x.nrows(), m, k));
-        for (i, r) in rows.into_iter().enumerate() {
-            values.index_axis_mut(Axis(0), i).assign(&r?);
-        }
-        Ok(ShapleyValues {
-            values,
-            base_values: self.expected.clone(),
-            outputs: fx,
-        })
+        explain_inputs(
+            OP,
+            self.predictor,
+            &self.background,
+            &self.expected,
+            x,
+            |i, xi, fi| self.explain_one(i, xi, fi),
+        )
     }
 
     fn explain_one(
@@ -145,7 +136,7 @@ impl<'a, P: Predictor + ?Sized> PermutationShap<'a, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
+    use ndarray::{array, Axis};
 
     #[test]
     fn additive_model_gets_exact_contributions() {
