@@ -1,13 +1,10 @@
 //! Feature ablation with optional feature groups.
 
 use ndarray::{Array2, ArrayView2};
-use rayon::prelude::*;
 
-use super::Baseline;
+use super::{removal_attributions, Baseline};
 use crate::error::{ExplainError, Result};
-use crate::predictor::{
-    check_matrix, check_target, predict_checked, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS,
-};
+use crate::predictor::{check_matrix, Predictor};
 
 const OP: &str = "feature_ablation";
 
@@ -20,7 +17,8 @@ pub struct FeatureAblationConfig {
     /// together and receive the same attribution (Captum's `feature_mask`). `None` ablates
     /// every feature on its own.
     pub feature_mask: Option<Vec<usize>>,
-    /// Cap on rows per predictor call; `0` means [`DEFAULT_MAX_BATCH_ROWS`].
+    /// Cap on rows per predictor call; `0` means
+    /// [`DEFAULT_MAX_BATCH_ROWS`](crate::predictor::DEFAULT_MAX_BATCH_ROWS).
     pub max_batch_rows: usize,
 }
 
@@ -40,43 +38,22 @@ pub fn feature_ablation<P: Predictor + ?Sized>(
     let (n, m) = x.dim();
     config.baseline.check(OP, n, m)?;
     let groups = group_members(OP, config.feature_mask.as_deref(), m)?;
-    let fx = predict_checked(OP, predictor, x, None)?;
-    let k = fx.ncols();
-    check_target(OP, target, k)?;
-    let max_rows = if config.max_batch_rows == 0 {
-        DEFAULT_MAX_BATCH_ROWS
-    } else {
-        config.max_batch_rows
-    };
-    let rows: Vec<Result<Vec<f64>>> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let mut batch = Array2::zeros((groups.len(), m));
-            for (g, members) in groups.iter().enumerate() {
-                let mut row = batch.row_mut(g);
-                row.assign(&x.row(i));
-                for &j in members {
-                    row[j] = config.baseline.value(i, j);
-                }
-            }
-            let y = predict_chunked(OP, predictor, batch.view(), Some(k), max_rows)?;
-            let mut attr = vec![0.0; m];
-            for (g, members) in groups.iter().enumerate() {
-                let d = fx[[i, target]] - y[[g, target]];
+    removal_attributions(
+        OP,
+        predictor,
+        x,
+        target,
+        &config.baseline,
+        &groups,
+        config.max_batch_rows,
+        |drops, attr| {
+            for (&d, members) in drops.iter().zip(&groups) {
                 for &j in members {
                     attr[j] = d;
                 }
             }
-            Ok(attr)
-        })
-        .collect();
-    let mut out = Array2::zeros((n, m));
-    for (i, r) in rows.into_iter().enumerate() {
-        for (j, v) in r?.into_iter().enumerate() {
-            out[[i, j]] = v;
-        }
-    }
-    Ok(out)
+        },
+    )
 }
 
 /// Members of each group, groups ordered by first appearance.

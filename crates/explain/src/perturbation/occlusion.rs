@@ -1,13 +1,10 @@
 //! Occlusion with N-dimensional sliding windows and strides.
 
 use ndarray::{Array2, ArrayView2};
-use rayon::prelude::*;
 
-use super::Baseline;
+use super::{removal_attributions, Baseline};
 use crate::error::{ExplainError, Result};
-use crate::predictor::{
-    check_matrix, check_target, predict_checked, predict_chunked, Predictor, DEFAULT_MAX_BATCH_ROWS,
-};
+use crate::predictor::{check_matrix, Predictor};
 
 const OP: &str = "occlusion";
 
@@ -23,7 +20,8 @@ pub struct OcclusionConfig {
     pub strides: Vec<usize>,
     /// Value of occluded features.
     pub baseline: Baseline,
-    /// Cap on rows per predictor call; `0` means [`DEFAULT_MAX_BATCH_ROWS`].
+    /// Cap on rows per predictor call; `0` means
+    /// [`DEFAULT_MAX_BATCH_ROWS`](crate::predictor::DEFAULT_MAX_BATCH_ROWS).
     pub max_batch_rows: usize,
 }
 
@@ -41,53 +39,33 @@ pub fn occlusion<P: Predictor + ?Sized>(
     let (n, m) = x.dim();
     config.baseline.check(OP, n, m)?;
     let windows = window_members(config, m)?;
-    let fx = predict_checked(OP, predictor, x, None)?;
-    let k = fx.ncols();
-    check_target(OP, target, k)?;
     let mut counts = vec![0.0f64; m];
     for w in &windows {
         for &j in w {
             counts[j] += 1.0;
         }
     }
-    let max_rows = if config.max_batch_rows == 0 {
-        DEFAULT_MAX_BATCH_ROWS
-    } else {
-        config.max_batch_rows
-    };
-    let rows: Vec<Result<Vec<f64>>> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let mut batch = Array2::zeros((windows.len(), m));
-            for (w, members) in windows.iter().enumerate() {
-                let mut row = batch.row_mut(w);
-                row.assign(&x.row(i));
+    removal_attributions(
+        OP,
+        predictor,
+        x,
+        target,
+        &config.baseline,
+        &windows,
+        config.max_batch_rows,
+        |drops, attr| {
+            for (&d, members) in drops.iter().zip(&windows) {
                 for &j in members {
-                    row[j] = config.baseline.value(i, j);
+                    attr[j] += d;
                 }
             }
-            let y = predict_chunked(OP, predictor, batch.view(), Some(k), max_rows)?;
-            let mut total = vec![0.0; m];
-            for (w, members) in windows.iter().enumerate() {
-                let d = fx[[i, target]] - y[[w, target]];
-                for &j in members {
-                    total[j] += d;
+            for (a, &c) in attr.iter_mut().zip(&counts) {
+                if c > 0.0 {
+                    *a /= c;
                 }
             }
-            Ok(total
-                .iter()
-                .zip(&counts)
-                .map(|(t, c)| if *c > 0.0 { t / c } else { 0.0 })
-                .collect())
-        })
-        .collect();
-    let mut out = Array2::zeros((n, m));
-    for (i, r) in rows.into_iter().enumerate() {
-        for (j, v) in r?.into_iter().enumerate() {
-            out[[i, j]] = v;
-        }
-    }
-    Ok(out)
+        },
+    )
 }
 
 /// Flat feature indices covered by each window position.
