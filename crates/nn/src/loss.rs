@@ -2,36 +2,12 @@
 //! cross-entropy (class weights, label smoothing, ignore index), NLL, MSE, L1,
 //! Huber / smooth-L1 and BCE-with-logits, with PyTorch's formulas and reductions.
 
+use glassbox_autograd::ops::loss::targets_matrix;
+pub use glassbox_autograd::ops::loss::{CrossEntropyOptions, Reduction};
 use glassbox_autograd::{BackwardOp, Result as AgResult, Var};
 use glassbox_tensor::Tensor;
 
 use crate::error::{NnError, Result};
-
-/// How per-element losses are combined.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Reduction {
-    /// The mean (for cross-entropy with class weights: the weighted mean).
-    #[default]
-    Mean,
-    /// The sum.
-    Sum,
-    /// No reduction: one loss per element (per row for cross-entropy / NLL).
-    None,
-}
-
-/// Options of [`cross_entropy`] and [`nll_loss`] (PyTorch defaults: mean, no weights, no
-/// smoothing, no ignored class).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CrossEntropyOptions {
-    /// Reduction over rows.
-    pub reduction: Reduction,
-    /// Per-class weights (length = number of classes).
-    pub weight: Option<Vec<f32>>,
-    /// Label smoothing ε in `[0, 1]` (cross-entropy only).
-    pub label_smoothing: f32,
-    /// Rows whose target equals this class contribute nothing.
-    pub ignore_index: Option<usize>,
-}
 
 /// Backward of a loss whose gradient with respect to its single input is precomputed:
 /// `d loss_total / d input = local ⊙ (scalar upstream)` for reduced losses, or rowwise /
@@ -119,34 +95,6 @@ fn check_logits(
     Ok((n, c))
 }
 
-/// The target distribution matrix `Q[i, c]` (class weights and smoothing folded in) and
-/// the normaliser of the mean.
-fn target_matrix(
-    n: usize,
-    c: usize,
-    targets: &[usize],
-    opts: &CrossEntropyOptions,
-) -> (Vec<f32>, f32) {
-    let eps = opts.label_smoothing;
-    let w = |k: usize| opts.weight.as_ref().map_or(1.0, |w| w[k]);
-    let mut q = vec![0.0f32; n * c];
-    let mut denom = 0.0f32;
-    for (i, &t) in targets.iter().enumerate() {
-        if Some(t) == opts.ignore_index {
-            continue;
-        }
-        denom += w(t);
-        let row = &mut q[i * c..(i + 1) * c];
-        row[t] += (1.0 - eps) * w(t);
-        if eps > 0.0 {
-            for (k, r) in row.iter_mut().enumerate() {
-                *r += eps / c as f32 * w(k);
-            }
-        }
-    }
-    (q, denom)
-}
-
 #[allow(clippy::too_many_arguments)]
 fn reduce_rows(
     op: &'static str,
@@ -189,7 +137,7 @@ fn reduce_rows(
 pub fn cross_entropy(logits: &Var, targets: &[usize], opts: &CrossEntropyOptions) -> Result<Var> {
     let x = logits.value();
     let (n, c) = check_logits("cross_entropy", &x, targets, opts)?;
-    let (q, denom) = target_matrix(n, c, targets, opts);
+    let (q, denom) = targets_matrix(n, c, targets, opts);
     let xc = x.contiguous();
     let xs = xc.as_slice().expect("contiguous");
     let mut rows = vec![0.0f32; n];
@@ -231,7 +179,7 @@ pub fn nll_loss(log_probs: &Var, targets: &[usize], opts: &CrossEntropyOptions) 
     }
     let x = log_probs.value();
     let (n, c) = check_logits("nll_loss", &x, targets, opts)?;
-    let (q, denom) = target_matrix(n, c, targets, opts);
+    let (q, denom) = targets_matrix(n, c, targets, opts);
     let xc = x.contiguous();
     let xs = xc.as_slice().expect("contiguous");
     let rows: Vec<f32> = (0..n)

@@ -11,15 +11,18 @@ use crate::error::{AutogradError, Result};
 use crate::op::BackwardOp;
 use crate::var::Var;
 
-/// How per-row losses are combined.
+/// How per-row (or, for `glassbox-nn`'s elementwise losses, per-element) losses are
+/// combined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Reduction {
-    /// Mean over rows; with class weights, the weighted mean `Σ w_t l / Σ w_t` (PyTorch).
+    /// The mean; for cross-entropy / NLL with class weights, the weighted mean
+    /// `Σ w_t l / Σ w_t` (PyTorch).
     #[default]
     Mean,
-    /// Sum over rows.
+    /// The sum.
     Sum,
-    /// One loss per row (shape `[N]`).
+    /// No reduction: one loss per row for cross-entropy / NLL (shape `[N]`), one per
+    /// element for elementwise losses.
     None,
 }
 
@@ -86,8 +89,11 @@ fn check(
     Ok((n, c))
 }
 
-/// Row targets `q` (`[N, C]`, row-major) and the mean's denominator `Σ w_t`.
-fn targets_matrix(
+/// The target distribution of cross-entropy / NLL: `q` (`[N, C]`, row-major; row `i` is
+/// `w ⊙ ((1 − ε) one_hot(t_i) + ε / C)` with class weights `w` and smoothing `ε`, zero for
+/// an ignored row) and the weighted mean's denominator `Σ w_t` over the rows not ignored.
+/// `targets` (length `n`) and `opts` must already be valid for `c` classes.
+pub fn targets_matrix(
     n: usize,
     c: usize,
     targets: &[usize],
