@@ -2,12 +2,13 @@
 //! (MLP, small CNN, LSTM), and [`Network`], the module built from one.
 
 use glassbox_autograd::Var;
-use glassbox_nn::{Activation, Flatten, Linear, Module, Recurrent, Sequential};
+use glassbox_nn::{
+    Activation, Conv2d, Conv2dConfig, Flatten, Linear, MaxPool2d, Module, Recurrent, Sequential,
+};
 use glassbox_tensor::rng::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::layers::{Conv2d, MaxPool2d};
 
 /// The kind and hidden sizes of a network as written on the command line
 /// (`mlp:128,64`, `cnn`, `cnn:16,32`, `lstm:64`), before the data fixes its input and
@@ -304,13 +305,16 @@ impl Architecture {
                 let mut c = *channels;
                 for &f in filters {
                     seq = seq
-                        .add(Conv2d::new(c, f, 3, 1, 1, &mut rng)?)
+                        .add(Conv2d::new(
+                            Conv2dConfig::new(c, f, 3).padding(1),
+                            &mut rng,
+                        )?)
                         .add(Activation::relu());
                     c = f;
                 }
                 let flat = c * (height / 2) * (width / 2);
                 Inner::Seq(
-                    seq.add(MaxPool2d::new(2)?)
+                    seq.add(MaxPool2d::max(2, 2, 0)?)
                         .add(Flatten::new())
                         .add(Linear::new(flat, *hidden, true, &mut rng)?)
                         .add(Activation::relu())

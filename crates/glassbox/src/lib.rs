@@ -94,7 +94,6 @@ mod error;
 pub mod eval;
 pub mod gradient;
 pub mod history;
-pub mod layers;
 pub mod predict;
 pub mod progress;
 pub mod tabular;
@@ -112,8 +111,9 @@ pub use glassbox_tensor as tensor;
 pub use arch::{Architecture, ModelSpec, Network};
 pub use bundle::{Bundle, BundleMeta, Preprocessing, Task, BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC};
 pub use error::{Error, Result};
+/// The convolution and pooling layers of the CNN architectures (`glassbox-nn`'s).
+pub use glassbox_nn::{Conv2d, MaxPool2d};
 pub use history::{EpochMetrics, History};
-pub use layers::{Conv2d, MaxPool2d};
 pub use predict::{
     output_predictor, predict_outputs, predict_proba, proba_predictor, softmax_rows,
     NetworkPredictor,
