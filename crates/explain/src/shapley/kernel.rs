@@ -165,22 +165,22 @@ fn solve_constrained(
     let values = v.as_slice().expect("standard layout");
     // Per output: the target's offset `base` and the eliminated feature's share `delta`.
     let (base, delta_c): (Vec<f64>, Vec<f64>) = (base.to_vec(), delta.to_vec());
-    let mut rows = vec![0.0f64; n * q];
-    for (((row, mask), vr), &wr) in rows
-        .chunks_exact_mut(q)
-        .zip(flags.chunks_exact(m))
-        .zip(values.chunks_exact(k))
-        .zip(w)
-    {
+    // Appended row by row, never zeroed first (a zeroed buffer cost a memset pass).
+    let mut rows = Vec::with_capacity(n * q);
+    for ((mask, vr), &wr) in flags.chunks_exact(m).zip(values.chunks_exact(k)).zip(w) {
         let r = wr.max(0.0).sqrt();
         let last = if mask[m - 1] { 1.0 } else { 0.0 };
-        let (design, target) = row.split_at_mut(p);
-        for (d, &z) in design.iter_mut().zip(&mask[..p]) {
-            *d = r * ((if z { 1.0 } else { 0.0 }) - last);
-        }
-        for (((t, &vc), &bc), &dc) in target.iter_mut().zip(vr).zip(&base).zip(&delta_c) {
-            *t = r * (vc - bc - last * dc);
-        }
+        rows.extend(
+            mask[..p]
+                .iter()
+                .map(|&z| r * ((if z { 1.0 } else { 0.0 }) - last)),
+        );
+        rows.extend(
+            vr.iter()
+                .zip(&base)
+                .zip(&delta_c)
+                .map(|((&vc, &bc), &dc)| r * (vc - bc - last * dc)),
+        );
     }
     let beta = weighted_lstsq_scaled(OP, &rows, n, p, k)?;
     let mut phi = Array2::zeros((m, k));
