@@ -122,21 +122,17 @@ pub(crate) fn with_scalar_fn<R>(
 /// A computation generic over the scalar activation it is handed (see [`with_scalar_fn`]).
 pub(crate) trait ScalarFnUser {
     type Output;
-    fn call(self, f: impl Fn(f32) -> f32 + Sync + Copy) -> Self::Output;
+    fn call(self, f: impl Fn(f32) -> f32 + Sync + Send + Copy) -> Self::Output;
 }
 
-/// Applies `kind` to `t` in place when it has an in-place kernel (the memory-bound
-/// piecewise-linear ones and the common saturating ones); returns whether it did.
-fn apply_inplace(kind: ActivationKind, t: &mut Tensor) -> bool {
-    match kind {
-        ActivationKind::Relu => t.relu_inplace(),
-        ActivationKind::LeakyRelu(s) => t.leaky_relu_inplace(s),
-        ActivationKind::Tanh => t.tanh_inplace(),
-        ActivationKind::Sigmoid => t.sigmoid_inplace(),
-        ActivationKind::Identity => {}
-        _ => return false,
+/// Applies the scalar function it is handed to a tensor in place (copy-on-write).
+struct InPlace<'a>(&'a mut Tensor);
+
+impl ScalarFnUser for InPlace<'_> {
+    type Output = ();
+    fn call(self, f: impl Fn(f32) -> f32 + Sync + Send + Copy) {
+        self.0.map_inplace(f)
     }
-    true
 }
 
 impl Module for Activation {
@@ -144,7 +140,8 @@ impl Module for Activation {
         apply(self.kind, x)
     }
 
-    /// Without a graph, ReLU, leaky ReLU, tanh and sigmoid overwrite the input's buffer
+    /// Without a graph, the kinds [`with_scalar_fn`] knows (ReLU, leaky ReLU, tanh,
+    /// sigmoid) overwrite the input's buffer
     /// when `x` was its only holder (otherwise the buffer is copied first); the values are
     /// those of [`forward`](Module::forward).
     fn activation_kind(&self) -> Option<ActivationKind> {
@@ -158,13 +155,15 @@ impl Module for Activation {
         if is_grad_enabled() && x.requires_grad() {
             return self.forward(&x);
         }
+        if self.kind == ActivationKind::Identity {
+            return Ok(x);
+        }
         let mut t = x.value();
         // Release the node so `t` is the buffer's only holder when nobody else kept `x`.
         drop(x);
-        if apply_inplace(self.kind, &mut t) {
-            Ok(Var::constant(t))
-        } else {
-            self.forward(&Var::constant(t))
+        match with_scalar_fn(self.kind, InPlace(&mut t)) {
+            Some(()) => Ok(Var::constant(t)),
+            None => self.forward(&Var::constant(t)),
         }
     }
 

@@ -182,7 +182,7 @@ struct FusedLinear<'a> {
 
 impl ScalarFnUser for FusedLinear<'_> {
     type Output = Result<Tensor>;
-    fn call(self, f: impl Fn(f32) -> f32 + Sync + Copy) -> Result<Tensor> {
+    fn call(self, f: impl Fn(f32) -> f32 + Sync + Send + Copy) -> Result<Tensor> {
         Ok(self.x.try_linear_map(self.weight, self.bias, f)?)
     }
 }

@@ -34,24 +34,6 @@ pub fn sigmoid_f32(x: f32) -> f32 {
     }
 }
 
-#[inline]
-fn relu_f32(x: f32) -> f32 {
-    if x > 0.0 {
-        x
-    } else {
-        0.0
-    }
-}
-
-#[inline]
-fn leaky_relu_f32(x: f32, slope: f32) -> f32 {
-    if x > 0.0 {
-        x
-    } else {
-        slope * x
-    }
-}
-
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 const GELU_C: f32 = 0.044_715;
 const INV_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
@@ -106,33 +88,17 @@ impl Tensor {
     pub fn tanh(&self) -> Tensor {
         self.map(f32::tanh)
     }
-    /// [`tanh`](Tensor::tanh) in place (copy-on-write).
-    pub fn tanh_inplace(&mut self) {
-        self.map_inplace(f32::tanh)
-    }
     /// Logistic sigmoid `1 / (1 + e^-x)`, stable for large |x| (vectorised).
     pub fn sigmoid(&self) -> Tensor {
         self.map(sigmoid_fast)
     }
-    /// [`sigmoid`](Tensor::sigmoid) in place (copy-on-write).
-    pub fn sigmoid_inplace(&mut self) {
-        self.map_inplace(sigmoid_fast)
-    }
     /// `max(x, 0)`.
     pub fn relu(&self) -> Tensor {
-        self.map(relu_f32)
-    }
-    /// [`relu`](Tensor::relu) in place (copy-on-write: unique storage is reused).
-    pub fn relu_inplace(&mut self) {
-        self.map_inplace(relu_f32)
+        self.map(|x| if x > 0.0 { x } else { 0.0 })
     }
     /// `x` for `x > 0`, else `slope · x`.
     pub fn leaky_relu(&self, slope: f32) -> Tensor {
-        self.map(move |x| leaky_relu_f32(x, slope))
-    }
-    /// [`leaky_relu`](Tensor::leaky_relu) in place (copy-on-write).
-    pub fn leaky_relu_inplace(&mut self, slope: f32) {
-        self.map_inplace(move |x| leaky_relu_f32(x, slope))
+        self.map(move |x| if x > 0.0 { x } else { slope * x })
     }
     /// `x` for `x > 0`, else `alpha · (e^x − 1)`.
     pub fn elu(&self, alpha: f32) -> Tensor {
