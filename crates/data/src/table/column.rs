@@ -167,13 +167,6 @@ impl Column {
 
 /// Parses a number the way the CSV loader does (surrounding spaces allowed, `inf`/`nan`
 /// spellings rejected so that only real numbers are numeric).
-pub(crate) fn parse_number(s: &str) -> Option<f64> {
-    match numeric_token(s) {
-        NumericToken::Number(x) => Some(x),
-        NumericToken::OutOfRange | NumericToken::NotNumber => None,
-    }
-}
-
 /// The largest magnitude a numeric cell may have: models compute in f32, so a value past
 /// `f32::MAX` would become infinite inside them (and its square overflows a scaler).
 pub const MAX_ABS_VALUE: f64 = f32::MAX as f64;
@@ -238,11 +231,10 @@ mod tests {
 
     #[test]
     fn parse_number_accepts_numbers_only() {
-        assert_eq!(parse_number(" 1.5 "), Some(1.5));
-        assert_eq!(parse_number("-2e3"), Some(-2000.0));
-        assert_eq!(parse_number("abc"), None);
-        assert_eq!(parse_number("inf"), None);
-        assert_eq!(parse_number(""), None);
+        assert_eq!(numeric_token(" 1.5 "), NumericToken::Number(1.5));
+        assert_eq!(numeric_token("-2e3"), NumericToken::Number(-2000.0));
+        assert_eq!(numeric_token("abc"), NumericToken::NotNumber);
+        assert_eq!(numeric_token(""), NumericToken::NotNumber);
         assert_eq!(numeric_token("3e38"), NumericToken::Number(3e38));
         for bad in ["inf", "-Infinity", "NaN", "1e308", "-1e39", "1e400"] {
             assert_eq!(numeric_token(bad), NumericToken::OutOfRange, "{bad}");

@@ -165,8 +165,8 @@ proptest! {
         let mut text = format!("a,b{}", end(30));
         let mut line = 2u64;
         let mut bad_line = 0;
-        for r in 0..rows {
-            if blank[r] && r > 0 {
+        for (r, &blank_before) in blank.iter().enumerate().take(rows) {
+            if blank_before && r > 0 {
                 text.push_str(end(r));
                 line += 1;
             }
