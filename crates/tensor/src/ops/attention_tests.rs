@@ -66,7 +66,8 @@ fn close(got: &[f32], want: &[f64], tol: f64, what: &str) {
 fn forward_matches_naive_for_every_layout_and_mask() {
     let mut rng = Rng::new(3);
     // (B, H, L, S, D, batch_first, causal, mask shape)
-    let cases: &[(usize, usize, usize, usize, usize, bool, bool, [usize; 4])] = &[
+    type Case = (usize, usize, usize, usize, usize, bool, bool, [usize; 4]);
+    let cases: &[Case] = &[
         (2, 3, 4, 4, 5, true, false, [2, 1, 1, 4]),
         (3, 2, 5, 7, 4, false, false, [1, 1, 5, 7]),
         (2, 2, 3, 6, 3, true, true, [2, 2, 3, 6]),

@@ -7,6 +7,7 @@ mod gemm_into;
 pub mod index;
 pub mod linear;
 pub mod matmul;
+pub mod norm;
 pub mod operators;
 pub mod reduce;
 pub mod shape;
