@@ -16,7 +16,11 @@ pub const INFERENCE_BATCH: usize = 2048;
 /// Runs `model` on rows `x` in batches of [`INFERENCE_BATCH`] without recording a graph,
 /// optionally turning each output row into probabilities (softmax, computed in f32 on the
 /// network's output), and writes the results as f64 into one `[N, outputs]` array.
-fn forward_rows(model: &dyn Module, x: ArrayView2<f32>, softmax: bool) -> Result<Array2<f64>> {
+pub(crate) fn forward_rows(
+    model: &dyn Module,
+    x: ArrayView2<f32>,
+    softmax: bool,
+) -> Result<Array2<f64>> {
     let n = x.nrows();
     if n == 0 {
         return Err(Error::Input("no rows to predict".into()));
