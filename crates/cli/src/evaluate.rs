@@ -8,7 +8,9 @@ use glassbox::data::split::{KFold, StratifiedKFold};
 use glassbox::eval::{argmax_rows, classification_metrics, regression_metrics};
 use glassbox::metrics::CvScores;
 use glassbox::tabular::{encode_known_target, fit_table, transform_table};
-use glassbox::{predict_outputs, softmax_rows, Bundle, Network, Preprocessing, Targets, Task};
+use glassbox::{
+    predict_outputs, softmax_rows, Bundle, Model, Network, Preprocessing, Targets, Task,
+};
 use ndarray::{Array2, Axis};
 use serde_json::{json, Value};
 
@@ -33,17 +35,15 @@ pub struct EvaluateArgs {
     pub json: bool,
 }
 
-/// Loads a bundle and rebuilds its network, naming the file in errors.
-pub fn load_model(path: &Path) -> CliResult<(Bundle, Network)> {
+/// Loads a bundle and rebuilds its network ([`Model::load`]), naming the file in errors.
+pub fn load_model(path: &Path) -> CliResult<Model> {
     if !path.exists() {
         return Err(failure(format!(
             "{}: no such file (model bundle not found)",
             path.display()
         )));
     }
-    let bundle = Bundle::load(path)?;
-    let net = bundle.network_named(&path.display().to_string())?;
-    Ok((bundle, net))
+    Ok(Model::load(path)?)
 }
 
 /// The training settings stored in a bundle.
@@ -181,7 +181,7 @@ pub fn run(a: EvaluateArgs) -> CliResult<()> {
             )));
         }
     }
-    let (bundle, net) = load_model(&a.model)?;
+    let (bundle, net) = load_model(&a.model)?.into_parts();
     let prepared = prepare(&bundle, &a.data)?;
     let targets = prepared.targets.ok_or_else(|| {
         failure(format!(

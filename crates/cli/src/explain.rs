@@ -386,7 +386,7 @@ fn write_pictures(
 
 /// Runs `glassbox explain`.
 pub fn run(a: ExplainArgs) -> CliResult<()> {
-    let (bundle, net) = load_model(&a.model)?;
+    let (bundle, net) = load_model(&a.model)?.into_parts();
     let prepared = prepare(&bundle, &a.data)?;
     let n_out = bundle.meta.architecture.n_outputs();
     let ctx = Ctx {

@@ -258,6 +258,12 @@ impl Bundle {
         Bundle::new(network, BundleMeta::from_images(network, classes, scale)?)
     }
 
+    /// Names the target column (read by evaluation from labelled files).
+    pub fn with_target(mut self, target: impl Into<String>) -> Bundle {
+        self.meta.target = Some(target.into());
+        self
+    }
+
     /// Records the training history.
     pub fn with_history(mut self, history: History) -> Bundle {
         self.meta.history = history;
