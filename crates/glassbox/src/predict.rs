@@ -2,7 +2,7 @@
 //! predictor view of a network for `glassbox-explain`.
 
 use glassbox_autograd::{no_grad, Var};
-use glassbox_explain::Predictor;
+use glassbox_explain::{PredictResult, Predictor};
 use glassbox_nn::Module;
 use glassbox_tensor::Tensor;
 use ndarray::{Array2, ArrayView2};
@@ -102,8 +102,10 @@ pub fn predict_proba(model: &dyn Module, x: ArrayView2<f64>) -> Result<Array2<f6
 /// A [`glassbox_explain::Predictor`] view of a network: rows → raw outputs, or rows →
 /// class probabilities. It computes in `f32` like the network and says so
 /// ([`Predictor::prefers_f32`]), so explainers that build large batches of perturbed rows
-/// hand them over in `f32`. Errors inside the network (which cannot happen for rows of the
-/// right width) become NaN outputs, which the explainers report instead of panicking.
+/// hand them over in `f32`. An error of the network (rows of the wrong width, say) is
+/// returned as it is, as an [`Error`], and the explainers report it with its message
+/// ([`glassbox_explain::ExplainError::Model`]); so is an output with another number of
+/// columns than the `n_outputs` this view was made with.
 #[derive(Clone, Copy)]
 pub struct NetworkPredictor<'a> {
     model: &'a dyn Module,
@@ -122,27 +124,34 @@ impl std::fmt::Debug for NetworkPredictor<'_> {
 }
 
 impl NetworkPredictor<'_> {
-    fn run(&self, rows: usize, result: Result<Array2<f64>>) -> Array2<f64> {
-        result.unwrap_or_else(|_| Array2::from_elem((rows, self.n_outputs), f64::NAN))
+    /// Checks the network gave `n_outputs` columns and boxes its error for the explainers.
+    fn run(&self, result: Result<Array2<f64>>) -> PredictResult {
+        let y = result?;
+        if y.ncols() != self.n_outputs {
+            return Err(Error::Input(format!(
+                "the network gave {} outputs per row, the predictor was made for {}",
+                y.ncols(),
+                self.n_outputs
+            ))
+            .into());
+        }
+        Ok(y)
     }
 }
 
 impl Predictor for NetworkPredictor<'_> {
-    fn predict(&self, x: ArrayView2<f64>) -> Array2<f64> {
+    fn predict(&self, x: ArrayView2<f64>) -> PredictResult {
         let rows = x.mapv(|v| v as f32);
-        self.run(
-            x.nrows(),
-            forward_rows(self.model, rows.view(), self.probabilities),
-        )
+        self.run(forward_rows(self.model, rows.view(), self.probabilities))
     }
 
-    fn predict_f32(&self, x: ArrayView2<f32>) -> Array2<f64> {
-        self.run(x.nrows(), forward_rows(self.model, x, self.probabilities))
+    fn predict_f32(&self, x: ArrayView2<f32>) -> PredictResult {
+        self.run(forward_rows(self.model, x, self.probabilities))
     }
 
     /// A batch of at most [`INFERENCE_BATCH`] standard-layout rows becomes the network's
     /// input tensor as it is, without a copy.
-    fn predict_f32_owned(&self, x: Array2<f32>) -> Array2<f64> {
+    fn predict_f32_owned(&self, x: Array2<f32>) -> PredictResult {
         let rows = x.nrows();
         if rows == 0 || rows > INFERENCE_BATCH || !x.is_standard_layout() {
             return self.predict_f32(x.view());
@@ -156,7 +165,7 @@ impl Predictor for NetworkPredictor<'_> {
         let result = Tensor::from_vec(data, &[rows, cols])
             .map_err(Error::from)
             .and_then(|t| forward_batch(self.model, t, self.probabilities));
-        self.run(rows, result)
+        self.run(result)
     }
 
     fn prefers_f32(&self) -> bool {
@@ -226,17 +235,54 @@ mod tests {
         for n in [1, 5, INFERENCE_BATCH + 3] {
             let x =
                 Array2::from_shape_fn((n, 4), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.2 - 1.0);
-            let by_view = p.predict_f32(x.view());
-            let owned = p.predict_f32_owned(x.clone());
+            let by_view = p.predict_f32(x.view()).unwrap();
+            let owned = p.predict_f32_owned(x.clone()).unwrap();
             assert_eq!(owned, by_view, "{n} rows");
             // A transposed (non-standard) batch takes the copying path and agrees too.
             let xt = x.t().to_owned().reversed_axes();
-            assert_eq!(p.predict_f32_owned(xt), by_view);
+            assert_eq!(p.predict_f32_owned(xt).unwrap(), by_view);
             assert!(by_view
                 .rows()
                 .into_iter()
                 .all(|r| (r.sum() - 1.0).abs() < 1e-6));
         }
+    }
+
+    #[test]
+    fn the_network_error_reaches_the_explainer_intact() {
+        use glassbox_explain::perturbation::{feature_ablation, FeatureAblationConfig};
+        use glassbox_nn::{Activation, Linear, Sequential};
+        let mut rng = glassbox_tensor::rng::Rng::new(7);
+        let net = Sequential::new()
+            .add(Linear::new(4, 3, true, &mut rng).unwrap())
+            .add(Activation::relu());
+        let p = proba_predictor(&net, 3);
+        // Rows of the wrong width: the network's own message, on every path.
+        let want = match predict_proba(&net, Array2::<f64>::zeros((2, 5)).view()) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("5 features accepted by a 4-input network"),
+        };
+        assert!(want.contains('5') && want.contains('4'), "{want}");
+        let x = Array2::<f64>::zeros((2, 5));
+        assert_eq!(p.predict(x.view()).unwrap_err().to_string(), want);
+        let x32 = Array2::<f32>::zeros((2, 5));
+        assert_eq!(p.predict_f32(x32.view()).unwrap_err().to_string(), want);
+        assert_eq!(p.predict_f32_owned(x32).unwrap_err().to_string(), want);
+        // A view made for another output count says so instead of returning misshapen rows.
+        let wrong = proba_predictor(&net, 2);
+        let msg = wrong
+            .predict(Array2::zeros((1, 4)).view())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("3 outputs") && msg.contains("made for 2"),
+            "{msg}"
+        );
+        // Through an explainer: the message is kept and the original error can be recovered.
+        let err = feature_ablation(&p, x.view(), 0, &FeatureAblationConfig::default()).unwrap_err();
+        assert!(err.to_string().ends_with(&want), "{err}");
+        let inner = err.model_error().expect("the model's error");
+        assert!(inner.downcast_ref::<Error>().is_some(), "{inner:?}");
     }
 
     #[test]
