@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use clap::Args;
 use glassbox::data::split::stratified_train_test_split;
-use glassbox::eval::{argmax_rows, classification_metrics};
+use glassbox::eval::classification_metrics;
 use glassbox::metrics::CvScores;
-use glassbox::{predict_proba, Bundle, ModelSpec, OptimizerKind, Targets};
+use glassbox::{to_f32, to_f64, Bundle, ModelSpec, OptimizerKind, Targets};
 use ndarray::Axis;
 
 use crate::error::{failure, CliResult};
@@ -103,7 +103,7 @@ pub fn run(a: DemoArgs) -> CliResult<()> {
     )?;
     let train_secs = train_started.elapsed().as_secs_f64();
 
-    let proba = predict_proba(&net, x_test.view())?;
+    let proba = to_f64(net.predict_proba(&to_f32(x_test.view()))?.view());
     let metrics = classification_metrics(&y_test, &proba, &classes)?;
     println!(
         "test accuracy: {:.2}% ({} of {} digits), macro F1 {:.4}",
@@ -136,9 +136,9 @@ pub fn run(a: DemoArgs) -> CliResult<()> {
                 &cv_h,
                 true,
             )?;
-            let p = predict_proba(&net_k, x_train.select(Axis(0), &fold.test).view())?;
+            let predicted = net_k.predict(&to_f32(x_train.select(Axis(0), &fold.test).view()))?;
             let truth: Vec<usize> = fold.test.iter().map(|&i| labels[train_idx[i]]).collect();
-            let s = glassbox::metrics::accuracy(&truth, &argmax_rows(&p))?;
+            let s = glassbox::metrics::accuracy(&truth, &predicted)?;
             eprintln!("  fold {}/{}: accuracy {:.4}", k + 1, a.cv, s);
             scores.push(s);
         }

@@ -5,12 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use glassbox::data::split::{KFold, StratifiedKFold};
-use glassbox::eval::{argmax_rows, classification_metrics, regression_metrics};
+use glassbox::eval::{classification_metrics, regression_metrics};
 use glassbox::metrics::CvScores;
 use glassbox::tabular::{encode_known_target, fit_table, transform_table};
-use glassbox::{
-    predict_outputs, softmax_rows, Bundle, Model, Network, Preprocessing, Targets, Task,
-};
+use glassbox::{to_f32, to_f64, Bundle, Model, Network, Preprocessing, Targets, Task};
 use ndarray::{Array2, Axis};
 use serde_json::{json, Value};
 
@@ -77,14 +75,16 @@ fn metrics_json(
     x: &Array2<f64>,
     targets: &Targets,
 ) -> CliResult<Value> {
-    let out = predict_outputs(net, x.view())?;
+    let x = to_f32(x.view());
     Ok(match (targets, &bundle.meta.task) {
         (Targets::Classes { labels, .. }, Task::Classification { classes }) => {
-            let m = classification_metrics(labels, &softmax_rows(&out), classes)?;
+            let p = to_f64(net.predict_proba(&x)?.view());
+            let m = classification_metrics(labels, &p, classes)?;
             serde_json::to_value(m).expect("metrics serialise")
         }
         (Targets::Values(v), task @ Task::Regression { mean, std }) => {
             let truth: Vec<f64> = v.iter().map(|&t| t as f64 * std + mean).collect();
+            let out = to_f64(net.predict_outputs(&x)?.view());
             let m = regression_metrics(&truth, &regression_values(&out, task))?;
             serde_json::to_value(m).expect("metrics serialise")
         }
@@ -93,15 +93,15 @@ fn metrics_json(
 }
 
 fn fold_score(bundle: &Bundle, net: &Network, x: &Array2<f64>, t: &Targets) -> CliResult<f64> {
-    let out = predict_outputs(net, x.view())?;
+    let x = to_f32(x.view());
     Ok(match t {
         Targets::Classes { labels, .. } => {
-            let pred = argmax_rows(&out);
+            let pred = net.predict(&x)?;
             glassbox::metrics::accuracy(labels, &pred)?
         }
         Targets::Values(v) => {
             let truth: Vec<f64> = v.iter().map(|&t| t as f64).collect();
-            let pred: Vec<f64> = out.column(0).to_vec();
+            let pred: Vec<f64> = net.predict_outputs(&x)?.column(0).mapv(f64::from).to_vec();
             let _ = bundle;
             glassbox::metrics::r2_score(&truth, &pred)?
         }

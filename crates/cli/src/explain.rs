@@ -20,7 +20,7 @@ use glassbox::gradient::{grad_cam, input_gradients, integrated_gradients, salien
 use glassbox::report::{
     AttributionMap, FeatureChart, FeatureValue, GrayImage, ImageExplanation, Report,
 };
-use glassbox::{predict_outputs, softmax_rows, Bundle, Network, Targets, Task};
+use glassbox::{to_f32, to_f64, Bundle, Network, Targets, Task};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde_json::{json, Value};
 
@@ -110,10 +110,12 @@ impl Ctx<'_> {
     /// Model outputs in the explained scale: probabilities, or de-standardised values.
     /// The network's error is returned as it is (the explainers report it by name).
     fn outputs(&self, x: ArrayView2<f64>) -> glassbox::Result<Array2<f64>> {
-        let raw = predict_outputs(self.net, x)?;
+        let x = to_f32(x);
         Ok(match self.bundle.meta.task {
-            Task::Classification { .. } => softmax_rows(&raw),
-            Task::Regression { mean, std } => raw.mapv(|v| v * std + mean),
+            Task::Classification { .. } => to_f64(self.net.predict_proba(&x)?.view()),
+            Task::Regression { mean, std } => {
+                to_f64(self.net.predict_outputs(&x)?.view()).mapv(|v| v * std + mean)
+            }
         })
     }
     fn image_shape(&self) -> Option<(usize, usize, usize)> {

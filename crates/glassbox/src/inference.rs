@@ -11,7 +11,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewD, AsArray, CowArray, Dimension, Ix2}
 
 use crate::arch::Network;
 use crate::error::{Error, Result};
-use crate::predict::{forward_rows, output_predictor, proba_predictor, NetworkPredictor};
+use crate::predict::{forward_rows_f32, output_predictor, proba_predictor, NetworkPredictor};
 use glassbox_nn::Module;
 
 impl Network {
@@ -122,11 +122,6 @@ impl Network {
         check_finite_input(rows.view())?;
         Ok(rows)
     }
-}
-
-/// Rows through the network in batches, outputs (or probabilities) in `f32`.
-fn forward_rows_f32(net: &Network, x: ArrayView2<f32>, softmax: bool) -> Result<Array2<f32>> {
-    Ok(forward_rows(net, x, softmax)?.mapv(|v| v as f32))
 }
 
 /// An error naming the first non-finite input value by 1-based row and column.

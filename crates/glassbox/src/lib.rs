@@ -129,8 +129,7 @@ pub use glassbox_nn::{Conv2d, MaxPool2d};
 pub use history::{EpochMetrics, History};
 pub use model::{Model, Predictions};
 pub use predict::{
-    output_predictor, predict_outputs, predict_proba, proba_predictor, softmax_rows,
-    NetworkPredictor,
+    output_predictor, predict_outputs, predict_proba, proba_predictor, NetworkPredictor,
 };
 pub use progress::ProgressBar;
 pub use tabular::{fit_table, transform_table, TabularSet};
