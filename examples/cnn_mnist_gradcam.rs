@@ -40,7 +40,7 @@ fn main() -> Result<(), Error> {
     println!("{}", arch.describe());
     let mut net = arch.build(0)?;
     let train = TrainData::new(
-        x_train.mapv(|v| v as f32).into_dyn(),
+        to_f32(x_train.view()).into_dyn(),
         &Targets::Classes {
             labels: y_train,
             n_classes: 10,
@@ -56,8 +56,8 @@ fn main() -> Result<(), Error> {
         .with_callback(ProgressBar::new())
         .fit(&mut net, &train, None)?;
 
-    let proba = predict_proba(&net, x_test.view())?;
-    let pred = glassbox::eval::argmax_rows(&proba);
+    net.eval();
+    let pred = net.predict(&to_f32(x_test.view()))?;
     println!(
         "test accuracy on 1,000 MNIST digits: {:.2}%",
         100.0 * accuracy(&y_test, &pred)?

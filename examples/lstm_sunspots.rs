@@ -29,9 +29,7 @@ fn main() -> Result<(), Error> {
     println!("{}", arch.describe());
     let mut net = arch.build(0)?;
     let train = TrainData::new(
-        x.slice(ndarray::s![..split, ..])
-            .mapv(|v| v as f32)
-            .into_dyn(),
+        to_f32(x.slice(ndarray::s![..split, ..])).into_dyn(),
         &Targets::Values(y[..split].iter().map(|&v| v as f32).collect()),
     )?;
     let config = TrainConfig {
@@ -44,12 +42,13 @@ fn main() -> Result<(), Error> {
         .with_callback(ProgressBar::new())
         .fit(&mut net, &train, None)?;
 
-    let pred = glassbox::predict_outputs(&net, x.slice(ndarray::s![split.., ..]))?;
+    net.eval();
+    let pred = net.predict_outputs(&to_f32(x.slice(ndarray::s![split.., ..])))?;
     let unscale = |v: f64| v * std + mean;
     let (mut mse, mut naive) = (0.0, 0.0);
     for (k, i) in (split..n).enumerate() {
         let truth = unscale(y[i]);
-        mse += (unscale(pred[[k, 0]]) - truth).powi(2);
+        mse += (unscale(f64::from(pred[[k, 0]])) - truth).powi(2);
         naive += (unscale(z[i + WINDOW - 1]) - truth).powi(2);
     }
     let m = (n - split) as f64;

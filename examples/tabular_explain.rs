@@ -41,7 +41,7 @@ fn main() -> Result<(), Error> {
     };
     Trainer::new(config).fit(&mut net, &train, None)?;
     let f = proba_predictor(&net, *n_classes);
-    let pred = glassbox::eval::argmax_rows(&f.predict(x_test.view()));
+    let pred = glassbox::eval::argmax_rows(&predict_proba(&net, x_test.view())?);
     println!(
         "test accuracy: {:.2}%",
         100.0 * accuracy(&pick(&test_idx), &pred)?

@@ -3,17 +3,14 @@
 //! Kernel SHAP), run explanation checks (randomisation sanity check, deletion curves),
 //! extract surrogate rules, save the bundle and write `DIR/report.html`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
 use glassbox::data::split::stratified_train_test_split;
-use glassbox::eval::{argmax_rows, classification_metrics};
+use glassbox::eval::classification_metrics;
 use glassbox::metrics::CvScores;
-use glassbox::{
-    predict_proba, Bundle, BundleMeta, ModelSpec, OptimizerKind, Preprocessing, Targets, Task,
-};
+use glassbox::{to_f32, to_f64, Bundle, ModelSpec, OptimizerKind, Targets};
 use ndarray::Axis;
 
 use crate::error::{failure, CliResult};
@@ -106,7 +103,7 @@ pub fn run(a: DemoArgs) -> CliResult<()> {
     )?;
     let train_secs = train_started.elapsed().as_secs_f64();
 
-    let proba = predict_proba(&net, x_test.view())?;
+    let proba = to_f64(net.predict_proba(&to_f32(x_test.view()))?.view());
     let metrics = classification_metrics(&y_test, &proba, &classes)?;
     println!(
         "test accuracy: {:.2}% ({} of {} digits), macro F1 {:.4}",
@@ -139,9 +136,9 @@ pub fn run(a: DemoArgs) -> CliResult<()> {
                 &cv_h,
                 true,
             )?;
-            let p = predict_proba(&net_k, x_train.select(Axis(0), &fold.test).view())?;
+            let predicted = net_k.predict(&to_f32(x_train.select(Axis(0), &fold.test).view()))?;
             let truth: Vec<usize> = fold.test.iter().map(|&i| labels[train_idx[i]]).collect();
-            let s = glassbox::metrics::accuracy(&truth, &argmax_rows(&p))?;
+            let s = glassbox::metrics::accuracy(&truth, &predicted)?;
             eprintln!("  fold {}/{}: accuracy {:.4}", k + 1, a.cv, s);
             scores.push(s);
         }
@@ -184,32 +181,22 @@ pub fn run(a: DemoArgs) -> CliResult<()> {
     std::fs::create_dir_all(&a.out)
         .map_err(|e| failure(format!("{}: cannot create folder: {e}", a.out.display())))?;
     let model_path = a.out.join("model.gbx");
-    let mut bundle_metrics = BTreeMap::new();
-    bundle_metrics.insert("test_accuracy".to_string(), metrics.accuracy);
-    bundle_metrics.insert("test_f1_macro".to_string(), metrics.f1_macro);
+    let mut bundle = Bundle::from_images(&net, classes.clone(), 16.0)?
+        .with_target("target")
+        .with_history(history.clone())
+        .with_metric("test_accuracy", metrics.accuracy)
+        .with_metric("test_f1_macro", metrics.f1_macro)
+        .with_metadata("data", path.display().to_string())
+        .with_metadata(
+            "hyper",
+            serde_json::to_string(&h).expect("settings serialise"),
+        );
     if let Some(cv) = &cv {
-        bundle_metrics.insert("cv_accuracy_mean".to_string(), cv.mean);
-        bundle_metrics.insert("cv_accuracy_std".to_string(), cv.std);
+        bundle = bundle
+            .with_metric("cv_accuracy_mean", cv.mean)
+            .with_metric("cv_accuracy_std", cv.std);
     }
-    let mut metadata = BTreeMap::new();
-    metadata.insert("data".into(), path.display().to_string());
-    metadata.insert(
-        "hyper".into(),
-        serde_json::to_string(&h).expect("settings serialise"),
-    );
-    let meta = BundleMeta {
-        architecture: arch.clone(),
-        task: Task::Classification {
-            classes: classes.clone(),
-        },
-        target: Some("target".into()),
-        feature_names: pixels.clone(),
-        preprocessing: Preprocessing::Pixels { scale: 16.0 },
-        history: history.clone(),
-        metrics: bundle_metrics,
-        metadata,
-    };
-    Bundle::new(&net, meta)?.save(&model_path)?;
+    bundle.save(&model_path)?;
 
     let report = DemoReport {
         data_path: path.display().to_string(),

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use glassbox::data::split::{KFold, StratifiedKFold};
-use glassbox::eval::{argmax_rows, classification_metrics, regression_metrics};
+use glassbox::eval::{classification_metrics, regression_metrics};
 use glassbox::metrics::CvScores;
 use glassbox::tabular::{encode_known_target, fit_table, transform_table};
-use glassbox::{predict_outputs, softmax_rows, Bundle, Network, Preprocessing, Targets, Task};
+use glassbox::{to_f32, to_f64, Bundle, Model, Network, Preprocessing, Targets, Task};
 use ndarray::{Array2, Axis};
 use serde_json::{json, Value};
 
@@ -33,17 +33,15 @@ pub struct EvaluateArgs {
     pub json: bool,
 }
 
-/// Loads a bundle and rebuilds its network, naming the file in errors.
-pub fn load_model(path: &Path) -> CliResult<(Bundle, Network)> {
+/// Loads a bundle and rebuilds its network ([`Model::load`]), naming the file in errors.
+pub fn load_model(path: &Path) -> CliResult<Model> {
     if !path.exists() {
         return Err(failure(format!(
             "{}: no such file (model bundle not found)",
             path.display()
         )));
     }
-    let bundle = Bundle::load(path)?;
-    let net = bundle.network_named(&path.display().to_string())?;
-    Ok((bundle, net))
+    Ok(Model::load(path)?)
 }
 
 /// The training settings stored in a bundle.
@@ -77,14 +75,16 @@ fn metrics_json(
     x: &Array2<f64>,
     targets: &Targets,
 ) -> CliResult<Value> {
-    let out = predict_outputs(net, x.view())?;
+    let x = to_f32(x.view());
     Ok(match (targets, &bundle.meta.task) {
         (Targets::Classes { labels, .. }, Task::Classification { classes }) => {
-            let m = classification_metrics(labels, &softmax_rows(&out), classes)?;
+            let p = to_f64(net.predict_proba(&x)?.view());
+            let m = classification_metrics(labels, &p, classes)?;
             serde_json::to_value(m).expect("metrics serialise")
         }
         (Targets::Values(v), task @ Task::Regression { mean, std }) => {
             let truth: Vec<f64> = v.iter().map(|&t| t as f64 * std + mean).collect();
+            let out = to_f64(net.predict_outputs(&x)?.view());
             let m = regression_metrics(&truth, &regression_values(&out, task))?;
             serde_json::to_value(m).expect("metrics serialise")
         }
@@ -93,15 +93,15 @@ fn metrics_json(
 }
 
 fn fold_score(bundle: &Bundle, net: &Network, x: &Array2<f64>, t: &Targets) -> CliResult<f64> {
-    let out = predict_outputs(net, x.view())?;
+    let x = to_f32(x.view());
     Ok(match t {
         Targets::Classes { labels, .. } => {
-            let pred = argmax_rows(&out);
+            let pred = net.predict(&x)?;
             glassbox::metrics::accuracy(labels, &pred)?
         }
         Targets::Values(v) => {
             let truth: Vec<f64> = v.iter().map(|&t| t as f64).collect();
-            let pred: Vec<f64> = out.column(0).to_vec();
+            let pred: Vec<f64> = net.predict_outputs(&x)?.column(0).mapv(f64::from).to_vec();
             let _ = bundle;
             glassbox::metrics::r2_score(&truth, &pred)?
         }
@@ -181,7 +181,7 @@ pub fn run(a: EvaluateArgs) -> CliResult<()> {
             )));
         }
     }
-    let (bundle, net) = load_model(&a.model)?;
+    let (bundle, net) = load_model(&a.model)?.into_parts();
     let prepared = prepare(&bundle, &a.data)?;
     let targets = prepared.targets.ok_or_else(|| {
         failure(format!(

@@ -15,11 +15,12 @@ use glassbox::explain::perturbation::{
 use glassbox::explain::plot::{bar_chart_svg, heatmap_png, BarChartConfig, HeatmapConfig};
 use glassbox::explain::shapley::{Background, KernelShap, KernelShapConfig};
 use glassbox::explain::surrogate::{GlobalSurrogate, LabelRule, TreeConfig};
+use glassbox::explain::TryFn;
 use glassbox::gradient::{grad_cam, input_gradients, integrated_gradients, saliency};
 use glassbox::report::{
     AttributionMap, FeatureChart, FeatureValue, GrayImage, ImageExplanation, Report,
 };
-use glassbox::{predict_outputs, softmax_rows, Bundle, Network, Targets, Task};
+use glassbox::{to_f32, to_f64, Bundle, Network, Targets, Task};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde_json::{json, Value};
 
@@ -100,7 +101,6 @@ struct Ctx<'a> {
     bundle: &'a Bundle,
     net: &'a Network,
     x: Array2<f64>,
-    n_out: usize,
 }
 
 impl Ctx<'_> {
@@ -108,13 +108,15 @@ impl Ctx<'_> {
         matches!(self.bundle.meta.task, Task::Classification { .. })
     }
     /// Model outputs in the explained scale: probabilities, or de-standardised values.
-    fn outputs(&self, x: ArrayView2<f64>) -> Array2<f64> {
-        let raw = predict_outputs(self.net, x)
-            .unwrap_or_else(|_| Array2::from_elem((x.nrows(), self.n_out), f64::NAN));
-        match self.bundle.meta.task {
-            Task::Classification { .. } => softmax_rows(&raw),
-            Task::Regression { mean, std } => raw.mapv(|v| v * std + mean),
-        }
+    /// The network's error is returned as it is (the explainers report it by name).
+    fn outputs(&self, x: ArrayView2<f64>) -> glassbox::Result<Array2<f64>> {
+        let x = to_f32(x);
+        Ok(match self.bundle.meta.task {
+            Task::Classification { .. } => to_f64(self.net.predict_proba(&x)?.view()),
+            Task::Regression { mean, std } => {
+                to_f64(self.net.predict_outputs(&x)?.view()).mapv(|v| v * std + mean)
+            }
+        })
     }
     fn image_shape(&self) -> Option<(usize, usize, usize)> {
         match self.bundle.meta.architecture.input_shape().as_slice() {
@@ -155,13 +157,13 @@ fn local(
     seed: u64,
 ) -> CliResult<(Vec<usize>, Array2<f64>, Vec<Value>)> {
     let xs = ctx.x.select(Axis(0), rows);
-    let out = ctx.outputs(xs.view());
+    let out = ctx.outputs(xs.view())?;
     let targets: Vec<usize> = if ctx.classification() {
         argmax_rows(&out)
     } else {
         vec![0; rows.len()]
     };
-    let f = |v: ArrayView2<f64>| ctx.outputs(v);
+    let f = TryFn(|v: ArrayView2<f64>| ctx.outputs(v));
     let mut extra = vec![json!({}); rows.len()];
     let grad_ok = |name: &str| -> CliResult<()> {
         if ctx.classification() {
@@ -386,14 +388,12 @@ fn write_pictures(
 
 /// Runs `glassbox explain`.
 pub fn run(a: ExplainArgs) -> CliResult<()> {
-    let (bundle, net) = load_model(&a.model)?;
+    let (bundle, net) = load_model(&a.model)?.into_parts();
     let prepared = prepare(&bundle, &a.data)?;
-    let n_out = bundle.meta.architecture.n_outputs();
     let ctx = Ctx {
         bundle: &bundle,
         net: &net,
         x: prepared.x,
-        n_out,
     };
     let names = bundle.meta.feature_names.clone();
     let class_name = |t: usize| -> String {
@@ -409,7 +409,7 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
                     "invalid value 'rules' for '--method': rules need a classifier",
                 ));
             }
-            let f = |v: ArrayView2<f64>| ctx.outputs(v);
+            let f = TryFn(|v: ArrayView2<f64>| ctx.outputs(v));
             let cfg = TreeConfig {
                 max_depth: Some(4),
                 min_samples_leaf: 5,
@@ -444,7 +444,7 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
                     a.data.display()
                 )));
             };
-            let f = |v: ArrayView2<f64>| ctx.outputs(v);
+            let f = TryFn(|v: ArrayView2<f64>| ctx.outputs(v));
             let pi = permutation_importance(
                 &f,
                 ctx.x.view(),
@@ -488,7 +488,7 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
     };
     let (targets, attrs, extra) = local(&ctx, a.method, &rows, a.seed)?;
     let labels: Vec<String> = targets.iter().map(|&t| class_name(t)).collect();
-    let outputs = ctx.outputs(ctx.x.select(Axis(0), &rows).view());
+    let outputs = ctx.outputs(ctx.x.select(Axis(0), &rows).view())?;
     let pred: Vec<String> = if ctx.classification() {
         argmax_rows(&outputs).into_iter().map(class_name).collect()
     } else {

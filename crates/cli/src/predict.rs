@@ -4,11 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use glassbox::eval::argmax_rows;
-use glassbox::{predict_outputs, softmax_rows, Task};
+use glassbox::{to_f32, Predictions};
 
 use crate::error::{failure, CliResult};
-use crate::evaluate::{load_model, regression_values};
+use crate::evaluate::load_model;
 use crate::input::prepare;
 
 /// Flags of `glassbox predict`.
@@ -35,34 +34,41 @@ fn csv_field(s: &str) -> String {
 
 /// Runs `glassbox predict`.
 pub fn run(a: PredictArgs) -> CliResult<()> {
-    let (bundle, net) = load_model(&a.model)?;
-    let x = prepare(&bundle, &a.data)?.x;
-    let out = predict_outputs(&net, x.view())?;
+    let model = load_model(&a.model)?;
+    let x = prepare(model.bundle(), &a.data)?.x;
+    let predictions = model.predict(&to_f32(x.view()))?;
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
     let io = |e: std::io::Error| failure(format!("writing to stdout: {e}"));
-    match &bundle.meta.task {
-        Task::Classification { classes } => {
-            let p = softmax_rows(&out);
-            let pred = argmax_rows(&p);
+    match predictions {
+        Predictions::Classes {
+            labels,
+            probabilities,
+            ..
+        } => {
             let mut header = vec!["row".to_string(), "prediction".to_string()];
             if a.proba {
-                header.extend(classes.iter().map(|c| csv_field(&format!("proba_{c}"))));
+                header.extend(
+                    model
+                        .classes()
+                        .iter()
+                        .map(|c| csv_field(&format!("proba_{c}"))),
+                );
             }
             writeln!(w, "{}", header.join(",")).map_err(io)?;
-            for (i, &c) in pred.iter().enumerate() {
-                let mut line = format!("{i},{}", csv_field(&classes[c]));
+            for (i, label) in labels.iter().enumerate() {
+                let mut line = format!("{i},{}", csv_field(label));
                 if a.proba {
-                    for v in p.row(i) {
+                    for v in probabilities.row(i) {
                         line += &format!(",{v:.6}");
                     }
                 }
                 writeln!(w, "{line}").map_err(io)?;
             }
         }
-        task @ Task::Regression { .. } => {
+        Predictions::Values(values) => {
             writeln!(w, "row,prediction").map_err(io)?;
-            for (i, v) in regression_values(&out, task).iter().enumerate() {
+            for (i, v) in values.iter().enumerate() {
                 writeln!(w, "{i},{v}").map_err(io)?;
             }
         }

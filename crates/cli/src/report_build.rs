@@ -16,7 +16,7 @@ use glassbox::report::{
     ExplanationChecks, FeatureChart, FeatureValue, GrayImage, ImageExplanation, ModelSummary,
     PerturbationCurve, Report, Rule, RuleSet, SanityCheck,
 };
-use glassbox::{proba_predictor, Architecture, History, Network};
+use glassbox::{Architecture, History, Network};
 use ndarray::{s, Array1, Array2, Axis};
 
 use crate::error::CliResult;
@@ -102,7 +102,7 @@ pub fn explain_samples(
     seed: u64,
 ) -> CliResult<Explained> {
     let pred = glassbox::eval::argmax_rows(proba);
-    let f = proba_predictor(net, 10);
+    let f = net.proba_predictor();
     let layer = arch.gradcam_layer().unwrap_or_default();
     let samples = pick_samples(y_test, &pred, 6);
     let xs = x_test.select(Axis(0), &samples);
@@ -281,7 +281,7 @@ pub fn rules_section(
     features: &[String],
     classes: &[String],
 ) -> CliResult<RuleSet> {
-    let f = proba_predictor(net, classes.len());
+    let f = net.proba_predictor();
     let cfg = TreeConfig {
         max_depth: Some(6),
         min_samples_leaf: 5,

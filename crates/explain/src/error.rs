@@ -1,5 +1,7 @@
 //! The error type of `glassbox-explain`.
 
+use std::sync::Arc;
+
 use thiserror::Error;
 
 /// Result alias used throughout the crate.
@@ -106,6 +108,14 @@ pub enum ExplainError {
         /// Allowed maximum.
         limit: usize,
     },
+    /// The predictor (the model being explained) returned an error of its own.
+    #[error("{op}: the model failed: {error}")]
+    Model {
+        /// Method that called the predictor.
+        op: &'static str,
+        /// The model's error, as the predictor returned it.
+        error: ModelError,
+    },
     /// Writing a picture failed.
     #[error("{op}: could not write {path}: {reason}")]
     Io {
@@ -118,7 +128,65 @@ pub enum ExplainError {
     },
 }
 
+/// The error a [`Predictor`](crate::Predictor) returns: the model's own error, boxed. Any
+/// `std::error::Error + Send + Sync` converts into it with `?`, and so does a `String`.
+pub type PredictError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A model's error carried inside [`ExplainError::Model`]. It displays as the model's
+/// message, and [`ModelError::get`] gives the original error back for `downcast_ref`.
+/// Cloning shares the error; two are equal when they display the same message.
+#[derive(Debug, Clone)]
+pub struct ModelError(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl ModelError {
+    /// The model's error, as the predictor returned it.
+    pub fn get(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl From<PredictError> for ModelError {
+    fn from(e: PredictError) -> Self {
+        ModelError(Arc::from(e))
+    }
+}
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ModelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for ModelError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
 impl ExplainError {
+    /// The model's own error when this is [`ExplainError::Model`] (for `downcast_ref` to
+    /// the model's error type).
+    pub fn model_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            ExplainError::Model { error, .. } => Some(error.get()),
+            _ => None,
+        }
+    }
+
+    /// An [`ExplainError::Model`] for method `op`.
+    pub(crate) fn model(op: &'static str, error: PredictError) -> Self {
+        ExplainError::Model {
+            op,
+            error: error.into(),
+        }
+    }
+
     /// Shorthand for [`ExplainError::InvalidArgument`].
     pub(crate) fn invalid(
         op: &'static str,

@@ -1,7 +1,8 @@
 //! Model-agnostic explanations for glassbox.
 //!
 //! Every method here needs only a [`Predictor`]: any `Fn(ArrayView2<f64>) -> Array2<f64> +
-//! Sync` mapping a batch of rows to one output column per class or target. That covers
+//! Sync` mapping a batch of rows to one output column per class or target, or a type whose
+//! `predict` returns the model's own error ([`TryFn`] wraps a fallible closure). That covers
 //! glassbox models, closures, and models of other libraries.
 //!
 //! | module | methods |
@@ -70,5 +71,5 @@ pub mod shapley;
 pub mod surrogate;
 
 pub use attribution::Attribution;
-pub use error::{ExplainError, Result};
-pub use predictor::Predictor;
+pub use error::{ExplainError, ModelError, PredictError, Result};
+pub use predictor::{PredictResult, Predictor, TryFn};

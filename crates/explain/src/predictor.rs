@@ -2,30 +2,52 @@
 
 use ndarray::{s, Array2, ArrayView2, Axis};
 
-use crate::error::{ExplainError, Result};
+use crate::error::{ExplainError, PredictError, Result};
+
+/// What a predictor call returns: the outputs, or the model's own error.
+pub type PredictResult = std::result::Result<Array2<f64>, PredictError>;
 
 /// Any batch predictor: rows of `x` are samples; the output has one column per output
 /// (class probability, logit or regression value).
 ///
+/// A predictor returns its model's own error when it cannot predict (a network that
+/// rejects the batch, a remote model that is down); the explainers stop and report it as
+/// [`ExplainError::Model`] with the message intact.
+///
 /// Every closure `Fn(ArrayView2<f64>) -> Array2<f64> + Sync` is a predictor, so models of
-/// other libraries can be explained by wrapping their `predict` in a closure.
+/// other libraries can be explained by wrapping their `predict` in a closure; a closure
+/// that can fail is wrapped in [`TryFn`].
+///
+/// ```
+/// use glassbox_explain::predictor::{Predictor, TryFn};
+/// use ndarray::{array, Array2, ArrayView2};
+///
+/// let double = |x: ArrayView2<f64>| x.mapv(|v| 2.0 * v);
+/// assert_eq!(double.predict(array![[1.0]].view()).unwrap(), array![[2.0]]);
+///
+/// let picky = TryFn(|x: ArrayView2<f64>| -> Result<Array2<f64>, String> {
+///     if x.ncols() == 2 { Ok(x.to_owned()) } else { Err(format!("expected 2 features, got {}", x.ncols())) }
+/// });
+/// let err = picky.predict(array![[1.0]].view()).unwrap_err();
+/// assert_eq!(err.to_string(), "expected 2 features, got 1");
+/// ```
 pub trait Predictor: Sync {
     /// Predicts a batch: `x` is `[rows, features]`, the result `[rows, outputs]`.
-    fn predict(&self, x: ArrayView2<f64>) -> Array2<f64>;
+    fn predict(&self, x: ArrayView2<f64>) -> PredictResult;
 
     /// Predicts a batch given in single precision. Methods that build large batches of
     /// perturbed rows (Kernel SHAP, exact and permutation Shapley values) build them in
     /// `f32` and call this when [`Predictor::prefers_f32`] says so, which halves the memory
     /// they write and spares an `f32` model the conversion. The default widens to `f64` and
     /// calls [`Predictor::predict`].
-    fn predict_f32(&self, x: ArrayView2<f32>) -> Array2<f64> {
+    fn predict_f32(&self, x: ArrayView2<f32>) -> PredictResult {
         self.predict(x.mapv(f64::from).view())
     }
 
     /// [`Predictor::predict_f32`] for a batch the caller hands over: a predictor that needs
     /// its input as an owned buffer (a tensor) can take `x`'s instead of copying it. The
     /// default calls [`Predictor::predict_f32`] on a view.
-    fn predict_f32_owned(&self, x: Array2<f32>) -> Array2<f64> {
+    fn predict_f32_owned(&self, x: Array2<f32>) -> PredictResult {
         self.predict_f32(x.view())
     }
 
@@ -37,8 +59,24 @@ pub trait Predictor: Sync {
 }
 
 impl<F: Fn(ArrayView2<f64>) -> Array2<f64> + Sync> Predictor for F {
-    fn predict(&self, x: ArrayView2<f64>) -> Array2<f64> {
-        self(x)
+    fn predict(&self, x: ArrayView2<f64>) -> PredictResult {
+        Ok(self(x))
+    }
+}
+
+/// A fallible closure as a [`Predictor`]: `TryFn(|x| model.try_predict(x))`. The closure's
+/// error (anything that converts into [`PredictError`], such as a `std::error::Error` or a
+/// `String`) is the predictor's error.
+#[derive(Debug, Clone, Copy)]
+pub struct TryFn<F>(pub F);
+
+impl<F, E> Predictor for TryFn<F>
+where
+    F: Fn(ArrayView2<f64>) -> std::result::Result<Array2<f64>, E> + Sync,
+    E: Into<PredictError>,
+{
+    fn predict(&self, x: ArrayView2<f64>) -> PredictResult {
+        (self.0)(x).map_err(Into::into)
     }
 }
 
@@ -56,7 +94,8 @@ pub(crate) fn predict_checked<P: Predictor + ?Sized>(
     x: ArrayView2<f64>,
     outputs: Option<usize>,
 ) -> Result<Array2<f64>> {
-    check_output(op, p.predict(x), x.nrows(), outputs)
+    let y = p.predict(x).map_err(|e| ExplainError::model(op, e))?;
+    check_output(op, y, x.nrows(), outputs)
 }
 
 /// Checks a predictor's output `y` for a batch of `rows` rows: one row per input row,
@@ -117,7 +156,10 @@ pub(crate) fn predict_checked_f32_owned<P: Predictor + ?Sized>(
     outputs: Option<usize>,
 ) -> Result<Array2<f64>> {
     let rows = x.nrows();
-    check_output(op, p.predict_f32_owned(x), rows, outputs)
+    let y = p
+        .predict_f32_owned(x)
+        .map_err(|e| ExplainError::model(op, e))?;
+    check_output(op, y, rows, outputs)
 }
 
 /// Returns an error naming the first non-finite entry of `a`.
@@ -175,6 +217,33 @@ mod tests {
         assert!(matches!(err, ExplainError::PredictorOutput { rows: 2, .. }));
         let chunked = predict_chunked("t", &f, x.view(), None, 1).unwrap();
         assert_eq!(chunked, array![[3.0], [7.0]]);
+    }
+
+    #[test]
+    fn a_model_error_reaches_the_caller_with_its_message() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("layer 2 expects 5 inputs, got {0}")]
+        struct NetError(usize);
+        let f = TryFn(
+            |x: ArrayView2<f64>| -> std::result::Result<Array2<f64>, NetError> {
+                Err(NetError(x.ncols()))
+            },
+        );
+        let x = array![[1.0, 2.0]];
+        let err = predict_checked("kernel_shap", &f, x.view(), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "kernel_shap: the model failed: layer 2 expects 5 inputs, got 2"
+        );
+        let inner = err.model_error().expect("a model error");
+        assert!(matches!(
+            inner.downcast_ref::<NetError>(),
+            Some(NetError(2))
+        ));
+        let owned = predict_checked_f32_owned("t", &f, Array2::zeros((1, 3)), None).unwrap_err();
+        assert!(owned.to_string().ends_with("got 3"), "{owned}");
+        // Clones compare equal (the error is shared).
+        assert_eq!(err.clone(), err);
     }
 
     #[test]

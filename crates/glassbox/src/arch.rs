@@ -141,6 +141,14 @@ impl ModelSpec {
     }
 }
 
+impl ModelSpec {
+    /// [`ModelSpec::resolve`] for a fitted table: one input per feature column, one output
+    /// per class (or one for regression).
+    pub fn for_table(&self, set: &crate::tabular::TabularSet) -> Result<Architecture> {
+        self.resolve(&[set.x.ncols()], set.task.n_outputs())
+    }
+}
+
 /// A complete, serialisable network description: rebuilding it and loading the saved state
 /// dict restores the trained model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

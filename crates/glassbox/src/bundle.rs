@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::arch::{Architecture, Network};
 use crate::error::{Error, Result};
 use crate::history::History;
+use crate::tabular::TabularSet;
 
 /// Magic bytes of a bundle file.
 pub const BUNDLE_MAGIC: &[u8; 8] = b"GBXBUNDL";
@@ -42,6 +43,16 @@ pub enum Task {
         /// Standard deviation of the training targets.
         std: f64,
     },
+}
+
+impl Task {
+    /// Number of network outputs the task needs: one per class, or one regression value.
+    pub fn n_outputs(&self) -> usize {
+        match self {
+            Task::Classification { classes } => classes.len(),
+            Task::Regression { .. } => 1,
+        }
+    }
 }
 
 /// How raw inputs become the network's input rows.
@@ -92,9 +103,123 @@ pub struct Bundle {
     pub weights: StateDict,
 }
 
+impl BundleMeta {
+    /// Metadata of `network` trained on the fitted table `set`: the architecture is the
+    /// network's, and the task, target column, feature names and fitted preprocessing are
+    /// the fit's. History and metrics start empty ([`Bundle::with_history`],
+    /// [`Bundle::with_metric`]). Errors when the network does not fit the data (input
+    /// width against the feature count, outputs against the classes).
+    pub fn from_table(network: &Network, set: &TabularSet) -> Result<BundleMeta> {
+        let meta = BundleMeta {
+            architecture: network.architecture().clone(),
+            task: set.task.clone(),
+            target: Some(set.target.clone()),
+            feature_names: set.feature_names.clone(),
+            preprocessing: set.preprocessing.clone(),
+            history: History::default(),
+            metrics: BTreeMap::new(),
+            metadata: BTreeMap::new(),
+        };
+        meta.validate()?;
+        Ok(meta)
+    }
+
+    /// Metadata of an image classifier `network` whose inputs are pixel values divided by
+    /// `scale` (16 for the 8×8 digits, 255 for MNIST), with `classes` in output order.
+    /// Feature names are `pixel_ROW_COL` (`cC_pixel_ROW_COL` for several channels).
+    pub fn from_images(network: &Network, classes: Vec<String>, scale: f64) -> Result<BundleMeta> {
+        let shape = network.architecture().input_shape();
+        let (channels, h, w) = match *shape.as_slice() {
+            [c, h, w] => (c, h, w),
+            [h, w] => (1, h, w),
+            [n] => (1, 1, n),
+            _ => {
+                return Err(Error::Input(format!(
+                    "images need a [C, H, W] or [H, W] input, the network takes {shape:?}"
+                )))
+            }
+        };
+        let mut feature_names = Vec::with_capacity(channels * h * w);
+        for c in 0..channels {
+            for i in 0..h * w {
+                let pixel = format!("pixel_{}_{}", i / w, i % w);
+                feature_names.push(if channels > 1 {
+                    format!("c{c}_{pixel}")
+                } else {
+                    pixel
+                });
+            }
+        }
+        let meta = BundleMeta {
+            architecture: network.architecture().clone(),
+            task: Task::Classification { classes },
+            target: None,
+            feature_names,
+            preprocessing: Preprocessing::Pixels { scale },
+            history: History::default(),
+            metrics: BTreeMap::new(),
+            metadata: BTreeMap::new(),
+        };
+        meta.validate()?;
+        Ok(meta)
+    }
+
+    /// Checks that the parts agree: one feature name per network input, one class name per
+    /// output (a single output for regression, with a finite mean and a positive finite
+    /// standard deviation), distinct class names, and a positive finite pixel scale.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |reason: String| Err(Error::Input(format!("bundle metadata: {reason}")));
+        let arch = &self.architecture;
+        if self.feature_names.len() != arch.n_inputs() {
+            return bad(format!(
+                "{} feature names for a network with {} inputs ({})",
+                self.feature_names.len(),
+                arch.n_inputs(),
+                arch.describe()
+            ));
+        }
+        match &self.task {
+            Task::Classification { classes } => {
+                if classes.len() != arch.n_outputs() {
+                    return bad(format!(
+                        "{} class names for a network with {} outputs",
+                        classes.len(),
+                        arch.n_outputs()
+                    ));
+                }
+                let mut sorted: Vec<&String> = classes.iter().collect();
+                sorted.sort();
+                if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                    return bad(format!("class name '{}' appears twice", w[0]));
+                }
+            }
+            Task::Regression { mean, std } => {
+                if arch.n_outputs() != 1 {
+                    return bad(format!(
+                        "a regression network has one output, this one has {}",
+                        arch.n_outputs()
+                    ));
+                }
+                if !mean.is_finite() || !(std.is_finite() && *std > 0.0) {
+                    return bad(format!(
+                        "target scaling mean {mean}, std {std} must be finite with std > 0"
+                    ));
+                }
+            }
+        }
+        if let Preprocessing::Pixels { scale } = self.preprocessing {
+            if !(scale.is_finite() && scale > 0.0) {
+                return bad(format!("pixel scale {scale} must be finite and > 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Bundle {
     /// Captures `network`'s weights with `meta`. Errors if the network was not built from
-    /// `meta.architecture`.
+    /// `meta.architecture` or the metadata's parts disagree ([`BundleMeta::validate`]).
+    /// [`Bundle::from_table`] and [`Bundle::from_images`] derive the metadata instead.
     pub fn new(network: &Network, meta: BundleMeta) -> Result<Bundle> {
         if network.architecture() != &meta.architecture {
             return Err(Error::ArchitectureMismatch {
@@ -103,10 +228,58 @@ impl Bundle {
                 found: network.architecture().describe(),
             });
         }
+        meta.validate()?;
         Ok(Bundle {
             meta,
             weights: state_dict(network),
         })
+    }
+
+    /// A bundle of `network` trained on the fitted table `set`
+    /// ([`BundleMeta::from_table`]): everything the data fixed comes from the fit.
+    ///
+    /// ```
+    /// use glassbox::prelude::*;
+    /// let csv = "a,b,y\n1,2,no\n3,1,yes\n2,2,no\n5,0,yes\n";
+    /// let table = glassbox::data::read_csv_bytes(csv.as_bytes(), "t.csv", &CsvOptions::default())?;
+    /// let set = fit_table(&table, "y")?;
+    /// let net = ModelSpec::parse("mlp:4")?.for_table(&set)?.build(0)?;
+    /// let bundle = Bundle::from_table(&net, &set)?.with_metric("train_accuracy", 1.0);
+    /// assert_eq!(bundle.classes(), ["no", "yes"]);
+    /// assert_eq!(bundle.meta.target.as_deref(), Some("y"));
+    /// # Ok::<(), glassbox::Error>(())
+    /// ```
+    pub fn from_table(network: &Network, set: &TabularSet) -> Result<Bundle> {
+        Bundle::new(network, BundleMeta::from_table(network, set)?)
+    }
+
+    /// A bundle of an image classifier ([`BundleMeta::from_images`]).
+    pub fn from_images(network: &Network, classes: Vec<String>, scale: f64) -> Result<Bundle> {
+        Bundle::new(network, BundleMeta::from_images(network, classes, scale)?)
+    }
+
+    /// Names the target column (read by evaluation from labelled files).
+    pub fn with_target(mut self, target: impl Into<String>) -> Bundle {
+        self.meta.target = Some(target.into());
+        self
+    }
+
+    /// Records the training history.
+    pub fn with_history(mut self, history: History) -> Bundle {
+        self.meta.history = history;
+        self
+    }
+
+    /// Records an evaluation metric (`test_accuracy`, `val_loss`, ...).
+    pub fn with_metric(mut self, name: impl Into<String>, value: f64) -> Bundle {
+        self.meta.metrics.insert(name.into(), value);
+        self
+    }
+
+    /// Records a free-form metadata entry (data file, seed, ...).
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Bundle {
+        self.meta.metadata.insert(key.into(), value.into());
+        self
     }
 
     /// Serialises to bundle-file bytes.

@@ -31,6 +31,8 @@ pub struct TabularSet {
     pub feature_names: Vec<String>,
     /// Text columns left out (free text is not a feature).
     pub dropped: Vec<String>,
+    /// Name of the target column the targets were read from.
+    pub target: String,
 }
 
 fn input_columns(table: &Table, target: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
@@ -225,6 +227,7 @@ pub fn fit_table(table: &Table, target: &str) -> Result<TabularSet> {
             transformer,
         },
         dropped: text,
+        target: target.to_string(),
     })
 }
 

@@ -350,11 +350,11 @@ mod tests {
     }
 
     impl Predictor for F32Model {
-        fn predict(&self, x: ArrayView2<f64>) -> Array2<f64> {
-            Self::rows(x.mapv(|v| v as f32).view())
+        fn predict(&self, x: ArrayView2<f64>) -> crate::PredictResult {
+            Ok(Self::rows(x.mapv(|v| v as f32).view()))
         }
-        fn predict_f32(&self, x: ArrayView2<f32>) -> Array2<f64> {
-            Self::rows(x)
+        fn predict_f32(&self, x: ArrayView2<f32>) -> crate::PredictResult {
+            Ok(Self::rows(x))
         }
         fn prefers_f32(&self) -> bool {
             true
@@ -370,7 +370,7 @@ mod tests {
             [false, false, false],
             [true, true, true]
         ];
-        let as_closure = |rows: ArrayView2<f64>| F32Model.predict(rows);
+        let as_closure = |rows: ArrayView2<f64>| F32Model.predict(rows).unwrap();
         let f32_path = coalition_values("t", &F32Model, x.view(), &bg, masks.view(), 2, 3).unwrap();
         let f64_path =
             coalition_values("t", &as_closure, x.view(), &bg, masks.view(), 2, 3).unwrap();
@@ -379,7 +379,9 @@ mod tests {
             let mut want = [0.0f64; 2];
             for b in bg.data.outer_iter() {
                 let z: Vec<f64> = (0..3).map(|j| if mask[j] { x[j] } else { b[j] }).collect();
-                let y = F32Model.predict(Array2::from_shape_vec((1, 3), z).unwrap().view());
+                let y = F32Model
+                    .predict(Array2::from_shape_vec((1, 3), z).unwrap().view())
+                    .unwrap();
                 want[0] += y[[0, 0]] / 2.0;
                 want[1] += y[[0, 1]] / 2.0;
             }
