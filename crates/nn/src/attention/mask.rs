@@ -31,6 +31,12 @@ impl Mask {
         Ok(Mask::Bool(Tensor::from_vec(data, shape)?))
     }
 
+    /// A key-padding mask from a Hugging Face style `attention_mask` (`[B, S]`, 1 = real
+    /// token, 0 = padding): the positions where it is 0 are excluded.
+    pub fn from_keep(keep: &Tensor) -> Mask {
+        Mask::Bool(keep.map(|v| if v == 0.0 { 1.0 } else { 0.0 }))
+    }
+
     /// PyTorch's `generate_square_subsequent_mask(len)`: additive `[len, len]`, `-inf`
     /// above the diagonal.
     pub fn causal(len: usize) -> Mask {
@@ -121,6 +127,11 @@ mod tests {
     #[test]
     fn polarity_shapes_and_errors() {
         let kpm = Mask::from_bools(&[false, true, false, false], &[2, 2]).unwrap();
+        let hf = Tensor::from_vec(vec![1.0, 0.0, 1.0, 1.0], &[2, 2]).unwrap();
+        assert_eq!(
+            Mask::from_keep(&hf).tensor().to_vec(),
+            kpm.tensor().to_vec()
+        );
         assert_eq!(
             kpm.to_additive().to_vec(),
             vec![0.0, f32::NEG_INFINITY, 0.0, 0.0]

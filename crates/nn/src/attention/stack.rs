@@ -337,3 +337,43 @@ stack_module!(
     "TransformerDecoder",
     |s: &TransformerDecoder, x: &Var| { s.forward_with(x, x, &DecoderOptions::default()) }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module::{get_submodule, load_state_dict, state_dict};
+    use glassbox_tensor::Tensor;
+
+    #[test]
+    fn names_paths_and_state_dict_round_trip() {
+        let cfg = TransformerLayerConfig {
+            dim_feedforward: 6,
+            batch_first: true,
+            ..TransformerLayerConfig::new(4, 2)
+        };
+        let enc = TransformerEncoder::new(cfg, 2, true, &mut Rng::new(1)).unwrap();
+        let names: Vec<String> = enc.named_parameters().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names.len(), 2 * 12 + 2);
+        assert_eq!(names[0], "layers.0.self_attn.in_proj_weight");
+        assert_eq!(names[13], "layers.1.self_attn.in_proj_bias");
+        assert_eq!(names[25], "norm.bias");
+        let leaf = get_submodule(&enc, "layers.1.self_attn.out_proj").unwrap();
+        assert_eq!(leaf.type_name(), "Linear");
+        assert_eq!(
+            get_submodule(&enc, "layers.0.norm2").unwrap().type_name(),
+            "LayerNorm"
+        );
+        // Another stack takes the first one's weights by name and computes the same.
+        let mut other = TransformerEncoder::new(cfg, 2, true, &mut Rng::new(2)).unwrap();
+        load_state_dict(&other, &state_dict(&enc)).unwrap();
+        let x = Var::constant(Tensor::rand_normal(&[1, 3, 4], 0.0, 1.0, &mut Rng::new(3)));
+        let mut enc = enc;
+        enc.set_training(false);
+        other.set_training(false);
+        assert_eq!(
+            enc.forward(&x).unwrap().value(),
+            other.forward(&x).unwrap().value()
+        );
+        assert!(TransformerEncoder::from_layers(Vec::new(), None).is_err());
+    }
+}
