@@ -28,6 +28,39 @@ pub enum DataError {
         /// File being read.
         path: PathBuf,
     },
+    /// The file has a header line but no data rows.
+    #[error("{path}: the header is the only line: the file has no data rows")]
+    NoRows {
+        /// File being read.
+        path: PathBuf,
+    },
+    /// A numeric cell holds an infinite or NaN number, or one beyond f32's range.
+    #[error(
+        "{path}: row {row} (line {line}), column '{column}': {value:?} is not a finite number \
+         within ±3.4e38 (models compute in f32); fix the cell or declare it a missing-value token"
+    )]
+    NumberOutOfRange {
+        /// File (or table) being read.
+        path: PathBuf,
+        /// 1-based data row.
+        row: usize,
+        /// 1-based line number (0 when the value did not come from a file).
+        line: u64,
+        /// Column name.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
+    /// The input is larger than the reader's limit (a huge file or a decompression bomb).
+    #[error("{path}: {what} is larger than the limit of {limit} bytes (CsvOptions::max_bytes)")]
+    TooLarge {
+        /// File being read.
+        path: PathBuf,
+        /// What exceeded the limit ("the file", "the decompressed text").
+        what: &'static str,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// A data row has a different number of fields than the header.
     #[error("{path}: row {row} (line {line}) has {found} fields, the header has {expected}")]
     RaggedRow {

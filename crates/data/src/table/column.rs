@@ -167,16 +167,62 @@ impl Column {
 
 /// Parses a number the way the CSV loader does (surrounding spaces allowed, `inf`/`nan`
 /// spellings rejected so that only real numbers are numeric).
-pub(crate) fn parse_number(s: &str) -> Option<f64> {
+/// The largest magnitude a numeric cell may have: models compute in f32, so a value past
+/// `f32::MAX` would become infinite inside them (and its square overflows a scaler).
+pub const MAX_ABS_VALUE: f64 = f32::MAX as f64;
+
+/// What a numeric cell holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum NumericToken {
+    /// A finite number within `±MAX_ABS_VALUE`.
+    Number(f64),
+    /// A number, but infinite, NaN or beyond `±MAX_ABS_VALUE` (`inf`, `-Infinity`, `1e400`,
+    /// `3e38` is fine, `1e308` is not).
+    OutOfRange,
+    /// Not a number at all.
+    NotNumber,
+}
+
+/// Parses a numeric cell, with the error naming where it stands: `ParseNumber` for text
+/// that is no number, `NumberOutOfRange` for infinite, NaN or beyond-f32 numbers.
+pub(crate) fn parse_cell(
+    s: &str,
+    path: &std::path::Path,
+    row: usize,
+    line: u64,
+    column: &str,
+) -> crate::error::Result<f64> {
+    use crate::error::DataError;
+    match numeric_token(s) {
+        NumericToken::Number(x) => Ok(x),
+        NumericToken::OutOfRange => Err(DataError::NumberOutOfRange {
+            path: path.to_path_buf(),
+            row,
+            line,
+            column: column.to_string(),
+            value: s.to_string(),
+        }),
+        NumericToken::NotNumber => Err(DataError::ParseNumber {
+            path: path.to_path_buf(),
+            row,
+            line,
+            column: column.to_string(),
+            value: s.to_string(),
+        }),
+    }
+}
+
+/// Classifies a cell's text as a number, an out-of-range number, or not a number.
+pub(crate) fn numeric_token(s: &str) -> NumericToken {
     let t = s.trim();
     if t.is_empty() {
-        return None;
+        return NumericToken::NotNumber;
     }
-    let lower = t.to_ascii_lowercase();
-    if lower.contains("inf") || lower.contains("nan") {
-        return None;
+    match t.parse::<f64>() {
+        Ok(x) if x.is_finite() && x.abs() <= MAX_ABS_VALUE => NumericToken::Number(x),
+        Ok(_) => NumericToken::OutOfRange,
+        Err(_) => NumericToken::NotNumber,
     }
-    t.parse::<f64>().ok()
 }
 
 #[cfg(test)]
@@ -185,11 +231,15 @@ mod tests {
 
     #[test]
     fn parse_number_accepts_numbers_only() {
-        assert_eq!(parse_number(" 1.5 "), Some(1.5));
-        assert_eq!(parse_number("-2e3"), Some(-2000.0));
-        assert_eq!(parse_number("abc"), None);
-        assert_eq!(parse_number("inf"), None);
-        assert_eq!(parse_number(""), None);
+        assert_eq!(numeric_token(" 1.5 "), NumericToken::Number(1.5));
+        assert_eq!(numeric_token("-2e3"), NumericToken::Number(-2000.0));
+        assert_eq!(numeric_token("abc"), NumericToken::NotNumber);
+        assert_eq!(numeric_token(""), NumericToken::NotNumber);
+        assert_eq!(numeric_token("3e38"), NumericToken::Number(3e38));
+        for bad in ["inf", "-Infinity", "NaN", "1e308", "-1e39", "1e400"] {
+            assert_eq!(numeric_token(bad), NumericToken::OutOfRange, "{bad}");
+        }
+        assert_eq!(numeric_token("1e3x"), NumericToken::NotNumber);
     }
 
     #[test]

@@ -206,17 +206,13 @@ impl Table {
                 for (row, x) in v.iter().enumerate() {
                     out.push(match x {
                         None => None,
-                        Some(s) => {
-                            Some(
-                                column::parse_number(s).ok_or_else(|| DataError::ParseNumber {
-                                    path: self.source.clone().into(),
-                                    row: row + 1,
-                                    line: 0,
-                                    column: col.name.clone(),
-                                    value: s.clone(),
-                                })?,
-                            )
-                        }
+                        Some(s) => Some(column::parse_cell(
+                            s,
+                            std::path::Path::new(&self.source),
+                            row + 1,
+                            0,
+                            &col.name,
+                        )?),
                     });
                 }
                 ColumnData::Numeric(out)

@@ -88,9 +88,11 @@ fn empty_file_and_header_only() {
     let e = read_csv(&p, &CsvOptions::default()).unwrap_err();
     assert!(matches!(e, DataError::EmptyFile { .. }));
     assert!(e.to_string().contains("empty.csv"), "{e}");
-    // A header without rows is a valid, empty table.
-    let t = read_csv(temp("header.csv", b"a,b\n"), &CsvOptions::default()).unwrap();
-    assert_eq!((t.n_rows(), t.n_cols()), (0, 2));
+    // A header without rows has nothing to train on, predict or explain: the error names
+    // the file instead of letting a later step fail without it.
+    let e = read_csv(temp("header.csv", b"a,b\r\n"), &CsvOptions::default()).unwrap_err();
+    assert!(matches!(e, DataError::NoRows { .. }), "{e}");
+    assert!(e.to_string().contains("header.csv"), "{e}");
 }
 
 #[test]

@@ -149,6 +149,41 @@ proptest! {
         }
     }
 
+    /// Whatever the line terminators (LF, CRLF, mixed, blank lines between rows), the error
+    /// for a bad numeric cell names its 1-based data row and its physical line, counted
+    /// independently here.
+    #[test]
+    fn csv_errors_name_the_physical_line(
+        rows in 1usize..30,
+        bad_row in 0usize..30,
+        crlf in prop::collection::vec(any::<bool>(), 31),
+        blank in prop::collection::vec(any::<bool>(), 31),
+        bad in prop::sample::select(vec!["x", "inf", "1e400", "-1e39"]),
+    ) {
+        let bad_row = bad_row % rows;
+        let end = |i: usize| if crlf[i] { "\r\n" } else { "\n" };
+        let mut text = format!("a,b{}", end(30));
+        let mut line = 2u64;
+        let mut bad_line = 0;
+        for (r, &blank_before) in blank.iter().enumerate().take(rows) {
+            if blank_before && r > 0 {
+                text.push_str(end(r));
+                line += 1;
+            }
+            if r == bad_row {
+                bad_line = line;
+                text.push_str(&format!("{r},{bad}{}", end(r)));
+            } else {
+                text.push_str(&format!("{r},{}.5{}", r, end(r)));
+            }
+            line += 1;
+        }
+        let opts = glassbox_data::CsvOptions::default().with_type("b", glassbox_data::ColumnType::Numeric);
+        let e = glassbox_data::read_csv_bytes(text.as_bytes(), "lines.csv", &opts).unwrap_err();
+        let want = format!("row {} (line {bad_line}), column 'b'", bad_row + 1);
+        prop_assert!(e.to_string().contains(&want), "{:?}: {} (wanted {})", text, e, want);
+    }
+
     /// Arbitrary bytes (with a valid-looking prefix half the time) never make the IDX parser panic.
     #[test]
     fn idx_parser_never_panics(prefix in any::<bool>(), bytes in prop::collection::vec(any::<u8>(), 0..64)) {
