@@ -33,7 +33,7 @@ fn main() -> Result<(), Error> {
         x.view(),
         &labels,
         &folds,
-        accuracy,
+        |y, predicted: &Vec<usize>| accuracy(y, predicted),
         false,
     )?;
     for (k, acc) in cv.scores.iter().enumerate() {

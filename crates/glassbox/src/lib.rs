@@ -160,7 +160,7 @@ pub struct ReadmeDoctests;
 /// // XOR-like labels: class 1 when the two features have the same sign.
 /// let x = Tensor::rand_uniform(&[128, 2], -1.0, 1.0, &mut rng);
 /// let labels: Vec<usize> = x.to_vec().chunks(2).map(|r| usize::from(r[0] * r[1] > 0.0)).collect();
-/// let data = ArrayDataset::new(x.into_array(), ndarray::ArrayD::from_shape_vec(vec![128], labels)?)?;
+/// let data = ArrayDataset::new(x.into_array(), ndarray::Array1::from(labels).into_dyn())?;
 /// let loader = DataLoader::new(data, LoaderConfig { batch_size: 32, shuffle: true, ..LoaderConfig::default() })?;
 /// let mut last = f32::INFINITY;
 /// for epoch in 0..60 {
