@@ -31,6 +31,9 @@ pub enum Error {
     /// An explanation method failed.
     #[error(transparent)]
     Explain(#[from] glassbox_explain::ExplainError),
+    /// A gradient attribution (saliency, Integrated Gradients, Grad-CAM) failed.
+    #[error(transparent)]
+    Gradient(#[from] glassbox_explain::gradient::GradientError),
     /// Writing the HTML report failed.
     #[error(transparent)]
     Report(#[from] glassbox_report::ReportError),
