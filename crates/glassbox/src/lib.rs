@@ -54,9 +54,7 @@
 //! // Evaluate.
 //! let x_test = rows(&test_idx);
 //! let proba = predict_proba(&net, x_test.view())?;
-//! let predicted: Vec<usize> = proba.rows().into_iter()
-//!     .map(|r| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b }))
-//!     .collect();
+//! let predicted = glassbox::eval::argmax_rows(&proba);
 //! let acc = accuracy(&pick(&test_idx), &predicted)?;
 //! assert!(acc > 0.85, "accuracy {acc}");
 //!
