@@ -32,7 +32,7 @@ use crate::rows::parse_rows;
 /// Attribution methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Method {
-    /// Integrated Gradients (zero baseline, 64 trapezoid steps), with convergence delta.
+    /// Integrated Gradients (zero baseline, adaptive rule complete to 1e-4 of f(x) - f(0)), with convergence delta.
     Ig,
     /// |gradient| of the explained output.
     Saliency,
@@ -176,9 +176,10 @@ fn local(
         Method::Ig => {
             grad_ok("ig")?;
             let zero = Array2::zeros((1, xs.ncols()));
-            let ig = integrated_gradients(ctx.net, xs.view(), zero.view(), &targets, 128)?;
-            for (e, d) in extra.iter_mut().zip(&ig.convergence_delta) {
-                e["convergence_delta"] = json!(d);
+            let ig = integrated_gradients(ctx.net, xs.view(), zero.view(), &targets)?;
+            for (k, e) in extra.iter_mut().enumerate() {
+                e["convergence_delta"] = json!(ig.convergence_delta[k]);
+                e["output_difference"] = json!(ig.output_difference[k]);
             }
             ig.attributions
         }

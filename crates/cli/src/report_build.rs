@@ -108,7 +108,7 @@ pub fn explain_samples(
     let xs = x_test.select(Axis(0), &samples);
     let targets: Vec<usize> = samples.iter().map(|&i| pred[i]).collect();
     let zero = Array2::zeros((1, 64));
-    let ig = integrated_gradients(net, xs.view(), zero.view(), &targets, 64)?;
+    let ig = integrated_gradients(net, xs.view(), zero.view(), &targets)?;
     let cam = grad_cam(net, xs.view(), &targets, &layer)?;
     let occ_cfg = OcclusionConfig {
         sample_shape: vec![1, 8, 8],
@@ -147,7 +147,10 @@ pub fn explain_samples(
                         .row(k)
                         .as_slice()
                         .unwrap_or(&ig.attributions.row(k).to_vec()),
-                    Some(format!("δ = {:.1e}", ig.convergence_delta[k])),
+                    Some(format!(
+                        "δ = {:.1e}, f(x) − f(0) = {:.3}",
+                        ig.convergence_delta[k], ig.output_difference[k]
+                    )),
                     None,
                 ),
                 map(
@@ -168,7 +171,7 @@ pub fn explain_samples(
 
     // Randomisation sanity check: same method on a re-initialised network.
     let random_net = arch.build(seed.wrapping_add(9_999))?;
-    let ig_rand = integrated_gradients(&random_net, xs.view(), zero.view(), &targets, 64)?;
+    let ig_rand = integrated_gradients(&random_net, xs.view(), zero.view(), &targets)?;
     let cam_rand = grad_cam(&random_net, xs.view(), &targets, &layer)?;
     let mut sanity = Vec::new();
     for (name, a, b, absolute) in [
@@ -207,7 +210,7 @@ pub fn explain_samples(
     let m = CURVE_SAMPLES.min(x_test.nrows());
     let xc = x_test.slice(s![0..m, ..]).to_owned();
     let tc: Vec<usize> = pred[..m].to_vec();
-    let ig_c = integrated_gradients(net, xc.view(), zero.view(), &tc, 32)?.attributions;
+    let ig_c = integrated_gradients(net, xc.view(), zero.view(), &tc)?.attributions;
     let mut rng = glassbox::explain::rng::Rng::new(seed ^ 0xdead);
     let rand_c = Array2::from_shape_fn((m, 64), |_| rng.uniform());
     let cfg = CurveConfig {

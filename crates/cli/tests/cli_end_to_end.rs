@@ -274,7 +274,17 @@ fn wine_multiclass_evaluate_and_integrated_gradients() {
         let d = r["convergence_delta"]
             .as_f64()
             .expect("IG rows carry convergence_delta");
-        assert!(d.is_finite());
+        let diff = r["output_difference"].as_f64().expect("and f(x) - f(0)");
+        // The adaptive rule: complete to 1e-4 of f(x) - f(baseline) (1e-3 asked).
+        assert!(
+            d.abs() <= 1e-3 * diff.abs(),
+            "delta {d} for f(x) - f(0) = {diff}"
+        );
+        let sum: f64 = a.iter().sum();
+        assert!(
+            (sum - diff - d).abs() < 1e-6 * (1.0 + diff.abs()),
+            "{sum} {diff} {d}"
+        );
         assert!(r.get("base_value").is_none());
     }
     let rules = ok(&[

@@ -1,6 +1,7 @@
 //! Numeric casting between the `f64` tabular world and the `f32` model world.
 
 use crate::error::{DataError, Result};
+use glassbox_tensor::ops::reduce::argmax;
 use ndarray::{Array, Array2, ArrayView, Dimension};
 
 /// Casts an `f64` array (e.g. a preprocessed feature matrix) to `f32` for a model.
@@ -33,24 +34,10 @@ pub fn one_hot(labels: &[usize], n_classes: usize) -> Result<Array2<f32>> {
 }
 
 /// Index of the largest value in each row (first one on ties), e.g. predicted classes from
-/// logits or probabilities. NaN entries are skipped; an all-NaN row gives 0.
+/// logits or probabilities: [`glassbox_tensor::ops::reduce::argmax`] on each row, so a NaN
+/// counts as the largest value (NumPy's and PyTorch's rule).
 pub fn argmax_rows<A: PartialOrd + Copy>(x: ArrayView<'_, A, ndarray::Ix2>) -> Vec<usize> {
-    let is_nan = |v: A| v.partial_cmp(&v).is_none();
-    x.rows()
-        .into_iter()
-        .map(|r| {
-            let mut best: Option<usize> = None;
-            for (j, &v) in r.iter().enumerate() {
-                if is_nan(v) {
-                    continue;
-                }
-                if best.is_none_or(|b| v > r[b]) {
-                    best = Some(j);
-                }
-            }
-            best.unwrap_or(0)
-        })
-        .collect()
+    x.rows().into_iter().map(|r| argmax(&r)).collect()
 }
 
 #[cfg(test)]
@@ -76,9 +63,10 @@ mod tests {
         let x = array![
             [0.1, 0.7, 0.7],
             [2.0, -1.0, 0.0],
-            [f64::NAN, 1.0, 3.0],
+            [1.0, f64::NAN, 3.0],
             [f64::NAN, f64::NAN, f64::NAN]
         ];
-        assert_eq!(argmax_rows(x.view()), vec![1, 0, 2, 0]);
+        // NaN is the largest value, as numpy.argmax and torch.argmax have it.
+        assert_eq!(argmax_rows(x.view()), vec![1, 0, 1, 0]);
     }
 }

@@ -12,7 +12,9 @@ use glassbox_explain::gradient::{
 };
 use glassbox_explain::plot::{write_heatmap_png, HeatmapConfig};
 use glassbox_explain::rng::Rng as ExplainRng;
-use glassbox_nn::{Activation, Conv2d, Conv2dConfig, Flatten, Linear, Module, Pool2d, Sequential};
+use glassbox_nn::{
+    Activation, Conv2d, Conv2dConfig, Flatten, Linear, MaxPool2d, Module, Sequential,
+};
 use glassbox_tensor::{rng::Rng, Tensor};
 use ndarray::{Array2, ArrayView2, Axis};
 
@@ -40,10 +42,10 @@ fn cnn(seed: u64) -> Sequential {
     Sequential::new()
         .add(Conv2d::new(Conv2dConfig::new(1, 8, 3), &mut rng).unwrap())
         .add(Activation::relu())
-        .add(Pool2d::max(2, 2, 0).unwrap())
+        .add(MaxPool2d::new(2, 2, 0).unwrap())
         .add(Conv2d::new(Conv2dConfig::new(8, 16, 3), &mut rng).unwrap())
         .add(Activation::relu())
-        .add(Pool2d::max(2, 2, 0).unwrap())
+        .add(MaxPool2d::new(2, 2, 0).unwrap())
         .add(Flatten::new())
         .add(Linear::new(16 * 5 * 5, 10, true, &mut rng).unwrap())
 }

@@ -322,7 +322,7 @@ impl Architecture {
                 }
                 let flat = c * (height / 2) * (width / 2);
                 Inner::Seq(
-                    seq.add(MaxPool2d::max(2, 2, 0)?)
+                    seq.add(MaxPool2d::new(2, 2, 0)?)
                         .add(Flatten::new())
                         .add(Linear::new(flat, *hidden, true, &mut rng)?)
                         .add(Activation::relu())

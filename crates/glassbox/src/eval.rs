@@ -69,20 +69,9 @@ pub struct RegressionMetrics {
     pub n_samples: usize,
 }
 
-/// Index of each row's largest probability.
+/// Index of each row's largest probability ([`glassbox_data::convert::argmax_rows`]).
 pub fn argmax_rows(p: &Array2<f64>) -> Vec<usize> {
-    p.rows()
-        .into_iter()
-        .map(|r| {
-            let mut b = 0;
-            for (i, &v) in r.iter().enumerate() {
-                if v > r[b] {
-                    b = i;
-                }
-            }
-            b
-        })
-        .collect()
+    glassbox_data::convert::argmax_rows(p.view())
 }
 
 /// Metrics of class probabilities `proba` (`[n, classes]`) against true class indices.

@@ -1,35 +1,33 @@
-//! Gradient attributions of a [`Network`]: saliency, Integrated Gradients (with its
-//! convergence delta) and Grad-CAM on a named convolutional layer.
+//! Gradient attributions of a [`Network`] on feature rows: saliency, Integrated Gradients
+//! and Grad-CAM, computed by `glassbox-explain`'s implementations.
 //!
-//! These are the small set the `glassbox` command and demo need; `glassbox-explain` is
-//! the home of the full family (SmoothGrad, DeepLIFT, guided backprop, layer methods).
+//! This module only adapts shapes: rows `[N, n_inputs]` (what the explainers and the
+//! command line work with) go in, `[N, n_inputs]` attributions come out. The algorithms
+//! are [`glassbox_explain::gradient`]'s: Integrated Gradients is its adaptive rule
+//! ([`integrated_gradients_adaptive`]), refined until the attributions of every row add
+//! up to `f(x) − f(baseline)` within [`IG_RELATIVE_TOLERANCE`] of that difference.
 
 use glassbox_autograd::{no_grad, Var};
+use glassbox_explain::gradient::{
+    self as eg, integrated_gradients_adaptive, AdaptiveIgConfig, GradModel, Interpolation,
+};
 use glassbox_nn::Module;
 use glassbox_tensor::Tensor;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayD, ArrayView2};
 
 use crate::arch::Network;
 use crate::error::{Error, Result};
 
-fn rows_tensor(x: ArrayView2<f64>) -> Tensor {
-    Tensor::from(x.mapv(|v| v as f32).into_dyn())
-}
+/// Completeness asked of [`integrated_gradients`], relative to `|f(x) − f(baseline)|` of
+/// the row with the smallest such difference.
+pub const IG_RELATIVE_TOLERANCE: f64 = 1e-4;
+/// Floor of the absolute completeness tolerance: target outputs are `f32`, whose
+/// differences are not known much better than this.
+const IG_TOLERANCE_FLOOR: f64 = 1e-6;
 
-fn one_hot(n: usize, k: usize, targets: &[usize]) -> Result<Tensor> {
-    let mut m = vec![0f32; n * k];
-    for (i, &t) in targets.iter().enumerate() {
-        if t >= k {
-            return Err(Error::Input(format!(
-                "target {t} of row {i} is not below {k} outputs"
-            )));
-        }
-        m[i * k + t] = 1.0;
-    }
-    Ok(Tensor::from_vec(m, &[n, k])?)
-}
-
-fn check(x: ArrayView2<f64>, targets: &[usize], net: &Network) -> Result<()> {
+/// Rows `x` as the `[N, n_inputs]` f32 tensor a [`Network`] takes, after checking the
+/// width and that there is one target per row.
+fn rows_tensor(net: &Network, x: ArrayView2<f64>, targets: &[usize]) -> Result<Tensor> {
     if x.nrows() != targets.len() {
         return Err(Error::Input(format!(
             "{} rows but {} targets",
@@ -44,7 +42,21 @@ fn check(x: ArrayView2<f64>, targets: &[usize], net: &Network) -> Result<()> {
             x.ncols()
         )));
     }
-    Ok(())
+    Ok(Tensor::from_vec(
+        x.iter().map(|&v| v as f32).collect(),
+        &[x.nrows(), n_in],
+    )?)
+}
+
+/// An attribution array of any shape `[N, …]` as `[N, features]` rows.
+fn as_rows(a: ArrayD<f64>, n: usize) -> Array2<f64> {
+    let m = a.len().checked_div(n).unwrap_or(0);
+    let flat = if a.is_standard_layout() {
+        a.into_raw_vec_and_offset().0
+    } else {
+        a.iter().copied().collect()
+    };
+    Array2::from_shape_vec((n, m), flat).expect("n * m values")
 }
 
 /// d output[target] / d input for each row (`[rows, features]`).
@@ -53,25 +65,19 @@ pub fn input_gradients(
     x: ArrayView2<f64>,
     targets: &[usize],
 ) -> Result<Array2<f64>> {
-    check(x, targets, net)?;
-    let xv = Var::leaf(rows_tensor(x), true);
-    let out = net.forward(&xv)?;
-    let k = out.shape()[1];
-    let mask = Var::constant(one_hot(x.nrows(), k, targets)?);
-    out.mul(&mask)?.sum_all().backward()?;
-    let g = xv
-        .grad()
-        .ok_or_else(|| Error::Input("no gradient reached the input".into()))?;
-    let v: Vec<f64> = g.to_vec().into_iter().map(f64::from).collect();
-    Ok(Array2::from_shape_vec(x.dim(), v).expect("gradient has the input's shape"))
+    let t = rows_tensor(net, x, targets)?;
+    let g = eg::input_gradients(&GradModel::new(net), &t, targets)?;
+    Ok(as_rows(g, x.nrows()))
 }
 
 /// Saliency (Simonyan et al., 2014): |∂ output[target] / ∂ input|.
 pub fn saliency(net: &Network, x: ArrayView2<f64>, targets: &[usize]) -> Result<Array2<f64>> {
-    Ok(input_gradients(net, x, targets)?.mapv(f64::abs))
+    let t = rows_tensor(net, x, targets)?;
+    let s = eg::saliency(&GradModel::new(net), &t, targets, true)?;
+    Ok(as_rows(s, x.nrows()))
 }
 
-/// Integrated Gradients attributions and, per row, the convergence delta
+/// Integrated Gradients attributions of rows and, per row, the convergence delta
 /// `Σ attributions − (f(x) − f(baseline))`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntegratedGradients {
@@ -79,63 +85,86 @@ pub struct IntegratedGradients {
     pub attributions: Array2<f64>,
     /// Completeness error per row.
     pub convergence_delta: Vec<f64>,
+    /// `f(x)[target] − f(baseline)[target]` per row (what the attributions add up to).
+    pub output_difference: Vec<f64>,
+    /// Gradient evaluations spent per row.
+    pub evaluations: Vec<usize>,
+    /// Per row, whether the tolerance was met within the evaluation budget.
+    pub converged: Vec<bool>,
 }
 
-/// Integrated Gradients (Sundararajan et al., 2017) from `baseline` (one row per input
-/// row, or a single shared row) with the trapezoid rule over `steps` intervals.
+/// Integrated Gradients (Sundararajan et al., 2017) of output `targets[i]` for row `i` of
+/// `x`, from `baseline` (one row per input row, or a single shared row), with
+/// `glassbox-explain`'s adaptive rule ([`integrated_gradients_adaptive`], default
+/// settings). The completeness tolerance is [`IG_RELATIVE_TOLERANCE`] times the smallest
+/// `|f(x) − f(baseline)|` of the batch (at least `1e-6`), so every row's
+/// `|convergence_delta|` stays below `1e-4` of what its attributions explain unless the
+/// evaluation budget runs out (then `converged` says so).
 pub fn integrated_gradients(
     net: &Network,
     x: ArrayView2<f64>,
     baseline: ArrayView2<f64>,
     targets: &[usize],
-    steps: usize,
 ) -> Result<IntegratedGradients> {
-    check(x, targets, net)?;
-    if steps == 0 {
-        return Err(Error::Input(
-            "integrated gradients needs at least 1 step".into(),
-        ));
-    }
+    let t = rows_tensor(net, x, targets)?;
     let (n, m) = x.dim();
-    let base = |i: usize| -> Result<ndarray::ArrayView1<f64>> {
-        match baseline.nrows() {
-            1 if baseline.ncols() == m => Ok(baseline.row(0)),
-            r if r == n && baseline.ncols() == m => Ok(baseline.row(i)),
-            _ => Err(Error::Input(format!(
-                "baseline has shape {:?}; expected [1, {m}] or [{n}, {m}]",
-                baseline.dim()
-            ))),
-        }
-    };
-    let mut attributions = Array2::zeros((n, m));
-    let mut deltas = Vec::with_capacity(n);
-    for i in 0..n {
-        let b = base(i)?.to_owned();
-        let d = &x.row(i) - &b;
-        // Path points alpha = j / steps, j = 0..=steps, trapezoid weights.
-        let mut path = Array2::zeros((steps + 1, m));
-        for j in 0..=steps {
-            let a = j as f64 / steps as f64;
-            path.row_mut(j).assign(&(&b + &(&d * a)));
-        }
-        let g = input_gradients(net, path.view(), &vec![targets[i]; steps + 1])?;
-        let mut avg = ndarray::Array1::<f64>::zeros(m);
-        for j in 0..=steps {
-            let w = if j == 0 || j == steps { 0.5 } else { 1.0 } / steps as f64;
-            avg += &(&g.row(j) * w);
-        }
-        let attr = &avg * &d;
-        let ends = no_grad(|| net.forward(&Var::constant(rows_tensor(path.view()))))?.value();
-        let k = ends.shape()[1];
-        let e = ends.to_vec();
-        let diff = e[steps * k + targets[i]] as f64 - e[targets[i]] as f64;
-        deltas.push(attr.sum() - diff);
-        attributions.row_mut(i).assign(&attr);
+    if baseline.ncols() != m || (baseline.nrows() != 1 && baseline.nrows() != n) {
+        return Err(Error::Input(format!(
+            "baseline has shape {:?}; expected [1, {m}] or [{n}, {m}]",
+            baseline.dim()
+        )));
     }
+    let b = Tensor::from_vec(
+        baseline.iter().map(|&v| v as f32).collect(),
+        &[baseline.nrows(), m],
+    )?;
+    let config = AdaptiveIgConfig {
+        baseline: eg::Baseline::Tensor(b.clone()),
+        ..AdaptiveIgConfig::default()
+    };
+    let b = config
+        .baseline
+        .expand("integrated_gradients", &t)
+        .map_err(glassbox_explain::ExplainError::from)?;
+    let fx = target_outputs(net, &t, targets)?;
+    let fb = target_outputs(net, &b, targets)?;
+    let output_difference: Vec<f64> = fx.iter().zip(&fb).map(|(a, b)| a - b).collect();
+    let smallest = output_difference
+        .iter()
+        .map(|d| d.abs())
+        .fold(f64::INFINITY, f64::min);
+    let config = AdaptiveIgConfig {
+        tolerance: (IG_RELATIVE_TOLERANCE * smallest).clamp(IG_TOLERANCE_FLOOR, config.tolerance),
+        ..config
+    };
+    let r = integrated_gradients_adaptive(&GradModel::new(net), &t, targets, &config)?;
     Ok(IntegratedGradients {
-        attributions,
-        convergence_delta: deltas,
+        attributions: as_rows(r.attributions, n),
+        convergence_delta: r.convergence_delta.to_vec(),
+        output_difference,
+        evaluations: r.evaluations,
+        converged: r.converged,
     })
+}
+
+/// `f(x_i)[t_i]` for the rows of `x`, without recording a graph.
+fn target_outputs(net: &Network, x: &Tensor, targets: &[usize]) -> Result<Vec<f64>> {
+    let y = no_grad(|| net.forward(&Var::constant(x.clone())))?.value();
+    let k = y.shape().get(1).copied().unwrap_or(0);
+    let v = y.contiguous().to_vec();
+    targets
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            if t < k {
+                Ok(v[i * k + t] as f64)
+            } else {
+                Err(Error::Input(format!(
+                    "target {t} of row {i} is not below {k} outputs"
+                )))
+            }
+        })
+        .collect()
 }
 
 /// Grad-CAM (Selvaraju et al., 2017) on the layer named `layer` (its output must be
@@ -147,59 +176,21 @@ pub fn grad_cam(
     targets: &[usize],
     layer: &str,
 ) -> Result<Array2<f64>> {
-    check(x, targets, net)?;
+    let t = rows_tensor(net, x, targets)?;
     let shape = net.architecture().input_shape();
     let (height, width) = match shape.as_slice() {
         [_, h, w] => (*h, *w),
         _ => return Err(Error::Input("Grad-CAM needs an image network".into())),
     };
-    let index: usize = layer.parse().map_err(|_| {
-        Error::Input(format!(
-            "layer `{layer}` is not a layer index of this network"
-        ))
-    })?;
-    let xv = Var::constant(rows_tensor(x));
-    let (out, acts) = net.forward_with_activations(&xv)?;
-    let a = acts
-        .get(index)
-        .ok_or_else(|| Error::Input(format!("the network has no layer `{layer}`")))?
-        .clone();
-    let ashape = a.shape();
-    if ashape.len() != 4 {
-        return Err(Error::Input(format!(
-            "layer `{layer}` output {ashape:?} is not a feature map"
-        )));
-    }
-    a.retain_grad();
-    let k = out.shape()[1];
-    out.mul(&Var::constant(one_hot(x.nrows(), k, targets)?))?
-        .sum_all()
-        .backward()?;
-    let g = a
-        .grad()
-        .ok_or_else(|| Error::Input(format!("no gradient reached layer `{layer}`")))?
-        .to_vec();
-    let av = a.value().to_vec();
-    let (n, c, h, w) = (ashape[0], ashape[1], ashape[2], ashape[3]);
-    let mut out = Array2::zeros((n, height * width));
-    for i in 0..n {
-        let mut cam = vec![0f64; h * w];
-        for ch in 0..c {
-            let base = (i * c + ch) * h * w;
-            let alpha: f64 =
-                g[base..base + h * w].iter().map(|&v| v as f64).sum::<f64>() / (h * w) as f64;
-            for p in 0..h * w {
-                cam[p] += alpha * av[base + p] as f64;
-            }
-        }
-        for r in 0..height {
-            for s in 0..width {
-                let (rr, ss) = (r * h / height, s * w / width);
-                out[[i, r * width + s]] = cam[rr * w + ss].max(0.0);
-            }
-        }
-    }
-    Ok(out)
+    let seq = net
+        .sequential()
+        .ok_or_else(|| Error::Input("Grad-CAM needs a convolutional network".into()))?;
+    let mut full = vec![x.nrows()];
+    full.extend(&shape);
+    let t = t.try_reshape(&full)?;
+    let cam = eg::grad_cam(&GradModel::new(seq), &t, targets, layer, true)?;
+    let up = eg::interpolate(&cam, height, width, Interpolation::Nearest)?;
+    Ok(as_rows(up.into_dyn(), x.nrows()))
 }
 
 #[cfg(test)]
@@ -209,9 +200,8 @@ mod tests {
     use ndarray::Array2;
 
     fn f(net: &Network, x: &Array2<f64>, t: usize) -> f64 {
-        let o = no_grad(|| net.forward(&Var::constant(rows_tensor(x.view()))))
-            .unwrap()
-            .value();
+        let x = Tensor::from_vec(x.iter().map(|&v| v as f32).collect(), &[1, x.ncols()]).unwrap();
+        let o = no_grad(|| net.forward(&Var::constant(x))).unwrap().value();
         o.to_vec()[t] as f64
     }
 
@@ -232,24 +222,32 @@ mod tests {
                 g[[0, j]]
             );
         }
+        let s = saliency(&net, x.view(), &[2]).unwrap();
+        assert_eq!(s, g.mapv(f64::abs));
+        assert!(input_gradients(&net, x.view(), &[0, 1]).is_err());
     }
 
     #[test]
-    fn integrated_gradients_are_complete() {
+    fn integrated_gradients_are_complete_relative_to_the_output_difference() {
         let arch = ModelSpec::Mlp(vec![8]).resolve(&[5], 2).unwrap();
         let net = arch.build(1).unwrap();
         let x = Array2::from_shape_fn((2, 5), |(i, j)| (i as f64 + 1.0) * (j as f64 - 2.0) / 3.0);
         let base = Array2::zeros((1, 5));
-        let ig = integrated_gradients(&net, x.view(), base.view(), &[0, 1], 256).unwrap();
-        for (i, d) in ig.convergence_delta.iter().enumerate() {
+        let ig = integrated_gradients(&net, x.view(), base.view(), &[0, 1]).unwrap();
+        for i in 0..2 {
             let row = x.row(i).to_owned().insert_axis(ndarray::Axis(0));
             let diff = f(&net, &row, [0, 1][i]) - f(&net, &base, [0, 1][i]);
+            assert!((ig.output_difference[i] - diff).abs() < 1e-6, "row {i}");
+            let sum = ig.attributions.row(i).sum();
             assert!(
-                (ig.attributions.row(i).sum() - diff).abs() < 1e-2,
-                "row {i}"
+                (sum - diff).abs() <= 1e-3 * diff.abs(),
+                "row {i}: {sum} vs {diff}"
             );
-            assert!(d.abs() < 1e-2);
+            assert!(ig.convergence_delta[i].abs() <= 1e-3 * diff.abs());
+            assert!(ig.converged[i]);
         }
+        let wide = Array2::zeros((1, 4));
+        assert!(integrated_gradients(&net, x.view(), wide.view(), &[0, 1]).is_err());
     }
 
     #[test]

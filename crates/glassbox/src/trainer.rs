@@ -13,8 +13,8 @@ use glassbox_nn::{
     cross_entropy, load_state_dict, mse_loss, state_dict, CrossEntropyOptions, Module, Reduction,
 };
 use glassbox_optim::{
-    clip_grad_norm, AdamConfig, Checkpoint, LrScheduler, NormType, Optim, Optimizer, Schedule,
-    SchedulerState, SgdConfig,
+    clip_grad_norm, AdamConfig, AdamWConfig, Checkpoint, LrScheduler, NormType, Optim, Optimizer,
+    Schedule, SchedulerState, SgdConfig,
 };
 use glassbox_tensor::Tensor;
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -61,7 +61,7 @@ impl OptimizerKind {
             OptimizerKind::Adam => Box::new(Optim::new(params, AdamConfig::adam(lr))?),
             OptimizerKind::AdamW { weight_decay } => Box::new(Optim::new(
                 params,
-                AdamConfig::adamw(lr).with_weight_decay(weight_decay),
+                AdamWConfig::new(lr).with_weight_decay(weight_decay),
             )?),
         })
     }
@@ -494,16 +494,8 @@ fn count_correct(out: &Tensor, y: &ArrayD<f32>) -> usize {
         .count()
 }
 
-/// Index of the largest value (the first on ties).
-pub fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
-}
+/// Index of the largest value (the first on ties; NaN counts as the largest).
+pub use glassbox_tensor::ops::reduce::argmax;
 
 /// Mean loss (and accuracy for classification) of `model` on `data`, without recording a
 /// graph.

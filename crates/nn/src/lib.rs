@@ -46,5 +46,7 @@ pub use loss::{
     bce_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss,
     CrossEntropyOptions, Reduction,
 };
-pub use module::{get_submodule, load, load_state_dict, named_modules, save, state_dict, Module};
+pub use module::{
+    get_submodule, load, load_state_dict, named_modules, save, state_dict, LayerKind, Module,
+};
 pub use rnn::{CellKind, Gru, Lstm, Recurrent, Rnn, RnnOutput};

@@ -7,7 +7,34 @@ use crate::error::{NnError, Result};
 use crate::io::{StateDict, TensorRecord};
 use crate::layers::activation::{Activation, ActivationKind};
 
+/// What kind of layer a module is, for tools that treat layers by kind (the gradient
+/// attribution methods of `glassbox-explain` pick backward rules by it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum LayerKind {
+    /// A container that applies its [`named_children`](Module::named_children) in order,
+    /// each to the previous one's output (`Sequential`).
+    Sequential,
+    /// Nothing but an elementwise activation.
+    Activation(ActivationKind),
+    /// Affine in its input in evaluation mode: linear and convolution layers, flattening,
+    /// average pooling, dropout (identity when not training), batch normalisation.
+    Affine,
+    /// Anything else: max pooling, recurrent and normalisation layers that depend on the
+    /// input's statistics, attention, and modules whose structure is not declared.
+    Other,
+}
+
 /// A layer or a model: a differentiable function with named parameters and buffers.
+///
+/// Required: [`forward`](Module::forward), [`named_parameters`](Module::named_parameters),
+/// [`set_training`](Module::set_training), [`is_training`](Module::is_training) and
+/// [`type_name`](Module::type_name). Everything else is provided: the structure
+/// ([`named_children`](Module::named_children), [`layer_kind`](Module::layer_kind)) and
+/// the inference fast paths ([`forward_owned`](Module::forward_owned),
+/// [`activation_kind`](Module::activation_kind),
+/// [`forward_owned_activated`](Module::forward_owned_activated)), which layers override
+/// only to go faster or to declare what they are.
 ///
 /// Names follow PyTorch: a child's names are prefixed with the child's name and a dot
 /// (`"0.weight"`, `"features.3.bias"`, `"lstm.weight_ih_l0"`), so state dicts map one to
@@ -38,6 +65,16 @@ pub trait Module: Send + Sync {
     fn forward_owned_activated(&self, x: Var, act: ActivationKind) -> Result<Var> {
         let y = self.forward_owned(x)?;
         Activation::new(act).forward_owned(y)
+    }
+
+    /// What kind of layer this is ([`LayerKind`]). The default is
+    /// [`LayerKind::Activation`] for a module whose [`activation_kind`](Module::activation_kind)
+    /// says it is one, else [`LayerKind::Other`]; containers and affine layers override it.
+    fn layer_kind(&self) -> LayerKind {
+        match self.activation_kind() {
+            Some(kind) => LayerKind::Activation(kind),
+            None => LayerKind::Other,
+        }
     }
 
     /// Trainable parameters with their dotted names, in a stable order.

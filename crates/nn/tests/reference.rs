@@ -306,12 +306,16 @@ fn convolutions() {
 
 #[test]
 fn pooling() {
-    check_case("maxpool2d_k2_s2", &Pool2d::max(2, 2, 0).unwrap(), single);
-    check_case("maxpool2d_k3_s2_p1", &Pool2d::max(3, 2, 1).unwrap(), single);
-    check_case("avgpool2d_k2_s2", &Pool2d::avg(2, 2, 0).unwrap(), single);
+    check_case("maxpool2d_k2_s2", &MaxPool2d::new(2, 2, 0).unwrap(), single);
+    check_case(
+        "maxpool2d_k3_s2_p1",
+        &MaxPool2d::new(3, 2, 1).unwrap(),
+        single,
+    );
+    check_case("avgpool2d_k2_s2", &AvgPool2d::new(2, 2, 0).unwrap(), single);
     check_case(
         "adaptive_avgpool2d_1",
-        &Pool2d::adaptive_avg(1, 1).unwrap(),
+        &AdaptiveAvgPool2d::new(1, 1).unwrap(),
         single,
     );
 }

@@ -6,7 +6,8 @@ use crate::error::Result;
 use crate::rule::{check_len, check_non_negative, check_unit, ParamState, UpdateRule};
 
 /// Hyperparameters of Adam (PyTorch defaults: betas (0.9, 0.999), eps 1e-8, no weight
-/// decay). `decoupled_weight_decay = true` gives AdamW (default weight decay 0.01 there).
+/// decay). AdamW is its own type, [`AdamWConfig`](crate::AdamWConfig), which runs this
+/// update with decoupled weight decay.
 ///
 /// Per step `t`: `g = grad (+ wd * p unless decoupled)`; with decoupled decay first
 /// `p *= 1 - lr * wd`; `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g²`;
@@ -24,8 +25,9 @@ pub struct AdamConfig {
     pub eps: f64,
     /// Weight decay: L2 penalty for Adam, decoupled decay for AdamW.
     pub weight_decay: f64,
-    /// `true` for AdamW's decoupled weight decay.
-    pub decoupled_weight_decay: bool,
+    /// `true` for AdamW's decoupled weight decay (set only by
+    /// [`AdamWConfig`](crate::AdamWConfig)).
+    pub(crate) decoupled_weight_decay: bool,
     /// Use the AMSGrad variant.
     pub amsgrad: bool,
     /// Maximise the objective instead of minimising it.
@@ -44,15 +46,6 @@ impl AdamConfig {
             decoupled_weight_decay: false,
             amsgrad: false,
             maximize: false,
-        }
-    }
-
-    /// AdamW with PyTorch's defaults (weight decay 0.01) and learning rate `lr`.
-    pub fn adamw(lr: f64) -> Self {
-        AdamConfig {
-            weight_decay: 0.01,
-            decoupled_weight_decay: true,
-            ..Self::adam(lr)
         }
     }
 

@@ -53,6 +53,7 @@
 
 mod adagrad;
 mod adam;
+mod adamw;
 mod checkpoint;
 pub mod clip;
 mod error;
@@ -65,6 +66,7 @@ mod sgd;
 
 pub use adagrad::AdagradConfig;
 pub use adam::AdamConfig;
+pub use adamw::AdamWConfig;
 pub use checkpoint::{Checkpoint, SchedulerState, CHECKPOINT_FORMAT_VERSION, CHECKPOINT_MAGIC};
 pub use clip::{clip_grad_norm_slices, clip_grad_value_slices, total_norm, NormType};
 pub use error::{OptimError, Result};

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::clip::{clip_grad_norm_slices, clip_grad_value_slices, NormType};
 use crate::error::{OptimError, Result};
 use crate::rule::{ParamState, UpdateRule};
-use crate::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
+use crate::{AdagradConfig, AdamConfig, AdamWConfig, RmsPropConfig, SgdConfig};
 
 /// What every optimizer offers to a training loop.
 pub trait Optimizer: Send {
@@ -57,8 +57,8 @@ pub struct Optim<R: UpdateRule> {
 pub type Sgd = Optim<SgdConfig>;
 /// Adam over named parameters.
 pub type Adam = Optim<AdamConfig>;
-/// AdamW over named parameters (an [`AdamConfig`] with decoupled weight decay).
-pub type AdamW = Optim<AdamConfig>;
+/// AdamW over named parameters ([`AdamWConfig`]: decoupled weight decay).
+pub type AdamW = Optim<AdamWConfig>;
 /// RMSprop over named parameters.
 pub type RmsProp = Optim<RmsPropConfig>;
 /// Adagrad over named parameters.

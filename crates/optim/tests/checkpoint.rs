@@ -9,7 +9,7 @@ use glassbox_tensor::Tensor;
 
 struct Run {
     model: Sequential,
-    opt: Adam,
+    opt: AdamW,
     sched: LrScheduler,
     /// Drives both the shuffling and the dropout masks.
     rng: SharedRng,
@@ -23,7 +23,7 @@ fn new_run(seed: u64) -> Run {
         .add(Activation::tanh())
         .add(Dropout::with_rng(0.2, rng.clone()).unwrap())
         .add(Linear::new(16, 2, true, &mut init).unwrap());
-    let opt = Adam::new(model.named_parameters(), AdamConfig::adamw(0.05)).unwrap();
+    let opt = AdamW::new(model.named_parameters(), AdamWConfig::new(0.05)).unwrap();
     let sched = LrScheduler::new(
         Schedule::Step {
             step_size: 3,

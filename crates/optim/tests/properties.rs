@@ -1,8 +1,8 @@
 //! Properties of the update rules and clipping, with naive formulas as the oracle.
 
 use glassbox_optim::{
-    clip_grad_norm_slices, clip_grad_value_slices, AdamConfig, NormType, ParamState, SgdConfig,
-    UpdateRule,
+    clip_grad_norm_slices, clip_grad_value_slices, AdamConfig, AdamWConfig, NormType, ParamState,
+    SgdConfig, UpdateRule,
 };
 use proptest::prelude::*;
 
@@ -41,7 +41,7 @@ proptest! {
 
     #[test]
     fn state_round_trip_continues_identically((p0, g) in (1usize..10).prop_flat_map(vecs)) {
-        let rule = AdamConfig::adamw(0.05).with_amsgrad(true);
+        let rule = AdamWConfig::new(0.05).with_amsgrad(true);
         let mut a = p0.clone();
         let mut sa = ParamState::default();
         for _ in 0..3 { rule.update("p", 0.05, &mut a, &g, &mut sa).unwrap(); }

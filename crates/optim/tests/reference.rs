@@ -2,7 +2,9 @@
 //! reproduced to 1e-5 on the problem `mean((A p - b)^2)`, whose gradient
 //! `2/n Aᵀ(A p - b)` is computed here by hand in f64 from the f32 parameters.
 
-use glassbox_optim::{AdagradConfig, AdamConfig, ParamState, RmsPropConfig, SgdConfig, UpdateRule};
+use glassbox_optim::{
+    AdagradConfig, AdamConfig, AdamWConfig, ParamState, RmsPropConfig, SgdConfig, UpdateRule,
+};
 use serde_json::Value;
 
 fn reference() -> Option<Value> {
@@ -100,7 +102,7 @@ fn adam_l2_matches_pytorch() {
 fn adamw_matches_pytorch() {
     check(
         "adamw_lr0.1_wd0.1",
-        &AdamConfig::adamw(0.1).with_weight_decay(0.1),
+        &AdamWConfig::new(0.1).with_weight_decay(0.1),
     );
 }
 

@@ -68,6 +68,6 @@ pub use model::{
     FeatureValue, GrayImage, ImageExplanation, ModelSummary, PerturbationCurve, Report, Rule,
     RuleSet, SanityCheck, TestMetrics, TrainingHistory,
 };
-pub use png_image::{colorbar_png, grayscale_png, heatmap_overlay_png, MAX_UPSCALE};
+pub use png_image::{colorbar_png, grayscale_png, heatmap_overlay_png, rgb_png, MAX_UPSCALE};
 pub use validate::MAX_IMAGE_SIDE;
 pub use write::write_atomic;

@@ -108,6 +108,29 @@ pub fn colorbar_png(cmap: Colormap, width: u32, height: u32) -> Result<Vec<u8>, 
     encode(&data, w, h, png::ColorType::Rgb, "colour bar")
 }
 
+/// Encodes 8-bit RGB pixels (`width · height · 3` bytes, row-major) as a PNG in memory;
+/// `what` names the picture in errors. The one PNG encoder of glassbox's pictures
+/// (`glassbox_explain::plot` writes its heatmaps with it).
+pub fn rgb_png(
+    rgb: &[u8],
+    width: usize,
+    height: usize,
+    what: &str,
+) -> Result<Vec<u8>, ReportError> {
+    if width == 0 || height == 0 || rgb.len() != width * height * 3 {
+        return Err(ReportError::invalid(
+            "rgb_png",
+            "pixels",
+            format!(
+                "{what}: {} bytes for {width}x{height} RGB pixels (need {})",
+                rgb.len(),
+                width * height * 3
+            ),
+        ));
+    }
+    encode(rgb, width, height, png::ColorType::Rgb, what)
+}
+
 fn check_upscale(
     upscale: u32,
     width: usize,

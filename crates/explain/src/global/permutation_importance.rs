@@ -132,7 +132,7 @@ pub fn accuracy_scorer(labels: Vec<usize>) -> impl Fn(ArrayView2<f64>) -> f64 + 
                 let c = if row.len() == 1 {
                     usize::from(row[0] > 0.5)
                 } else {
-                    (0..row.len()).fold(0, |b, k| if row[k] > row[b] { k } else { b })
+                    glassbox_tensor::ops::reduce::argmax(row.iter())
                 };
                 c == l
             })

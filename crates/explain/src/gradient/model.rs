@@ -7,18 +7,20 @@
 //! Every [`Module`] works with the methods that only need input gradients (saliency,
 //! Input×Gradient, Integrated Gradients, SmoothGrad). The layer methods and the methods
 //! that change backward rules (guided backprop, deconvolution, DeepLIFT, Grad-CAM, layer
-//! IG, layer conductance) walk the model: a module whose
-//! [`type_name`](Module::type_name) is `"Sequential"` is taken to apply its
+//! IG, layer conductance) walk the model by the kinds modules declare
+//! ([`Module::layer_kind`]): a [`LayerKind::Sequential`] module applies its
 //! [`named_children`](Module::named_children) in order (as `nn::Sequential` does), nested
 //! to any depth; any other module is one opaque layer called through
-//! [`forward`](Module::forward). Layers are named by their dotted paths
+//! [`forward`](Module::forward). Guided backprop and deconvolution change the backward
+//! rule of [`LayerKind::Activation`]`(Relu)` layers; DeepLIFT rescales every other
+//! activation kind and passes plain gradients through [`LayerKind::Affine`] layers. Layers are named by their dotted paths
 //! (`"features.3"`), as in PyTorch. A layer inside an opaque container (one that has
 //! children but is not a `Sequential`) cannot be named, and a rule-changing method refuses
 //! such a container if it holds activations; both give a [`GradientError`] naming the
 //! layer.
 
 use glassbox_autograd::{no_grad, Var};
-use glassbox_nn::{named_modules, Module};
+use glassbox_nn::{named_modules, ActivationKind, LayerKind, Module};
 use glassbox_tensor::Tensor;
 
 use super::error::{GradientError, Result};
@@ -53,32 +55,20 @@ impl std::fmt::Debug for Layer<'_> {
     }
 }
 
-/// Elementwise nonlinearities handled by DeepLIFT's rescale rule.
-const RESCALED: &[&str] = &[
-    "ReLU",
-    "LeakyReLU",
-    "ELU",
-    "GELU",
-    "Sigmoid",
-    "Tanh",
-    "SiLU",
-    "Softplus",
-];
-/// Layers that are affine in their input (in evaluation mode), so plain gradients are
+/// Whether DeepLIFT's rescale rule handles `m`: an elementwise nonlinearity (any
+/// activation but the identity), by its declared [`LayerKind`].
+fn is_rescaled_kind(m: &dyn Module) -> bool {
+    matches!(m.layer_kind(), LayerKind::Activation(k) if k != ActivationKind::Identity)
+}
+
+/// Whether `m` is affine in its input (in evaluation mode), so plain gradients are
 /// DeepLIFT multipliers.
-const AFFINE: &[&str] = &[
-    "Linear",
-    "Conv1d",
-    "Conv2d",
-    "Flatten",
-    "AvgPool2d",
-    "AdaptiveAvgPool2d",
-    "Dropout",
-    "Identity",
-    "BatchNorm",
-    "BatchNorm1d",
-    "BatchNorm2d",
-];
+fn is_affine_kind(m: &dyn Module) -> bool {
+    matches!(
+        m.layer_kind(),
+        LayerKind::Affine | LayerKind::Activation(ActivationKind::Identity)
+    )
+}
 
 /// A module walked into its layers (see the module docs for what is supported).
 #[derive(Clone)]
@@ -104,7 +94,7 @@ fn join(prefix: &str, name: &str) -> String {
 }
 
 fn flatten<'a>(m: &'a dyn Module, path: String, out: &mut Vec<Layer<'a>>) {
-    if m.type_name() == "Sequential" {
+    if m.layer_kind() == LayerKind::Sequential {
         for (name, child) in m.named_children() {
             flatten(child, join(&path, &name), out);
         }
@@ -173,7 +163,7 @@ impl<'a> GradModel<'a> {
                 let inner: Vec<String> = named_modules(l.module)
                     .into_iter()
                     .filter(|(_, m)| m.named_children().is_empty())
-                    .filter(|(_, m)| RESCALED.contains(&m.type_name()) || !deeplift)
+                    .filter(|(_, m)| is_rescaled_kind(*m) || !deeplift)
                     .map(|(p, _)| p)
                     .collect();
                 if !inner.is_empty() {
@@ -187,16 +177,15 @@ impl<'a> GradModel<'a> {
                     });
                 }
             }
-            if deeplift && !RESCALED.contains(&t) && !AFFINE.contains(&t) {
+            if deeplift && !is_rescaled_kind(l.module) && !is_affine_kind(l.module) {
                 return Err(GradientError::UnsupportedLayer {
                     op,
                     layer: l.path.clone(),
                     type_name: t,
                     reason: format!(
-                        "DeepLIFT here handles elementwise nonlinearities ({}) and affine \
-                         layers ({})",
-                        RESCALED.join(", "),
-                        AFFINE.join(", ")
+                        "DeepLIFT here handles layers whose Module::layer_kind is an \
+                         elementwise activation or Affine, not {:?}",
+                        l.module.layer_kind()
                     ),
                 });
             }
@@ -206,7 +195,7 @@ impl<'a> GradModel<'a> {
 
     /// Whether layer `i` is a DeepLIFT-rescaled nonlinearity.
     pub(crate) fn is_rescaled(&self, i: usize) -> bool {
-        RESCALED.contains(&self.layers[i].module.type_name())
+        is_rescaled_kind(self.layers[i].module)
     }
 
     /// Applies layers `from..to` to `x` under `rule`.
@@ -217,7 +206,7 @@ impl<'a> GradModel<'a> {
         let mut h = x.clone();
         for i in from..to {
             let m = self.layers[i].module;
-            let relu = m.type_name() == "ReLU";
+            let relu = m.layer_kind() == LayerKind::Activation(ActivationKind::Relu);
             h = match rule {
                 Rule::Guided if relu => rules::guided_relu(&h),
                 Rule::Deconv if relu => rules::deconv_relu(&h),

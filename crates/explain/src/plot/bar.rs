@@ -1,5 +1,7 @@
 //! Horizontal bar charts of tabular attributions as SVG.
 
+use glassbox_report::Colormap;
+
 use crate::error::{ExplainError, Result};
 
 /// Settings of [`bar_chart_svg`].
@@ -94,7 +96,7 @@ pub fn bar_chart_svg(values: &[f64], names: &[String], config: &BarChartConfig) 
         let y = top + rh * row as f64;
         let len = v.abs() / vmax * half;
         let x = if v >= 0.0 { zero_x } else { zero_x - len };
-        let color = if v >= 0.0 { "#b2182b" } else { "#2166ac" };
+        let color = Colormap::Diverging.hex(if v >= 0.0 { 0.9 } else { 0.1 });
         svg += &format!(
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
             label_w - 6.0,

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use ndarray::{Array2, ArrayView2};
 
-use super::colormap::diverging;
+use glassbox_report::Colormap;
+
 use crate::error::{ExplainError, Result};
 
 const OP: &str = "heatmap_png";
@@ -63,27 +64,19 @@ pub fn encode_png(rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>> {
             found: vec![rgb.len()],
         });
     }
-    let io = |e: png::EncodingError| ExplainError::Io {
+    glassbox_report::rgb_png(rgb, width, height, "heatmap").map_err(|e| ExplainError::Io {
         op: "encode_png",
         path: "<memory>".into(),
         reason: e.to_string(),
-    };
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, width as u32, height as u32);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().map_err(io)?;
-        writer.write_image_data(rgb).map_err(io)?;
-        writer.finish().map_err(io)?;
-    }
-    Ok(out)
+    })
 }
 
 /// Renders `attributions` over a grayscale `image` (both `[height, width]`; an
 /// attribution map of another size, such as a Grad-CAM map, is upsampled bilinearly).
 ///
-/// The image is min–max scaled to gray; each pixel is blended with the diverging colour
+/// The image is min–max scaled to gray; each pixel is blended with the report's diverging
+/// colour ([`Colormap::Diverging`], ColorBrewer RdBu, 11 classes; the same colours as the
+/// HTML report)
 /// of `attribution / vmax` at opacity `max_alpha · |attribution| / vmax`, so positive
 /// evidence shows red, negative blue, and unimportant pixels keep the input visible.
 /// Returns the PNG bytes.
@@ -130,7 +123,7 @@ pub fn heatmap_png(
                 0.0
             } * 255.0;
             let v = (attr[[r, c]] / vmax).clamp(-1.0, 1.0);
-            let col = diverging(v);
+            let col = Colormap::Diverging.rgb(Colormap::Diverging.position(v, 1.0));
             let a = config.max_alpha * v.abs();
             let px: Vec<u8> = col
                 .iter()
@@ -187,12 +180,13 @@ mod tests {
         };
         let (w, h, px) = decode(&heatmap_png(img.view(), attr.view(), &cfg).unwrap());
         assert_eq!((w, h), (4, 4));
-        // top-left: full red; top-right: white input pixel, no attribution
-        assert_eq!(&px[0..3], &[178, 24, 43]);
+        // top-left: full red, the darkest red of ColorBrewer RdBu-11 (#67001f);
+        // top-right: white input pixel, no attribution
+        assert_eq!(&px[0..3], &[0x67, 0x00, 0x1f]);
         assert_eq!(&px[2 * 3..2 * 3 + 3], &[255, 255, 255]);
-        // bottom-right block (row 2, col 2): full blue
+        // bottom-right block (row 2, col 2): full blue, RdBu-11's darkest blue (#053061)
         let o = (2 * 4 + 2) * 3;
-        assert_eq!(&px[o..o + 3], &[33, 102, 172]);
+        assert_eq!(&px[o..o + 3], &[0x05, 0x30, 0x61]);
     }
 
     #[test]

@@ -2,9 +2,8 @@
 //! tabular attributions (SVG), ready to embed in an HTML report.
 
 mod bar;
-mod colormap;
 mod heatmap;
 
 pub use bar::{bar_chart_svg, BarChartConfig};
-pub use colormap::diverging;
+pub use glassbox_report::Colormap;
 pub use heatmap::{encode_png, heatmap_png, upsample_bilinear, write_heatmap_png, HeatmapConfig};

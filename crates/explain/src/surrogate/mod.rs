@@ -7,7 +7,7 @@ mod tree;
 pub use rules::{Condition, Rule, RuleSet};
 pub use tree::{DecisionTree, Node, TreeConfig};
 
-use ndarray::{ArrayView2, Axis};
+use ndarray::ArrayView2;
 
 use crate::error::Result;
 use crate::predictor::{check_matrix, predict_checked, Predictor};
@@ -34,8 +34,9 @@ pub fn model_labels<P: Predictor + ?Sized>(
     Ok(match rule {
         LabelRule::Threshold(t) => y.column(0).iter().map(|&v| usize::from(v > t)).collect(),
         LabelRule::Argmax => y
-            .axis_iter(Axis(0))
-            .map(|r| (0..r.len()).fold(0, |b, k| if r[k] > r[b] { k } else { b }))
+            .rows()
+            .into_iter()
+            .map(|r| glassbox_tensor::ops::reduce::argmax(&r))
             .collect(),
     })
 }
@@ -89,7 +90,7 @@ impl GlobalSurrogate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array2, ArrayView2};
+    use ndarray::{Array2, Axis};
 
     #[test]
     fn surrogate_of_a_threshold_model_is_exact_and_rules_partition() {

@@ -151,6 +151,10 @@ impl Conv2d {
 }
 
 impl Module for Conv2d {
+    fn layer_kind(&self) -> crate::module::LayerKind {
+        crate::module::LayerKind::Affine
+    }
+
     fn forward(&self, x: &Var) -> Result<Var> {
         let s = x.shape();
         if s.len() != 4 || s[1] != self.in_channels {
@@ -238,6 +242,10 @@ impl Conv1d {
 }
 
 impl Module for Conv1d {
+    fn layer_kind(&self) -> crate::module::LayerKind {
+        crate::module::LayerKind::Affine
+    }
+
     fn forward(&self, x: &Var) -> Result<Var> {
         let s = x.shape();
         if s.len() != 3 || s[1] != self.in_channels {

@@ -63,6 +63,10 @@ impl Dropout {
 }
 
 impl Module for Dropout {
+    fn layer_kind(&self) -> crate::module::LayerKind {
+        crate::module::LayerKind::Affine
+    }
+
     fn forward(&self, x: &Var) -> Result<Var> {
         if !self.training || self.p == 0.0 {
             return Ok(x.clone());

@@ -41,6 +41,10 @@ impl Default for Flatten {
 }
 
 impl Module for Flatten {
+    fn layer_kind(&self) -> crate::module::LayerKind {
+        crate::module::LayerKind::Affine
+    }
+
     fn forward(&self, x: &Var) -> Result<Var> {
         let rank = x.shape().len();
         let end = self.end.unwrap_or(rank.saturating_sub(1));

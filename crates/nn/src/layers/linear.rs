@@ -188,6 +188,10 @@ impl ScalarFnUser for FusedLinear<'_> {
 }
 
 impl Module for Linear {
+    fn layer_kind(&self) -> crate::module::LayerKind {
+        crate::module::LayerKind::Affine
+    }
+
     fn forward(&self, x: &Var) -> Result<Var> {
         self.check_input(x)?;
         linear(x, &self.weight, self.bias.as_ref())

@@ -17,5 +17,5 @@ pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use linear::Linear;
 pub use norm::{BatchNorm, LayerNorm};
-pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Pool2d};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;

@@ -80,6 +80,10 @@ impl BatchNorm {
 }
 
 impl Module for BatchNorm {
+    fn layer_kind(&self) -> crate::module::LayerKind {
+        crate::module::LayerKind::Affine
+    }
+
     fn forward(&self, x: &Var) -> Result<Var> {
         let shape = x.shape();
         let c = self.channels();

@@ -72,6 +72,10 @@ impl Sequential {
 }
 
 impl Module for Sequential {
+    fn layer_kind(&self) -> crate::module::LayerKind {
+        crate::module::LayerKind::Sequential
+    }
+
     fn forward(&self, x: &Var) -> Result<Var> {
         self.forward_owned(x.clone())
     }

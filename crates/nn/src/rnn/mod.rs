@@ -10,6 +10,7 @@ mod pool;
 mod slot;
 #[cfg(test)]
 mod tests;
+mod typed;
 
 use glassbox_autograd::Var;
 use glassbox_tensor::rng::Rng;
@@ -19,6 +20,7 @@ use crate::error::{NnError, Result};
 use crate::init;
 use crate::module::Module;
 pub use kernel::CellKind;
+pub use typed::{Gru, Lstm, Rnn};
 
 /// The outputs of a recurrent stack.
 #[derive(Clone, Debug)]
@@ -40,7 +42,8 @@ struct LayerParams {
     b_hh: Var,
 }
 
-/// A multi-layer, batch-first recurrent network of `kind` cells. Input `[B, T, input_size]`,
+/// A multi-layer, batch-first recurrent network of `kind` cells (the kind chosen at run
+/// time; [`Rnn`], [`Lstm`] and [`Gru`] fix it by type). Input `[B, T, input_size]`,
 /// output `[B, T, hidden_size]`. Weights are initialised U(−1/√H, 1/√H) as in PyTorch.
 #[derive(Debug)]
 pub struct Recurrent {
@@ -51,13 +54,6 @@ pub struct Recurrent {
     layers: Vec<LayerParams>,
     training: bool,
 }
-
-/// A tanh RNN (`nn.RNN(nonlinearity='tanh', batch_first=True)`).
-pub type Rnn = Recurrent;
-/// An LSTM (`nn.LSTM(batch_first=True)`), gates `i, f, g, o`.
-pub type Lstm = Recurrent;
-/// A GRU (`nn.GRU(batch_first=True)`), gates `r, z, n`.
-pub type Gru = Recurrent;
 
 impl Recurrent {
     /// A stack of `num_layers` layers of `kind` cells with PyTorch's initialisation;

@@ -266,22 +266,14 @@ impl Tensor {
         let data = self.reduced_last(&p);
         let idx: Vec<usize> = data
             .chunks(p.inner)
-            .map(|c| {
-                let mut best = 0;
-                for (i, &x) in c.iter().enumerate().skip(1) {
-                    let b = c[best];
-                    if !b.is_nan() && (x.is_nan() || better(x, b)) {
-                        best = i;
-                    }
-                }
-                best
-            })
+            .map(|c| arg_best(c.iter().copied(), &better))
             .collect();
         let shape = if keepdim { p.keep_shape } else { p.kept_shape };
         Ok(ArrayD::from_shape_vec(IxDyn(&shape), idx).expect("shape matches"))
     }
 
-    /// Index of the first maximum along `axis` (NaN counts as the maximum, like PyTorch).
+    /// Index of the first maximum along `axis` (NaN counts as the maximum, like PyTorch);
+    /// each lane is reduced by [`argmax`].
     pub fn try_argmax(&self, axis: usize, keepdim: bool) -> Result<ArrayD<usize>> {
         self.arg_reduce("argmax", axis, keepdim, |x, b| x > b)
     }
@@ -360,6 +352,42 @@ panicking! {
     argmax => try_argmax(axis: usize, keepdim: bool) -> ArrayD<usize>;
     argmin => try_argmin(axis: usize, keepdim: bool) -> ArrayD<usize>;
     reduce_to_shape => try_reduce_to_shape(shape: &[usize]) -> Tensor;
+}
+
+/// Index of the first value for which no later value is `better`, where NaN beats
+/// everything (the first NaN wins, as in NumPy and PyTorch). Empty input gives 0.
+fn arg_best<T: PartialOrd + Copy>(
+    values: impl IntoIterator<Item = T>,
+    better: impl Fn(T, T) -> bool,
+) -> usize {
+    #[allow(clippy::eq_op)]
+    let is_nan = |v: T| v != v;
+    let mut best: Option<(usize, T)> = None;
+    for (i, x) in values.into_iter().enumerate() {
+        match best {
+            None => best = Some((i, x)),
+            Some((_, b)) if !is_nan(b) && (is_nan(x) || better(x, b)) => best = Some((i, x)),
+            _ => {}
+        }
+    }
+    best.map_or(0, |(i, _)| i)
+}
+
+/// Index of the largest of `values`, the first one on ties; a NaN counts as the largest
+/// (NumPy's and PyTorch's rule); 0 for no values. The one argmax of glassbox: predicted
+/// classes from logits or probabilities (`glassbox_data::convert::argmax_rows`), training
+/// accuracy, and each lane of [`Tensor::try_argmax`].
+///
+/// ```
+/// use glassbox_tensor::ops::reduce::argmax;
+/// assert_eq!(argmax(&[0.1, 0.7, 0.7]), 1);
+/// assert_eq!(argmax(&[2.0f32, f32::NAN, 3.0]), 1);
+/// assert_eq!(argmax(&Vec::<f64>::new()), 0);
+/// let m = ndarray::array![[1.0, 3.0], [4.0, -1.0]];
+/// assert_eq!(m.rows().into_iter().map(|r| argmax(&r)).collect::<Vec<_>>(), [1, 0]);
+/// ```
+pub fn argmax<'a, T: PartialOrd + Copy + 'a>(values: impl IntoIterator<Item = &'a T>) -> usize {
+    arg_best(values.into_iter().copied(), |x: T, b: T| x > b)
 }
 
 #[cfg(test)]
