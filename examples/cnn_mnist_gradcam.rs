@@ -76,7 +76,6 @@ fn main() -> Result<(), Error> {
         xs.view(),
         Array2::zeros((1, 784)).view(),
         &targets,
-        64,
     )?;
     let out = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
