@@ -82,3 +82,13 @@ def sklearn_meta():
 def repo_data(relative):
     """A file of the repository's data/ folder (the same files as ../shared/data)."""
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", relative)
+
+
+def shared_file(relative):
+    """A file of ../shared (next to the repository), or $GLASSBOX_SHARED/<relative>."""
+    root = os.environ.get("GLASSBOX_SHARED") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared")
+    path = os.path.join(root, relative)
+    if not os.path.exists(path):
+        sys.exit(f"{path} is missing (set GLASSBOX_SHARED to the shared folder)")
+    return path

@@ -26,13 +26,16 @@ def kind(v):
 
 def diff(a, b, path, out, loose_shapes):
     if isinstance(a, dict) and isinstance(b, dict):
+        if path.endswith(".model.vocab"):
+            return  # a trained tokenizer's token -> id map: its keys are data
         if list(a) != list(b):
-            out.append(f"{path}: keys {list(a)} vs {list(b)}")
+            out.append(f"{path}: keys {list(a)[:12]} vs {list(b)[:12]}")
         for k in a:
             if k in b:
                 diff(a[k], b[k], f"{path}.{k}", out, loose_shapes)
     elif isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b) and not loose_shapes:
+        # a ROC curve has as many points as the data has distinct thresholds
+        if len(a) != len(b) and not loose_shapes and "roc_curve" not in path:
             out.append(f"{path}: length {len(a)} vs {len(b)}")
         if a and b:
             if all(isinstance(x, dict) for x in a) and len(a) == len(b):
