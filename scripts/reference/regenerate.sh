@@ -10,7 +10,10 @@
 # Every file keeps the names and JSON layout of ../shared/reference/, which
 # compare_layout.py checks against the committed files. The inputs are drawn from fixed
 # seeds, so the values are reproducible for given library versions; the Rust tests read
-# their inputs from the files and pass on either set.
+# their inputs from the files and pass on either set: run them against a scratch folder with
+#   GLASSBOX_REFERENCE_DIR=/tmp/regenerated cargo test --workspace
+# The transformers tokenizers are trained on ../shared/data/text/spam_assassin.csv.gz
+# (GLASSBOX_SHARED names another shared folder).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

@@ -1,9 +1,9 @@
 //! LeNet-5 on MNIST. The issue asks for ≥ 99.0% test accuracy within 10 epochs on the full
 //! 60k/10k split (LeCun et al. 1998 report 0.95% error); that run takes minutes on two
-//! cores and is `#[ignore]`d (`cargo test --release --test nn_lenet_mnist -- --ignored`).
+//! cores and is `#[ignore]`d (`cargo test --release --test it nn_lenet_mnist -- --ignored`).
 //! The smoke version trains two epochs on 6,000 images and checks 1,000 test images.
 
-mod nn_support;
+use crate::nn_support;
 
 #[test]
 fn lenet_smoke_two_epochs_on_a_subset() {

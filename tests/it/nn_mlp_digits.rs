@@ -2,7 +2,7 @@
 //! 1e-3, batch 32: the issue asks for ≥ 97% test accuracy. The full 30-epoch run takes a
 //! few seconds, so it runs in CI; a save → load check rides along.
 
-mod nn_support;
+use crate::nn_support;
 
 use glassbox_autograd::{no_grad, Var};
 use glassbox_nn::{load, save, Module};

@@ -2,7 +2,7 @@
 //! (`timeseries/sunspots.csv`): trained on the first 80% of years, tested on the rest; the
 //! issue asks for a test MSE at least 25% below the naive last-value forecast.
 
-mod nn_support;
+use crate::nn_support;
 
 use glassbox_nn::CellKind;
 

@@ -2,7 +2,7 @@
 //! endpoint, the binary tensor extension, every bad input, authentication and timeouts,
 //! against a server on an ephemeral loopback port.
 
-mod serve_support;
+use crate::serve_support;
 
 use std::sync::Arc;
 use std::time::Duration;

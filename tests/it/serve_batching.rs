@@ -1,7 +1,7 @@
 //! Dynamic batching, compute-pool placement, metrics and graceful shutdown of
 //! `glassbox-serve`.
 
-mod serve_support;
+use crate::serve_support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! index/load/unload, and load/unload under concurrent traffic without dropping in-flight
 //! requests.
 
-mod serve_support;
+use crate::serve_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

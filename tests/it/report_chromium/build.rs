@@ -466,7 +466,7 @@ fn iris(report: &mut Report) {
 pub fn build_report() -> Report {
     let mut report = Report {
         title: "Digits classifier — training, evaluation and explanations".into(),
-        subtitle: Some("Produced by `cargo test --test report_chromium`: every number is computed in the test.".into()),
+        subtitle: Some("Produced by `cargo test --test it report_chromium`: every number is computed in the test.".into()),
         footer: Some("glassbox report test fixture".into()),
         ..Default::default()
     };

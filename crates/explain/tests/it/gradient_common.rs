@@ -1,5 +1,4 @@
 //! Shared helpers of the gradient tests: the digits data and a small training loop.
-#![allow(dead_code)]
 
 use glassbox_autograd::Var;
 use glassbox_nn::{cross_entropy, Activation, CrossEntropyOptions, Linear, Module, Sequential};
@@ -52,12 +51,8 @@ pub fn digits() -> (Tensor, Vec<usize>, Tensor, Vec<usize>) {
     )
 }
 
-/// The digits MLP of the PyTorch benchmark: 64-128-64-10, ReLU.
-pub fn digits_mlp(seed: u64) -> Sequential {
-    digits_mlp_with(seed, false)
-}
-
-/// The digits MLP with tanh instead of ReLU when `smooth`.
+/// The digits MLP of the PyTorch benchmark (64-128-64-10, ReLU), with tanh instead of ReLU
+/// when `smooth`.
 pub fn digits_mlp_with(seed: u64, smooth: bool) -> Sequential {
     let mut rng = Rng::new(seed);
     let act = || {

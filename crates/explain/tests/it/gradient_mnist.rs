@@ -2,7 +2,7 @@
 //! PNGs, the model-randomisation sanity check, and IG deletion curves against a random
 //! ranking.
 
-mod gradient_common;
+use crate::gradient_common;
 
 use glassbox_autograd::{no_grad, Var};
 use glassbox_data::idx::{images_to_f32, read_idx_images, read_idx_labels};
@@ -16,23 +16,19 @@ use glassbox_nn::{Activation, Conv2d, Conv2dConfig, Flatten, Linear, Module, Poo
 use glassbox_tensor::{rng::Rng, Tensor};
 use ndarray::{Array2, ArrayView2, Axis};
 
-fn mnist(file: &str, labels: &str, n: usize) -> Option<(Tensor, Vec<usize>)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mnist");
-    let images = match read_idx_images(format!("{dir}/{file}")) {
-        Ok(i) => i,
-        Err(e) => {
-            eprintln!("skipping: {e}");
-            return None;
-        }
-    };
-    let y = read_idx_labels(format!("{dir}/{labels}")).ok()?;
+/// The first `n` images of a bundled MNIST split (`data/mnist/`; a missing file fails).
+fn mnist(file: &str, labels: &str, n: usize) -> (Tensor, Vec<usize>) {
+    let images = read_idx_images(glassbox_testkit::bundled_data(&format!("mnist/{file}")))
+        .expect("bundled MNIST images");
+    let y = read_idx_labels(glassbox_testkit::bundled_data(&format!("mnist/{labels}")))
+        .expect("bundled MNIST labels");
     let x = images_to_f32(&images);
     let n = n.min(x.shape()[0]);
     let x = x.slice_move(ndarray::s![..n, .., .., ..]).into_dyn();
-    Some((
+    (
         Tensor::from(x.to_owned()),
         y.iter().take(n).map(|&v| v as usize).collect(),
-    ))
+    )
 }
 
 fn cnn(seed: u64) -> Sequential {
@@ -62,20 +58,16 @@ fn rows(a: &ndarray::ArrayD<f64>) -> Array2<f64> {
 }
 
 fn run(train_images: usize, epochs: usize) {
-    let Some((xtr, ytr)) = mnist(
+    let (xtr, ytr) = mnist(
         "train-images-idx3-ubyte.gz",
         "train-labels-idx1-ubyte.gz",
         train_images,
-    ) else {
-        return;
-    };
-    let Some((xte, yte)) = mnist(
+    );
+    let (xte, yte) = mnist(
         "t10k-images-idx3-ubyte.gz",
         "t10k-labels-idx1-ubyte.gz",
         1000,
-    ) else {
-        return;
-    };
+    );
     let net = cnn(1);
     gradient_common::train(&net, &xtr, &ytr, epochs, 32, 2e-3, 0);
     let acc = gradient_common::accuracy(&net, &xte, &yte);

@@ -1,7 +1,7 @@
 //! Properties of the gradient methods: IG completeness, zero attributions for ignored
 //! features, batching independence, typed errors.
 
-mod gradient_common;
+use crate::gradient_common;
 
 use glassbox_autograd::Var;
 use glassbox_explain::gradient::{

@@ -1,4 +1,4 @@
-//! Gradient attributions against Captum 0.9 (`shared/reference/captum/attributions.json`,
+//! Gradient attributions against Captum 0.9 (`tests/reference/captum/attributions.json`,
 //! float64): every value within 1e-4.
 
 use glassbox_explain::gradient::{
@@ -10,59 +10,31 @@ use glassbox_nn::{
     TensorRecord,
 };
 use glassbox_tensor::{rng::Rng, Tensor};
+use glassbox_testkit::{json_f32, json_f64, json_shape};
 use ndarray::ArrayD;
 use serde_json::Value;
 
-fn reference() -> Option<Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference");
-    let path = format!("{dir}/captum/attributions.json");
-    match std::fs::read_to_string(&path) {
-        Ok(s) => Some(serde_json::from_str(&s).expect("valid JSON")),
-        Err(e) => {
-            eprintln!("skipping: cannot read {path}: {e}");
-            None
-        }
-    }
-}
-
-fn flat(v: &Value, out: &mut Vec<f64>, shape: &mut Vec<usize>, depth: usize) {
-    match v {
-        Value::Array(a) => {
-            if shape.len() == depth {
-                shape.push(a.len());
-            }
-            a.iter().for_each(|x| flat(x, out, shape, depth + 1));
-        }
-        Value::Number(n) => out.push(n.as_f64().unwrap()),
-        _ => panic!("not numeric: {v}"),
-    }
+fn reference() -> Value {
+    glassbox_testkit::reference_json("captum/attributions.json")
 }
 
 fn array(v: &Value) -> (Vec<f64>, Vec<usize>) {
-    let (mut out, mut shape) = (Vec::new(), Vec::new());
-    flat(v, &mut out, &mut shape, 0);
-    (out, shape)
+    (json_f64(v), json_shape(v))
 }
 
 fn tensor(v: &Value) -> Tensor {
-    let (d, s) = array(v);
-    Tensor::from_vec(d.into_iter().map(|x| x as f32).collect(), &s).unwrap()
+    Tensor::from_vec(json_f32(v), &json_shape(v)).unwrap()
 }
 
+/// The same shape as Captum's, and every value within 1e-4 (relative above 1).
 fn assert_close(name: &str, got: &ArrayD<f64>, want: &Value) {
-    let (w, s) = array(want);
-    assert_eq!(got.shape(), &s[..], "{name}: shape");
-    for (i, (g, w)) in got.iter().zip(&w).enumerate() {
-        assert!((g - w).abs() < 1e-4, "{name}[{i}]: got {g}, Captum {w}");
-    }
+    assert_eq!(got.shape(), &json_shape(want)[..], "{name}: shape");
+    let got: Vec<f64> = got.iter().copied().collect();
+    glassbox_testkit::assert_close(name, &got, &json_f64(want), 1e-4);
 }
 
 fn assert_close_vec(name: &str, got: &[f64], want: &Value) {
-    let (w, _) = array(want);
-    assert_eq!(got.len(), w.len(), "{name}: length");
-    for (i, (g, w)) in got.iter().zip(&w).enumerate() {
-        assert!((g - w).abs() < 1e-4, "{name}[{i}]: got {g}, Captum {w}");
-    }
+    glassbox_testkit::assert_close(name, got, &json_f64(want), 1e-4);
 }
 
 fn load(net: &Sequential, params: &Value) {
@@ -108,7 +80,7 @@ fn cnn(r: &Value) -> Sequential {
 
 #[test]
 fn tabular_mlp_matches_captum() {
-    let Some(all) = reference() else { return };
+    let all = reference();
     let r = &all["tabular_mlp"];
     let net = tabular(r);
     let m = GradModel::new(&net);
@@ -204,7 +176,7 @@ fn tabular_mlp_matches_captum() {
 
 #[test]
 fn image_cnn_matches_captum() {
-    let Some(all) = reference() else { return };
+    let all = reference();
     let r = &all["image_cnn"];
     let net = cnn(r);
     let m = GradModel::new(&net);

@@ -13,20 +13,16 @@ use glassbox_explain::shapley::{Background, KernelShap, KernelShapConfig};
 use glassbox_explain::surrogate::{GlobalSurrogate, LabelRule, TreeConfig};
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
-fn load() -> Option<(Array2<f64>, Vec<usize>, Vec<String>)> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../data/tabular/breast_cancer.csv"
-    );
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("skipping: {path}: {e}");
-            return None;
-        }
-    };
+fn load() -> (Array2<f64>, Vec<usize>, Vec<String>) {
+    let path = glassbox_testkit::bundled_data("tabular/breast_cancer.csv");
+    let text = std::fs::read_to_string(&path).expect("bundled breast_cancer.csv");
     let mut lines = text.lines();
-    let header: Vec<String> = lines.next()?.split(',').map(String::from).collect();
+    let header: Vec<String> = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(String::from)
+        .collect();
     let mut data = Vec::new();
     let mut y = Vec::new();
     for l in lines.filter(|l| !l.trim().is_empty()) {
@@ -35,7 +31,7 @@ fn load() -> Option<(Array2<f64>, Vec<usize>, Vec<String>)> {
         data.extend_from_slice(&v[..30]);
     }
     let x = Array2::from_shape_vec((y.len(), 30), data).unwrap();
-    Some((x, y, header[..30].to_vec()))
+    (x, y, header[..30].to_vec())
 }
 
 /// 30 → 16 (tanh) → 2 (softmax), trained by full-batch gradient descent on cross-entropy.
@@ -91,9 +87,7 @@ fn top5(scores: &[f64]) -> Vec<usize> {
 
 #[test]
 fn breast_cancer_mlp_surrogate_importance_and_shap_agree() {
-    let Some((raw, y, names)) = load() else {
-        return;
-    };
+    let (raw, y, names) = load();
     // shuffle, split 70/30, standardise on the training part
     let mut order: Vec<usize> = (0..raw.nrows()).collect();
     Rng::new(42).shuffle(&mut order);

@@ -1,5 +1,5 @@
-//! Reference tests against Captum / SHAP / scikit-learn outputs in
-//! `../shared/reference/` (skipped with a message when the folder is absent).
+//! Reference tests against Captum / SHAP / scikit-learn outputs in `tests/reference/`
+//! (a missing file fails).
 
 use glassbox_explain::perturbation::{
     feature_ablation, occlusion, Baseline, FeatureAblationConfig, OcclusionConfig,
@@ -7,52 +7,18 @@ use glassbox_explain::perturbation::{
 use glassbox_explain::shapley::{
     exact_shapley, Background, KernelShap, KernelShapConfig, PermutationShap, PermutationShapConfig,
 };
+use glassbox_testkit::{assert_close, assert_relative, json_f64 as flat, json_shape};
 use ndarray::{Array1, Array2, ArrayView2};
 use serde_json::Value;
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference");
-
-fn load(rel: &str) -> Option<Value> {
-    let path = format!("{REFERENCE}/{rel}");
-    match std::fs::read_to_string(&path) {
-        Ok(s) => Some(serde_json::from_str(&s).expect("reference JSON parses")),
-        Err(e) => {
-            eprintln!("skipping: cannot read {path}: {e}");
-            None
-        }
-    }
-}
-
-fn flat(v: &Value) -> Vec<f64> {
-    match v {
-        Value::Array(a) => a.iter().flat_map(flat).collect(),
-        Value::Number(n) => vec![n.as_f64().unwrap()],
-        other => panic!("not numeric: {other}"),
-    }
-}
-
-fn shape(v: &Value) -> Vec<usize> {
-    let mut s = vec![];
-    let mut cur = v;
-    while let Value::Array(a) = cur {
-        s.push(a.len());
-        cur = &a[0];
-    }
-    s
+fn load(rel: &str) -> Value {
+    glassbox_testkit::reference_json(rel)
 }
 
 fn matrix(v: &Value) -> Array2<f64> {
-    let s = shape(v);
-    let rows = s[0];
+    let rows = json_shape(v)[0];
     let data = flat(v);
     Array2::from_shape_vec((rows, data.len() / rows), data).unwrap()
-}
-
-fn assert_close(name: &str, got: &[f64], want: &[f64], tol: f64) {
-    assert_eq!(got.len(), want.len(), "{name}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tol, "{name}[{i}]: got {g}, want {w}");
-    }
 }
 
 /// Sequential(Linear(4,3), ReLU, Linear(3,2)) written out with plain loops.
@@ -125,9 +91,7 @@ fn cnn(params: &Value) -> impl Fn(ArrayView2<f64>) -> Array2<f64> + Sync {
 
 #[test]
 fn tabular_mlp_forward_matches_reference_outputs() {
-    let Some(d) = load("captum/attributions.json") else {
-        return;
-    };
+    let d = load("captum/attributions.json");
     let t = &d["tabular_mlp"];
     let f = mlp(&t["params"]);
     let y = f(matrix(&t["inputs"]).view());
@@ -141,9 +105,7 @@ fn tabular_mlp_forward_matches_reference_outputs() {
 
 #[test]
 fn exact_and_kernel_shapley_match_reference() {
-    let Some(d) = load("captum/attributions.json") else {
-        return;
-    };
+    let d = load("captum/attributions.json");
     let t = &d["tabular_mlp"];
     let f = mlp(&t["params"]);
     let x = matrix(&t["inputs"]);
@@ -191,9 +153,7 @@ fn exact_and_kernel_shapley_match_reference() {
 
 #[test]
 fn feature_ablation_matches_captum() {
-    let Some(d) = load("captum/attributions.json") else {
-        return;
-    };
+    let d = load("captum/attributions.json");
     let t = &d["tabular_mlp"];
     let f = mlp(&t["params"]);
     let x = matrix(&t["inputs"]);
@@ -209,9 +169,7 @@ fn feature_ablation_matches_captum() {
 
 #[test]
 fn cnn_forward_and_occlusion_match_captum() {
-    let Some(d) = load("captum/attributions.json") else {
-        return;
-    };
+    let d = load("captum/attributions.json");
     let t = &d["image_cnn"];
     let f = cnn(&t["params"]);
     let x = matrix(&t["inputs"]); // [2, 36]
@@ -248,15 +206,10 @@ fn cnn_forward_and_occlusion_match_captum() {
     }
 }
 
-/// Reads a CSV with a header and a numeric last column `target`.
-fn read_csv(path: &str) -> Option<(Array2<f64>, Vec<usize>)> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("skipping: cannot read {path}: {e}");
-            return None;
-        }
-    };
+/// Reads a bundled CSV (`data/<rel>`) with a header and a numeric last column `target`.
+fn read_csv(rel: &str) -> (Array2<f64>, Vec<usize>) {
+    let path = glassbox_testkit::bundled_data(rel);
+    let text = std::fs::read_to_string(&path).expect("bundled CSV is readable");
     let mut rows = Vec::new();
     let mut y = Vec::new();
     let mut cols = 0;
@@ -266,59 +219,42 @@ fn read_csv(path: &str) -> Option<(Array2<f64>, Vec<usize>)> {
         y.push(vals[cols] as usize);
         rows.extend_from_slice(&vals[..cols]);
     }
-    Some((Array2::from_shape_vec((y.len(), cols), rows).unwrap(), y))
-}
-
-fn assert_rel(name: &str, got: &[f64], want: &[f64], rel: f64) {
-    assert_eq!(got.len(), want.len(), "{name}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= rel * w.abs().max(1e-300),
-            "{name}[{i}]: got {g:e}, want {w:e}"
-        );
-    }
+    (Array2::from_shape_vec((y.len(), cols), rows).unwrap(), y)
 }
 
 #[test]
 fn feature_selection_matches_sklearn_on_wine() {
     use glassbox_explain::selection::{chi2, f_classif, select_k_best, variances};
-    let Some(d) = load("sklearn/feature_selection.json") else {
-        return;
-    };
-    let Some((x, y)) = read_csv(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../data/tabular/wine.csv"
-    )) else {
-        return;
-    };
+    let d = load("sklearn/feature_selection.json");
+    let (x, y) = read_csv("tabular/wine.csv");
     let f = f_classif(x.view(), &y).unwrap();
-    assert_rel(
+    assert_relative(
         "f_classif F",
         f.scores.as_slice().unwrap(),
         &flat(&d["f_classif"]["F"]),
         1e-6,
     );
-    assert_rel(
+    assert_relative(
         "f_classif p",
         f.pvalues.as_slice().unwrap(),
         &flat(&d["f_classif"]["pvalues"]),
         1e-6,
     );
     let c = chi2(x.view(), &y).unwrap();
-    assert_rel(
+    assert_relative(
         "chi2",
         c.scores.as_slice().unwrap(),
         &flat(&d["chi2"]["chi2"]),
         1e-6,
     );
-    assert_rel(
+    assert_relative(
         "chi2 p",
         c.pvalues.as_slice().unwrap(),
         &flat(&d["chi2"]["pvalues"]),
         1e-6,
     );
     let v = variances(x.view()).unwrap();
-    assert_rel(
+    assert_relative(
         "variance",
         v.as_slice().unwrap(),
         &flat(&d["variance"]),

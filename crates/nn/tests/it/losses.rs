@@ -1,4 +1,4 @@
-//! Every loss in `shared/reference/torch/losses.json` (PyTorch 2.15, float64): value and
+//! Every loss in `tests/reference/torch/losses.json` (PyTorch 2.15, float64): value and
 //! gradient within 1e-4. Plus the `Reduction::None` forms against the reduced ones.
 
 use glassbox_autograd::Var;
@@ -6,51 +6,23 @@ use glassbox_nn::*;
 use glassbox_tensor::Tensor;
 use serde_json::Value;
 
-fn reference() -> Option<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/torch/losses.json"
-    );
-    match std::fs::read_to_string(path) {
-        Ok(t) => Some(serde_json::from_str(&t).expect("losses.json is valid JSON")),
-        Err(e) => {
-            eprintln!("skipping: {path} unavailable ({e})");
-            None
-        }
-    }
-}
+use crate::common::{assert_close, tensor};
 
-fn matrix(v: &Value) -> Tensor {
-    let rows = v.as_array().unwrap();
-    let cols = rows[0].as_array().unwrap().len();
-    let data: Vec<f32> = rows
-        .iter()
-        .flat_map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() as f32)
-        })
-        .collect();
-    Tensor::from_vec(data, &[rows.len(), cols]).unwrap()
+fn reference() -> &'static Value {
+    crate::common::torch_reference("losses.json")
 }
 
 fn check(name: &str, case: &Value, grad_key: &str, input: &Var, loss: Var) {
     let want = case["loss"].as_f64().unwrap();
-    let got = loss.value().item().unwrap() as f64;
-    assert!(
-        (got - want).abs() <= 1e-4 * want.abs().max(1.0),
-        "{name}: loss {got}, PyTorch {want}"
-    );
+    let got = loss.value().item().unwrap();
+    glassbox_testkit::assert_close(&format!("{name}: loss"), &[got], &[want], 1e-4);
     loss.backward().unwrap();
-    let g = input.grad().unwrap().to_vec();
-    let w = matrix(&case[grad_key]).to_vec();
-    for (i, (a, b)) in g.iter().zip(&w).enumerate() {
-        assert!(
-            (a - b).abs() <= 1e-4,
-            "{name}: grad element {i}: {a} vs PyTorch {b}"
-        );
-    }
+    assert_close(
+        &format!("{name}: gradient"),
+        &input.grad().unwrap(),
+        &case[grad_key],
+        1e-4,
+    );
 }
 
 fn targets(r: &Value) -> Vec<usize> {
@@ -64,7 +36,7 @@ fn targets(r: &Value) -> Vec<usize> {
 
 #[test]
 fn cross_entropy_variants() {
-    let Some(r) = reference() else { return };
+    let r = reference();
     let y = targets(&r);
     let weights: Vec<f32> = r["_inputs"]["class_weights"]
         .as_array()
@@ -97,7 +69,7 @@ fn cross_entropy_variants() {
         ),
     ];
     for (name, opts) in cases {
-        let x = Var::leaf(matrix(&r["_inputs"]["logits"]), true);
+        let x = Var::leaf(tensor(&r["_inputs"]["logits"]), true);
         let loss = cross_entropy(&x, &y, &opts).unwrap();
         check(name, &r[name], "grad_logits", &x, loss);
     }
@@ -105,8 +77,8 @@ fn cross_entropy_variants() {
 
 #[test]
 fn nll_of_log_softmax() {
-    let Some(r) = reference() else { return };
-    let x = Var::leaf(matrix(&r["_inputs"]["logits"]), true);
+    let r = reference();
+    let x = Var::leaf(tensor(&r["_inputs"]["logits"]), true);
     let lp = x.log_softmax(1).unwrap();
     let loss = nll_loss(&lp, &targets(&r), &CrossEntropyOptions::default()).unwrap();
     check(
@@ -120,7 +92,7 @@ fn nll_of_log_softmax() {
 
 #[test]
 fn regression_losses() {
-    let Some(r) = reference() else { return };
+    let r = reference();
     type LossFn = fn(&Var, &Tensor) -> Var;
     let cases: [(&str, LossFn); 5] = [
         ("mse", |p, t| mse_loss(p, t, Reduction::Mean).unwrap()),
@@ -136,8 +108,8 @@ fn regression_losses() {
         }),
     ];
     for (name, f) in cases {
-        let p = Var::leaf(matrix(&r["_inputs"]["pred"]), true);
-        let t = matrix(&r[name]["target"]);
+        let p = Var::leaf(tensor(&r["_inputs"]["pred"]), true);
+        let t = tensor(&r[name]["target"]);
         let loss = f(&p, &t);
         check(name, &r[name], "grad_pred", &p, loss);
     }

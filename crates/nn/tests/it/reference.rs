@@ -1,4 +1,4 @@
-//! Every layer case in `shared/reference/torch/layers.json` (PyTorch 2.15, float64):
+//! Every layer case in `tests/reference/torch/layers.json` (PyTorch 2.15, float64):
 //! forward outputs, gradient w.r.t. the input and the parameters under the loss
 //! `Σ_k Σ outputs[k] ⊙ upstream[k]`, and BatchNorm running statistics after the step,
 //! all within 1e-4.
@@ -9,57 +9,16 @@ use glassbox_tensor::rng::Rng;
 use glassbox_tensor::Tensor;
 use serde_json::Value;
 
+use crate::common::{self, arr, tensor, torch_reference};
+
 const TOL: f64 = 1e-4;
 
-fn reference() -> Option<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/torch/layers.json"
-    );
-    match std::fs::read_to_string(path) {
-        Ok(t) => Some(serde_json::from_str(&t).expect("layers.json is valid JSON")),
-        Err(e) => {
-            eprintln!("skipping: {path} unavailable ({e})");
-            None
-        }
-    }
-}
-
-/// Flattens a nested JSON array into (data, shape).
-fn arr(v: &Value) -> (Vec<f32>, Vec<usize>) {
-    fn walk(v: &Value, depth: usize, data: &mut Vec<f32>, shape: &mut Vec<usize>) {
-        match v {
-            Value::Array(items) => {
-                if shape.len() <= depth {
-                    shape.push(items.len());
-                }
-                for it in items {
-                    walk(it, depth + 1, data, shape);
-                }
-            }
-            other => data.push(other.as_f64().expect("number") as f32),
-        }
-    }
-    let (mut data, mut shape) = (Vec::new(), Vec::new());
-    walk(v, 0, &mut data, &mut shape);
-    (data, shape)
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let (d, s) = arr(v);
-    Tensor::from_vec(d, &s).unwrap()
+fn reference() -> &'static Value {
+    torch_reference("layers.json")
 }
 
 fn assert_close(what: &str, got: &Tensor, want: &Value) {
-    let (w, ws) = arr(want);
-    assert_eq!(got.shape(), &ws[..], "{what}: shape");
-    for (i, (g, e)) in got.to_vec().iter().zip(&w).enumerate() {
-        let tol = TOL * (1.0f64).max(e.abs() as f64);
-        assert!(
-            ((*g - *e) as f64).abs() <= tol,
-            "{what}: element {i}: got {g}, PyTorch {e}"
-        );
-    }
+    common::assert_close(what, got, want, TOL);
 }
 
 /// Loads the case's parameters (and optional buffers) into `module`.
@@ -86,7 +45,7 @@ fn load_params(module: &dyn Module, case: &Value, buffers: &[(&str, Tensor)]) {
 
 /// Runs forward (via `run`), the reference loss and backward, then compares everything.
 fn check_case<M: Module>(name: &str, module: &M, run: impl Fn(&M, &Var) -> Vec<Var>) {
-    let Some(r) = reference() else { return };
+    let r = reference();
     let case = &r[name];
     let x = Var::leaf(tensor(&case["input"]), true);
     let outs = run(module, &x);
@@ -144,9 +103,7 @@ fn rng() -> Rng {
 #[test]
 fn linear() {
     let m = Linear::new(5, 3, true, &mut rng()).unwrap();
-    if let Some(r) = reference() {
-        load_params(&m, &r["linear"], &[]);
-    }
+    load_params(&m, &reference()["linear"], &[]);
     check_case("linear", &m, single);
 }
 
@@ -177,9 +134,7 @@ fn batchnorm1d_train() {
         ("running_mean", Tensor::zeros(&[5])),
         ("running_var", Tensor::ones(&[5])),
     ];
-    if let Some(r) = reference() {
-        load_params(&m, &r["batchnorm1d_train"], &bufs);
-    }
+    load_params(&m, &reference()["batchnorm1d_train"], &bufs);
     check_case("batchnorm1d_train", &m, single);
 }
 
@@ -190,9 +145,7 @@ fn batchnorm2d_train() {
         ("running_mean", Tensor::zeros(&[3])),
         ("running_var", Tensor::ones(&[3])),
     ];
-    if let Some(r) = reference() {
-        load_params(&m, &r["batchnorm2d_train"], &bufs);
-    }
+    load_params(&m, &reference()["batchnorm2d_train"], &bufs);
     check_case("batchnorm2d_train", &m, single);
 }
 
@@ -200,31 +153,25 @@ fn batchnorm2d_train() {
 fn batchnorm1d_eval() {
     let mut m = BatchNorm::new_1d(4).unwrap();
     m.set_training(false);
-    if let Some(r) = reference() {
-        let case = &r["batchnorm1d_eval"];
-        let bufs = [
-            ("running_mean", tensor(&case["running_mean"])),
-            ("running_var", tensor(&case["running_var"])),
-        ];
-        load_params(&m, case, &bufs);
-    }
+    let case = &reference()["batchnorm1d_eval"];
+    let bufs = [
+        ("running_mean", tensor(&case["running_mean"])),
+        ("running_var", tensor(&case["running_var"])),
+    ];
+    load_params(&m, case, &bufs);
     check_case("batchnorm1d_eval", &m, single);
 }
 
 #[test]
 fn layernorm() {
     let m = LayerNorm::new(&[6]).unwrap();
-    if let Some(r) = reference() {
-        load_params(&m, &r["layernorm"], &[]);
-    }
+    load_params(&m, &reference()["layernorm"], &[]);
     check_case("layernorm", &m, single);
 }
 
 fn recurrent_case(name: &str, kind: CellKind, layers: usize) {
     let m = Recurrent::new(kind, 3, 4, layers, true, &mut rng()).unwrap();
-    if let Some(r) = reference() {
-        load_params(&m, &r[name], &[]);
-    }
+    load_params(&m, &reference()[name], &[]);
     check_case(name, &m, |m, x| {
         let out = m.forward_with_state(x, None, None).unwrap();
         let mut v = vec![out.output, out.h_n];
@@ -255,7 +202,7 @@ fn rnn_tanh() {
 
 #[test]
 fn embedding() {
-    let Some(r) = reference() else { return };
+    let r = reference();
     let case = &r["embedding"];
     let m = Embedding::new(7, 3, &mut rng()).unwrap();
     load_params(&m, case, &[]);
@@ -280,9 +227,7 @@ fn embedding() {
 
 fn conv2d_case(name: &str, cfg: Conv2dConfig) {
     let m = Conv2d::new(cfg, &mut rng()).unwrap();
-    if let Some(r) = reference() {
-        load_params(&m, &r[name], &[]);
-    }
+    load_params(&m, &reference()[name], &[]);
     check_case(name, &m, single);
 }
 
@@ -298,9 +243,7 @@ fn convolutions() {
         Conv2dConfig::new(2, 2, 3).dilation(2).padding(2),
     );
     let m = Conv1d::new(3, 2, 3, 1, 1, 1, 1, true, &mut rng()).unwrap();
-    if let Some(r) = reference() {
-        load_params(&m, &r["conv1d_s1_p1"], &[]);
-    }
+    load_params(&m, &reference()["conv1d_s1_p1"], &[]);
     check_case("conv1d_s1_p1", &m, single);
 }
 

@@ -1,22 +1,12 @@
-//! Every optimizer trajectory in `shared/reference/torch/optim.json` (PyTorch 2.15, float64)
+//! Every optimizer trajectory in `tests/reference/torch/optim.json` (PyTorch 2.15, float64)
 //! reproduced to 1e-5 on the problem `mean((A p - b)^2)`, whose gradient
 //! `2/n Aᵀ(A p - b)` is computed here by hand in f64 from the f32 parameters.
 
 use glassbox_optim::{AdagradConfig, AdamConfig, ParamState, RmsPropConfig, SgdConfig, UpdateRule};
 use serde_json::Value;
 
-fn reference() -> Option<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/torch/optim.json"
-    );
-    match std::fs::read_to_string(path) {
-        Ok(t) => Some(serde_json::from_str(&t).expect("optim.json is valid JSON")),
-        Err(e) => {
-            eprintln!("skipping: {path} unavailable ({e})");
-            None
-        }
-    }
+fn reference() -> Value {
+    glassbox_testkit::reference_json("torch/optim.json")
 }
 
 fn vec1(v: &Value) -> Vec<f64> {
@@ -40,7 +30,7 @@ fn grad(a: &[Vec<f64>], b: &[f64], p: &[f32]) -> Vec<f32> {
 }
 
 fn check(key: &str, rule: &dyn UpdateRule) {
-    let Some(r) = reference() else { return };
+    let r = reference();
     let a: Vec<Vec<f64>> = r["A"].as_array().unwrap().iter().map(vec1).collect();
     let b = vec1(&r["b"]);
     let mut p: Vec<f32> = vec1(&r["p0"]).into_iter().map(|x| x as f32).collect();
@@ -49,13 +39,12 @@ fn check(key: &str, rule: &dyn UpdateRule) {
         let g = grad(&a, &b, &p);
         rule.update("p", rule.default_lr(), &mut p, &g, &mut state)
             .unwrap();
-        for (j, (&got, want)) in p.iter().zip(vec1(expected)).enumerate() {
-            assert!(
-                (got as f64 - want).abs() <= 1e-5,
-                "{key}: step {} element {j}: got {got}, PyTorch {want}",
-                step + 1
-            );
-        }
+        glassbox_testkit::assert_close(
+            &format!("{key}: step {}", step + 1),
+            &p,
+            &vec1(expected),
+            1e-5,
+        );
     }
     assert_eq!(state.step, 6);
 }
