@@ -21,6 +21,7 @@ write("sklearn/feature_selection.json", {
     "dataset": "wine (shared/data/tabular/wine.csv)",
     "f_classif": {"F": F, "pvalues": p_f},
     "chi2": {"chi2": chi, "pvalues": p_chi},
-    "variance": feature_selection.VarianceThreshold(0.0).fit(X).variances_,
+    # a threshold above 0: at 0, scikit-learn reports min(variance, peak-to-peak)
+    "variance": feature_selection.VarianceThreshold(0.1).fit(X).variances_,
     "select_k_best_f_classif_k5": np.sort(best.get_support(indices=True)),
 })
