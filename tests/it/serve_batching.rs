@@ -196,12 +196,11 @@ fn sigterm_stops_serve_blocking_gracefully() {
     }
     let addr_file = std::env::temp_dir().join(format!("gb-serve-sigterm-{}", std::process::id()));
     let _ = std::fs::remove_file(&addr_file);
+    // the test's own name inside this binary (its module path without the crate name)
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    let name = format!("{module}::sigterm_stops_serve_blocking_gracefully");
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "sigterm_stops_serve_blocking_gracefully",
-            "--test-threads=1",
-        ])
+        .args(["--exact", name.as_str(), "--test-threads=1"])
         .env(CHILD_ENV, &addr_file)
         .stdout(std::process::Stdio::null())
         .spawn()
