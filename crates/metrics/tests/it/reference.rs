@@ -140,12 +140,12 @@ fn binary_case() {
     glassbox_testkit::assert_close("roc_curve fpr", &roc.fpr, &fpr, TOL);
     glassbox_testkit::assert_close("roc_curve tpr", &roc.tpr, &tpr, TOL);
     assert_eq!(roc.thresholds.len(), thr.len(), "roc_curve thresholds");
-    for i in 0..thr.len() {
-        if thr[i] >= 1e308 {
+    for (i, (&got, &want)) in roc.thresholds.iter().zip(&thr).enumerate() {
+        if want >= 1e308 {
             // JSON cannot hold +inf; the reference writes it as 1e308.
-            assert!(roc.thresholds[i].is_infinite() && roc.thresholds[i] > 0.0);
+            assert!(got.is_infinite() && got > 0.0, "thresholds[{i}]");
         } else {
-            assert!((roc.thresholds[i] - thr[i]).abs() <= TOL, "thresholds[{i}]");
+            glassbox_testkit::assert_close(&format!("thresholds[{i}]"), &[got], &[want], TOL);
         }
     }
     // The area under the reported curve is the AUC.

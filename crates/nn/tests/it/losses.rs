@@ -37,7 +37,7 @@ fn targets(r: &Value) -> Vec<usize> {
 #[test]
 fn cross_entropy_variants() {
     let r = reference();
-    let y = targets(&r);
+    let y = targets(r);
     let weights: Vec<f32> = r["_inputs"]["class_weights"]
         .as_array()
         .unwrap()
@@ -80,7 +80,7 @@ fn nll_of_log_softmax() {
     let r = reference();
     let x = Var::leaf(tensor(&r["_inputs"]["logits"]), true);
     let lp = x.log_softmax(1).unwrap();
-    let loss = nll_loss(&lp, &targets(&r), &CrossEntropyOptions::default()).unwrap();
+    let loss = nll_loss(&lp, &targets(r), &CrossEntropyOptions::default()).unwrap();
     check(
         "nll_of_log_softmax",
         &r["nll_of_log_softmax"],
