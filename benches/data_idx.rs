@@ -4,26 +4,16 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use glassbox_data::idx::{images_to_f32, read_idx_images, read_idx_labels};
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn mnist(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data/mnist")
-        .join(name)
-}
-
 fn bench(c: &mut Criterion) {
-    let images = mnist("train-images-idx3-ubyte.gz");
-    let labels = mnist("train-labels-idx1-ubyte.gz");
-    if !images.exists() {
-        eprintln!("skipping: {} is absent", images.display());
-        return;
-    }
+    // bundled in the repository: a missing file fails
+    let images = glassbox_testkit::bundled_data("mnist/train-images-idx3-ubyte.gz");
+    let labels = glassbox_testkit::bundled_data("mnist/train-labels-idx1-ubyte.gz");
     let mut g = c.benchmark_group("data_idx");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     g.bench_function("mnist_train_images_gz_60000x28x28", |b| {

@@ -2,7 +2,7 @@
 //! as `shared/bench/pytorch/cnn_lenet.py`: one iteration = 16 steps = 1,024 samples; and
 //! eval-mode inference on a batch of 256.
 
-#[path = "../tests/nn_support/mod.rs"]
+#[path = "../tests/it/nn_support.rs"]
 mod nn_support;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -1,7 +1,7 @@
 //! One training epoch of the digits MLP 64-128-64-10 (Adam 1e-3, batch 32, 1437 training
 //! rows), the workload of `shared/bench/pytorch/mlp_digits.py`.
 
-#[path = "../tests/nn_support/mod.rs"]
+#[path = "../tests/it/nn_support.rs"]
 mod nn_support;
 
 use criterion::{criterion_group, criterion_main, Criterion};

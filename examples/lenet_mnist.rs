@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release --example lenet_mnist [epochs]`
 
-#[path = "../tests/nn_support/mod.rs"]
+#[path = "../tests/it/nn_support.rs"]
 mod nn_support;
 
 fn main() {

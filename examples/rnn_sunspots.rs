@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release --example rnn_sunspots`
 
-#[path = "../tests/nn_support/mod.rs"]
+#[path = "../tests/it/nn_support.rs"]
 mod nn_support;
 
 use glassbox_nn::CellKind;

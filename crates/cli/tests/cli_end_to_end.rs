@@ -7,9 +7,6 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-#[path = "support/chromium.rs"]
-mod chromium;
-
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_glassbox"))
 }
@@ -549,27 +546,22 @@ fn demo_trains_explains_and_writes_the_report() {
 
     // The demo's own report, rendered in headless Chromium: every image loads, no console
     // message appears, and a screenshot is kept beside the report as an artefact.
-    let Some(browser) = chromium::find_browser() else {
-        eprintln!("skipping the demo report's Chromium check: no chromium on PATH");
+    let Some(browser) = glassbox_testkit::chromium::chromium() else {
         return;
     };
     let page = out.join("report.html");
     let n_img = html.matches("<img ").count();
-    let seen = chromium::render(&browser, &page, &["--dump-dom".into()]);
+    let seen = browser.render(&page, &["--dump-dom".into()]);
     assert_eq!(
-        chromium::html_attr(&seen.dom, "data-images-total"),
+        seen.html_attr("data-images-total"),
         Some(n_img.to_string().as_str()),
         "the report's self-check did not run"
     );
-    assert_eq!(
-        chromium::html_attr(&seen.dom, "data-images-failed"),
-        Some("0")
-    );
-    assert_eq!(chromium::html_attr(&seen.dom, "data-check"), Some("ok"));
-    assert!(seen.console.is_empty(), "console: {:?}", seen.console);
+    assert_eq!(seen.html_attr("data-images-failed"), Some("0"));
+    assert_eq!(seen.html_attr("data-check"), Some("ok"));
+    assert!(seen.console().is_empty(), "console: {:?}", seen.console());
     let shot = out.join("report.png");
-    chromium::render(
-        &browser,
+    browser.render(
         &page,
         &[
             format!("--screenshot={}", shot.display()),
@@ -577,6 +569,10 @@ fn demo_trains_explains_and_writes_the_report() {
         ],
     );
     let png = std::fs::read(&shot).expect("screenshot written");
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(
+        glassbox_testkit::chromium::png_size(&png).map(|s| s.0),
+        Some(1280),
+        "the screenshot is a 1280-wide PNG"
+    );
     println!("demo report screenshot: {}", shot.display());
 }

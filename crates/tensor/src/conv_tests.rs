@@ -198,13 +198,7 @@ fn naive_grads(
 }
 
 fn assert_close(got: &Tensor, want: &[f64], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}");
-    for (k, (&g, &e)) in got.to_vec().iter().zip(want).enumerate() {
-        assert!(
-            (g as f64 - e).abs() < 1e-3 * (1.0 + e.abs()),
-            "{what}[{k}]: {g} vs {e}"
-        );
-    }
+    glassbox_testkit::assert_close(what, &got.to_vec(), want, 1e-3);
 }
 
 #[test]

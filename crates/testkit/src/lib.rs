@@ -5,17 +5,24 @@
 //! - [`reference_json`] reads `tests/reference/<file>` at the workspace root: the values
 //!   produced by PyTorch, Hugging Face transformers, Captum, SHAP and scikit-learn, kept in
 //!   the repository in the same layout as `../shared/reference/` (either folder can replace
-//!   the other). A missing or unreadable reference **fails** the test.
+//!   the other; `GLASSBOX_REFERENCE_DIR=<folder>` points the tests at another one, such as
+//!   the output of `scripts/reference/regenerate.sh`). A missing or unreadable reference
+//!   **fails** the test.
 //! - [`shared_file`] finds large inputs that stay outside the repository (datasets, the
 //!   pretrained MiniLM) in `../shared/`. Absent under `CI`, the test fails; elsewhere it
 //!   returns `None` after printing why, and the test returns early.
-//! - [`assert_close`] compares with the references' convention: `|a - e| <= tol * max(1, |e|)`.
+//! - [`assert_close`] compares with the references' convention: `|a - e| <= tol * max(1, |e|)`;
+//!   [`assert_relative`] compares values of any magnitude (p-values of 1e-30) relatively.
+//! - [`chromium`] is the one headless-Chromium harness: absent under `CI`, the test fails;
+//!   elsewhere it is skipped with a printed reason.
 //!
 //! ```
 //! let v = serde_json::json!([[1.0, 2.0], [3.0, 4.0]]);
 //! assert_eq!(glassbox_testkit::json_shape(&v), vec![2, 2]);
 //! glassbox_testkit::assert_close("flat", &[1.0f32, 2.0, 3.0, 4.0], &glassbox_testkit::json_f64(&v), 1e-6);
 //! ```
+
+pub mod chromium;
 
 use std::path::{Path, PathBuf};
 
@@ -28,9 +35,17 @@ pub fn workspace_root() -> PathBuf {
         .expect("the testkit crate lives in crates/testkit of the workspace")
 }
 
-/// `tests/reference/` of the workspace: the reference values kept in the repository.
+/// The variable that points the reference tests at another folder of the same layout (a
+/// freshly regenerated one, or `../shared/reference`).
+pub const REFERENCE_DIR_VAR: &str = "GLASSBOX_REFERENCE_DIR";
+
+/// `tests/reference/` of the workspace: the reference values kept in the repository; or
+/// the folder named by `GLASSBOX_REFERENCE_DIR` when it is set.
 pub fn reference_dir() -> PathBuf {
-    workspace_root().join("tests").join("reference")
+    match std::env::var_os(REFERENCE_DIR_VAR) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join("tests").join("reference"),
+    }
 }
 
 /// The path of `tests/reference/<relative>`. Panics (fails the test) when it is absent.
@@ -192,6 +207,27 @@ pub fn assert_close<T: AsF64>(what: &str, actual: &[T], expected: &[f64], tol: f
     }
 }
 
+/// Asserts equal lengths and `|a - e| <= rel * |e|` element by element (a purely relative
+/// comparison, for values far below 1 such as p-values), naming `what`, the index and both
+/// values on failure.
+#[track_caller]
+pub fn assert_relative<T: AsF64>(what: &str, actual: &[T], expected: &[f64], rel: f64) {
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "{what}: {} values, the reference has {}",
+        actual.len(),
+        expected.len()
+    );
+    for (i, (a, &e)) in actual.iter().zip(expected).enumerate() {
+        let a = a.as_f64();
+        assert!(
+            (a - e).abs() <= rel * e.abs(),
+            "{what}: element {i} is {a:e}, the reference says {e:e} (relative tolerance {rel})"
+        );
+    }
+}
+
 /// The largest absolute difference between two equally long slices.
 pub fn max_abs_diff<T: AsF64>(actual: &[T], expected: &[f64]) -> f64 {
     actual
@@ -227,6 +263,13 @@ mod tests {
     }
 
     #[test]
+    fn relative_comparison_scales_with_the_value() {
+        assert_relative("p", &[1.0000001e-30f64], &[1e-30], 1e-6);
+        let r = std::panic::catch_unwind(|| assert_relative("p", &[1.1e-30f64], &[1e-30], 1e-6));
+        assert!(r.is_err());
+    }
+
+    #[test]
     #[should_panic(expected = "is missing")]
     fn missing_reference_fails() {
         reference_json("no/such/file.json");
@@ -234,6 +277,8 @@ mod tests {
 
     #[test]
     fn references_are_in_the_repository() {
-        assert!(reference_dir().join("README.md").exists());
+        let committed = workspace_root().join("tests").join("reference");
+        assert!(committed.join("README.md").exists());
+        assert!(committed.join("torch").join("layers.json").exists());
     }
 }

@@ -1,24 +1,20 @@
-//! Loading the real bundled datasets (skipped when `shared/data` is absent).
+//! Loading the real datasets: those bundled in `data/` (a missing file fails), and the
+//! larger ones of `../shared/data` (fail under CI when absent, skipped with a reason
+//! elsewhere).
 
 use glassbox_data::idx::{read_idx_images, read_idx_labels};
 use glassbox_data::{read_csv, ColumnType, CsvOptions};
+use glassbox_testkit::{bundled_data, shared_file};
 use std::path::PathBuf;
 
+/// `../shared/data/<rel>`: fails under CI when absent, otherwise `None` (reason printed).
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")).join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} is absent", p.display());
-        None
-    }
+    shared_file(&format!("data/{rel}"))
 }
 
 #[test]
 fn co2_has_59_missing_values() {
-    let Some(p) = shared("timeseries/co2.csv") else {
-        return;
-    };
+    let p = bundled_data("timeseries/co2.csv");
     let t = read_csv(&p, &CsvOptions::default()).unwrap();
     assert_eq!(t.column_names(), vec!["date", "co2"]);
     assert_eq!(
@@ -40,9 +36,7 @@ fn tabular_csvs_load_as_numeric() {
         ("digits.csv", 1797, 65),
         ("diabetes.csv", 442, 11),
     ] {
-        let Some(p) = shared(&format!("tabular/{name}")) else {
-            return;
-        };
+        let p = bundled_data(&format!("tabular/{name}"));
         let t = read_csv(&p, &CsvOptions::default()).unwrap();
         assert_eq!((t.n_rows(), t.n_cols()), (rows, cols), "{name}");
         assert!(
@@ -55,12 +49,8 @@ fn tabular_csvs_load_as_numeric() {
 
 #[test]
 fn mnist_test_split_loads_with_known_counts() {
-    let (Some(ip), Some(lp)) = (
-        shared("mnist/t10k-images-idx3-ubyte.gz"),
-        shared("mnist/t10k-labels-idx1-ubyte.gz"),
-    ) else {
-        return;
-    };
+    let ip = bundled_data("mnist/t10k-images-idx3-ubyte.gz");
+    let lp = bundled_data("mnist/t10k-labels-idx1-ubyte.gz");
     let images = read_idx_images(&ip).unwrap();
     let labels = read_idx_labels(&lp).unwrap();
     assert_eq!(images.dim(), (10000, 28, 28));

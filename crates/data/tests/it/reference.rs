@@ -1,4 +1,4 @@
-//! Every value of `shared/reference/sklearn/preprocessing.json` and the `variance` entry of
+//! Every value of `tests/reference/sklearn/preprocessing.json` and the `variance` entry of
 //! `feature_selection.json` (scikit-learn 1.9.1) to 1e-6.
 
 use glassbox_data::preprocess::*;
@@ -8,17 +8,9 @@ use ndarray::Array2;
 use serde_json::Value;
 
 const TOL: f64 = 1e-6;
-const REF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference");
 
-fn load(name: &str) -> Option<Value> {
-    let path = format!("{REF}/sklearn/{name}");
-    match std::fs::read_to_string(&path) {
-        Ok(s) => Some(serde_json::from_str(&s).expect("valid JSON")),
-        Err(e) => {
-            eprintln!("skipping: {path} unavailable ({e})");
-            None
-        }
-    }
+fn load(name: &str) -> Value {
+    glassbox_testkit::reference_json(&format!("sklearn/{name}"))
 }
 
 /// Matrix with JSON `null` read as NaN (missing).
@@ -40,15 +32,13 @@ fn matrix(v: &Value) -> Array2<f64> {
 }
 
 fn assert_matrix(name: &str, got: &Array2<f64>, want: &Value) {
-    let want = matrix(want);
-    assert_eq!(got.shape(), want.shape(), "{name}: shape");
-    for ((i, j), w) in want.indexed_iter() {
-        let g = got[[i, j]];
-        assert!(
-            (g - w).abs() <= TOL,
-            "{name}[{i}][{j}]: got {g}, sklearn {w}"
-        );
-    }
+    assert_eq!(
+        got.shape(),
+        &glassbox_testkit::json_shape(want)[..],
+        "{name}: shape"
+    );
+    let got: Vec<f64> = got.iter().copied().collect();
+    glassbox_testkit::assert_close(name, &got, &glassbox_testkit::json_f64(want), TOL);
 }
 
 fn usizes(v: &Value) -> Vec<usize> {
@@ -61,9 +51,7 @@ fn usizes(v: &Value) -> Vec<usize> {
 
 #[test]
 fn scalers_match_sklearn() {
-    let Some(r) = load("preprocessing.json") else {
-        return;
-    };
+    let r = load("preprocessing.json");
     let x = matrix(&r["X"]);
     let s = &r["scalers"];
     let check = |name: &str, f: &dyn Fn() -> Array2<f64>| assert_matrix(name, &f(), &s[name]);
@@ -86,9 +74,7 @@ fn scalers_match_sklearn() {
 
 #[test]
 fn imputers_match_sklearn() {
-    let Some(r) = load("preprocessing.json") else {
-        return;
-    };
+    let r = load("preprocessing.json");
     let x = matrix(&r["X_missing"]);
     assert!(
         x.iter().any(|v| v.is_nan()),
@@ -108,9 +94,7 @@ fn imputers_match_sklearn() {
 
 #[test]
 fn encoders_match_sklearn() {
-    let Some(r) = load("preprocessing.json") else {
-        return;
-    };
+    let r = load("preprocessing.json");
     let c = &r["categorical"];
     let values: Vec<String> = c["values"]
         .as_array()
@@ -141,9 +125,7 @@ fn encoders_match_sklearn() {
 
 #[test]
 fn folds_match_sklearn() {
-    let Some(r) = load("preprocessing.json") else {
-        return;
-    };
+    let r = load("preprocessing.json");
     let want: Vec<Vec<usize>> = r["kfold_5_noshuffle_n23"]
         .as_array()
         .unwrap()
@@ -176,34 +158,16 @@ fn folds_match_sklearn() {
 
 #[test]
 fn wine_variances_match_sklearn() {
-    let Some(r) = load("feature_selection.json") else {
-        return;
-    };
-    let wine = format!("{REF}/../data/tabular/wine.csv");
-    let table = match read_csv(&wine, &CsvOptions::default()) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("skipping: {e}");
-            return;
-        }
-    };
+    let r = load("feature_selection.json");
+    let wine = glassbox_testkit::bundled_data("tabular/wine.csv");
+    let table = read_csv(&wine, &CsvOptions::default()).expect("bundled wine.csv parses");
     let table = table.drop_columns(&["target"]).unwrap();
     let (x, names) = table.numeric_array().unwrap();
     assert_eq!(names.len(), 13);
     let got = column_variances(x.view());
-    let want: Vec<f64> = r["variance"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    for (j, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert!(
-            (g - w).abs() <= TOL,
-            "variance[{j}] ({}): got {g}, sklearn {w}",
-            names[j]
-        );
-    }
+    let want = glassbox_testkit::json_f64(&r["variance"]);
+    let got: Vec<f64> = got.iter().copied().collect();
+    glassbox_testkit::assert_close("variance", &got, &want, TOL);
     let f = VarianceThreshold { threshold: 0.1 }.fit(x.view()).unwrap();
     let expected: Vec<usize> = (0..13).filter(|&j| want[j] > 0.1).collect();
     assert_eq!(f.support, expected);

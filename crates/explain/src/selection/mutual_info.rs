@@ -120,7 +120,7 @@ fn mi_continuous_discrete(c: &[f64], d: &[usize], n_neighbors: usize) -> f64 {
 
 /// Distance from `v` (a member of `sorted`) to its `k`-th nearest other member.
 fn kth_distance(sorted: &[f64], v: f64, k: usize) -> f64 {
-    // position of one copy of v; merge outwards skipping exactly one copy of v itself.
+    // position of one copy of v; merge outwards passing over exactly one copy of v itself.
     let pos = sorted.partition_point(|&s| s < v);
     let (mut l, mut r) = (pos as isize - 1, pos + 1);
     let mut d = 0.0;

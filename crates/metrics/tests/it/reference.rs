@@ -1,4 +1,4 @@
-//! Every value of `shared/reference/sklearn/metrics.json` (scikit-learn 1.9.1) to 1e-6.
+//! Every value of `tests/reference/sklearn/metrics.json` (scikit-learn 1.9.1) to 1e-6.
 
 use glassbox_metrics::*;
 use ndarray::Array2;
@@ -6,18 +6,8 @@ use serde_json::Value;
 
 const TOL: f64 = 1e-6;
 
-fn reference() -> Option<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/sklearn/metrics.json"
-    );
-    match std::fs::read_to_string(path) {
-        Ok(s) => Some(serde_json::from_str(&s).expect("metrics.json is valid JSON")),
-        Err(e) => {
-            eprintln!("skipping: {path} unavailable ({e})");
-            None
-        }
-    }
+fn reference() -> Value {
+    glassbox_testkit::reference_json("sklearn/metrics.json")
 }
 
 fn ints(v: &Value) -> Vec<i64> {
@@ -46,10 +36,7 @@ fn close(name: &str, got: f64, want: &Value) {
     let want = want
         .as_f64()
         .unwrap_or_else(|| panic!("{name}: reference is not a number"));
-    assert!(
-        (got - want).abs() <= TOL,
-        "{name}: got {got}, sklearn {want}"
-    );
+    glassbox_testkit::assert_close(name, &[got], &[want], TOL);
 }
 
 fn check_label_metrics(case: &Value, y: &[i64], p: &[i64]) {
@@ -101,7 +88,7 @@ fn check_label_metrics(case: &Value, y: &[i64], p: &[i64]) {
 
 #[test]
 fn binary_case() {
-    let Some(r) = reference() else { return };
+    let r = reference();
     let c = &r["binary"];
     let (y, p) = (ints(&c["y_true"]), ints(&c["y_pred"]));
     let proba = matrix(&c["proba"]);
@@ -150,15 +137,15 @@ fn binary_case() {
         floats(&want["tpr"]),
         floats(&want["thresholds"]),
     );
-    assert_eq!(roc.fpr.len(), fpr.len(), "roc_curve length");
-    for i in 0..fpr.len() {
-        assert!((roc.fpr[i] - fpr[i]).abs() <= TOL, "fpr[{i}]");
-        assert!((roc.tpr[i] - tpr[i]).abs() <= TOL, "tpr[{i}]");
-        if thr[i] >= 1e308 {
+    glassbox_testkit::assert_close("roc_curve fpr", &roc.fpr, &fpr, TOL);
+    glassbox_testkit::assert_close("roc_curve tpr", &roc.tpr, &tpr, TOL);
+    assert_eq!(roc.thresholds.len(), thr.len(), "roc_curve thresholds");
+    for (i, (&got, &want)) in roc.thresholds.iter().zip(&thr).enumerate() {
+        if want >= 1e308 {
             // JSON cannot hold +inf; the reference writes it as 1e308.
-            assert!(roc.thresholds[i].is_infinite() && roc.thresholds[i] > 0.0);
+            assert!(got.is_infinite() && got > 0.0, "thresholds[{i}]");
         } else {
-            assert!((roc.thresholds[i] - thr[i]).abs() <= TOL, "thresholds[{i}]");
+            glassbox_testkit::assert_close(&format!("thresholds[{i}]"), &[got], &[want], TOL);
         }
     }
     // The area under the reported curve is the AUC.
@@ -171,7 +158,7 @@ fn binary_case() {
 
 #[test]
 fn multiclass_case() {
-    let Some(r) = reference() else { return };
+    let r = reference();
     let c = &r["multiclass"];
     let (y, p) = (ints(&c["y_true"]), ints(&c["y_pred"]));
     let proba = matrix(&c["proba"]);
@@ -205,7 +192,7 @@ fn multiclass_case() {
 
 #[test]
 fn regression_case() {
-    let Some(r) = reference() else { return };
+    let r = reference();
     let c = &r["regression"];
     let (y, p) = (floats(&c["y_true"]), floats(&c["y_pred"]));
     close("mse", mean_squared_error(&y, &p).unwrap(), &c["mse"]);

@@ -59,12 +59,10 @@ fn run(c: &Case, blocks: usize) -> (Vec<f32>, Vec<Vec<f32>>) {
     (out.value().to_vec(), grads)
 }
 
+/// testkit's comparison (`|a - b| <= tol * max(1, |b|)`) for two f32 runs.
 fn assert_close(a: &[f32], b: &[f32], tol: f32, what: &str) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    for (k, (x, y)) in a.iter().zip(b).enumerate() {
-        let scale = 1.0f32.max(x.abs()).max(y.abs());
-        assert!((x - y).abs() <= tol * scale, "{what}[{k}]: {x} vs {y}");
-    }
+    let b: Vec<f64> = b.iter().map(|&v| f64::from(v)).collect();
+    glassbox_testkit::assert_close(what, a, &b, f64::from(tol));
 }
 
 #[test]

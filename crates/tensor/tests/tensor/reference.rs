@@ -1,61 +1,25 @@
 //! Conv and pooling forward outputs and input/parameter gradients against PyTorch
-//! (`../shared/reference/torch/layers.json`), within 1e-4.
-
-use std::path::PathBuf;
+//! (`tests/reference/torch/layers.json`), within 1e-4.
 
 use glassbox_tensor::conv::{self, Conv1dParams, Conv2dParams};
 use glassbox_tensor::pool::{self, Pool2dParams};
 use glassbox_tensor::Tensor;
+use glassbox_testkit::{json_f32, json_shape, reference_json};
 use serde_json::Value;
 
-fn reference_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference"
-    ))
-}
-
-fn layers() -> Option<Value> {
-    let path = reference_dir().join("torch/layers.json");
-    match std::fs::read_to_string(&path) {
-        Ok(s) => Some(serde_json::from_str(&s).expect("layers.json parses")),
-        Err(e) => {
-            eprintln!("skipping: cannot read {}: {e}", path.display());
-            None
-        }
-    }
-}
-
-fn flatten(v: &Value, out: &mut Vec<f32>, shape: &mut Vec<usize>, depth: usize) {
-    match v {
-        Value::Array(items) => {
-            if shape.len() == depth {
-                shape.push(items.len());
-            }
-            for it in items {
-                flatten(it, out, shape, depth + 1);
-            }
-        }
-        Value::Number(n) => out.push(n.as_f64().expect("number") as f32),
-        other => panic!("unexpected JSON value {other}"),
-    }
+fn layers() -> Value {
+    reference_json("torch/layers.json")
 }
 
 fn tensor(v: &Value) -> Tensor {
-    let (mut data, mut shape) = (vec![], vec![]);
-    flatten(v, &mut data, &mut shape, 0);
-    Tensor::from_vec(data, &shape).expect("consistent nesting")
+    Tensor::from_vec(json_f32(v), &json_shape(v)).expect("consistent nesting")
 }
 
+/// Same shape, and every element within 1e-4 (relative above 1) of PyTorch's.
 fn assert_close(name: &str, got: &Tensor, want: &Tensor) {
     assert_eq!(got.shape(), want.shape(), "{name}: shape");
-    for (i, (g, w)) in got.to_vec().iter().zip(want.to_vec()).enumerate() {
-        let tol = 1e-4f32.max(1e-4 * w.abs());
-        assert!(
-            (g - w).abs() <= tol,
-            "{name}: element {i}: got {g}, PyTorch {w}"
-        );
-    }
+    let want: Vec<f64> = want.to_vec().into_iter().map(f64::from).collect();
+    glassbox_testkit::assert_close(name, &got.to_vec(), &want, 1e-4);
 }
 
 struct Case {
@@ -79,7 +43,7 @@ fn case(all: &Value, name: &str) -> Case {
 
 #[test]
 fn conv2d_matches_pytorch() {
-    let Some(all) = layers() else { return };
+    let all = layers();
     let cases = [
         (
             "conv2d_s2_p1",
@@ -116,7 +80,7 @@ fn conv2d_matches_pytorch() {
 
 #[test]
 fn conv1d_matches_pytorch() {
-    let Some(all) = layers() else { return };
+    let all = layers();
     let name = "conv1d_s1_p1";
     let p = Conv1dParams::default().padding(1);
     let c = case(&all, name);
@@ -141,7 +105,7 @@ fn conv1d_matches_pytorch() {
 
 #[test]
 fn pooling_matches_pytorch() {
-    let Some(all) = layers() else { return };
+    let all = layers();
     for (name, p) in [
         ("maxpool2d_k2_s2", Pool2dParams::new(2, 2)),
         (
