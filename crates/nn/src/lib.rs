@@ -1,6 +1,7 @@
 //! Neural-network building blocks for glassbox: the [`Module`] trait, layers with
 //! PyTorch's names, layouts and default initialisation, fused losses, recurrent layers,
-//! and versioned, checksummed model files.
+//! attention and Transformer layers ([`attention`]), and versioned, checksummed model
+//! files.
 //!
 //! ```
 //! use glassbox_autograd::Var;
@@ -24,6 +25,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod attention;
 mod error;
 pub mod init;
 pub mod io;
@@ -32,6 +34,11 @@ pub mod loss;
 pub mod module;
 pub mod rnn;
 
+pub use attention::{
+    scaled_dot_product_attention, AttentionOptions, KvCache, Mask, MhaConfig, MultiheadAttention,
+    PositionalEmbedding, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+    TransformerEncoderLayer, TransformerLayerConfig,
+};
 pub use error::{NnError, Result};
 pub use io::{StateDict, TensorRecord};
 pub use layers::*;

@@ -2,12 +2,13 @@
 //!
 //! Most ops are methods on [`Var`] named like their tensor kernels
 //! (`x.matmul(&w)?`, `x.relu()`, `x.sum_axes(&[1], false)?`); ops with many parameters are
-//! free functions in the submodules ([`conv`], [`pool`], [`loss`], [`dropout`],
+//! free functions in the submodules ([`attention`], [`conv`], [`pool`], [`loss`], [`dropout`],
 //! [`embedding`]). Every backward is broadcasting-aware: a gradient flowing into an operand
 //! that was broadcast is summed back to the operand's shape.
 
 pub mod activation;
 pub mod arith;
+pub mod attention;
 pub mod conv;
 pub mod dropout;
 pub mod embedding;

@@ -73,9 +73,15 @@ impl Activation {
         Self::new(ActivationKind::Sigmoid)
     }
 
-    /// GELU (exact).
+    /// GELU (exact, `x Φ(x)` with the erf normal CDF: PyTorch's `GELU()`, BERT's `gelu`).
     pub fn gelu() -> Self {
         Self::new(ActivationKind::Gelu)
+    }
+
+    /// GELU with the tanh approximation (PyTorch's `GELU(approximate="tanh")`, GPT-2's
+    /// `gelu_new`).
+    pub fn gelu_tanh() -> Self {
+        Self::new(ActivationKind::GeluTanh)
     }
 
     /// Which function this is.
@@ -115,6 +121,8 @@ pub(crate) fn with_scalar_fn<R>(
         ActivationKind::Tanh => run.call(f32::tanh),
         ActivationKind::Sigmoid => run.call(glassbox_tensor::ops::fastmath::sigmoid_fast),
         ActivationKind::Identity => run.call(|x: f32| x),
+        ActivationKind::Gelu => run.call(glassbox_tensor::ops::unary::gelu_f32),
+        ActivationKind::GeluTanh => run.call(glassbox_tensor::ops::unary::gelu_tanh_f32),
         _ => return None,
     })
 }
@@ -141,7 +149,7 @@ impl Module for Activation {
     }
 
     /// Without a graph, the kinds [`with_scalar_fn`] knows (ReLU, leaky ReLU, tanh,
-    /// sigmoid) overwrite the input's buffer
+    /// sigmoid, both GELUs) overwrite the input's buffer
     /// when `x` was its only holder (otherwise the buffer is copied first); the values are
     /// those of [`forward`](Module::forward).
     fn activation_kind(&self) -> Option<ActivationKind> {

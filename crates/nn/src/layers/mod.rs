@@ -5,7 +5,7 @@ mod conv;
 mod dropout;
 mod embedding;
 mod flatten;
-mod linear;
+pub(crate) mod linear;
 mod norm;
 mod pool;
 mod sequential;

@@ -1,6 +1,6 @@
 //! Batch normalisation (1-D and 2-D) and layer normalisation.
 
-use glassbox_autograd::{no_grad, Var};
+use glassbox_autograd::{is_grad_enabled, no_grad, Var};
 use glassbox_tensor::Tensor;
 
 use crate::error::{NnError, Result};
@@ -173,13 +173,15 @@ impl Module for BatchNorm {
 }
 
 /// Layer normalisation over the trailing `normalized_shape` dimensions, as PyTorch's
-/// `LayerNorm` (biased variance, eps 1e-5, elementwise affine with weight 1 and bias 0).
+/// `LayerNorm` (biased variance, eps 1e-5, elementwise affine with weight 1 and bias 0;
+/// [`LayerNorm::without_bias`] is PyTorch's `bias=False`). Without a graph being recorded
+/// the forward is one fused pass per row ([`Tensor::try_layer_norm`]).
 #[derive(Debug)]
 pub struct LayerNorm {
     /// Scale, shaped `normalized_shape`.
     pub weight: Var,
-    /// Shift, shaped `normalized_shape`.
-    pub bias: Var,
+    /// Shift, shaped `normalized_shape` (`None` for `bias=False`).
+    pub bias: Option<Var>,
     normalized_shape: Vec<usize>,
     eps: f32,
     training: bool,
@@ -197,17 +199,50 @@ impl LayerNorm {
         }
         Ok(LayerNorm {
             weight: Var::parameter(Tensor::ones(normalized_shape)),
-            bias: Var::parameter(Tensor::zeros(normalized_shape)),
+            bias: Some(Var::parameter(Tensor::zeros(normalized_shape))),
             normalized_shape: normalized_shape.to_vec(),
             eps: 1e-5,
             training: true,
         })
     }
 
+    /// A layer with the given `weight` and optional `bias` (same shape as `weight`, which is
+    /// the normalised shape).
+    pub fn from_tensors(weight: Tensor, bias: Option<Tensor>, eps: f32) -> Result<Self> {
+        if let Some(b) = &bias {
+            if b.shape() != weight.shape() {
+                return Err(NnError::InvalidConfig {
+                    layer: "LayerNorm",
+                    field: "bias",
+                    reason: format!(
+                        "shape {:?} differs from the weight's {:?}",
+                        b.shape(),
+                        weight.shape()
+                    ),
+                });
+            }
+        }
+        let mut ln = LayerNorm::new(weight.shape())?.with_eps(eps);
+        ln.weight = Var::parameter(weight);
+        ln.bias = bias.map(Var::parameter);
+        Ok(ln)
+    }
+
+    /// Drops the bias (PyTorch's `bias=False`).
+    pub fn without_bias(mut self) -> Self {
+        self.bias = None;
+        self
+    }
+
     /// Sets epsilon.
     pub fn with_eps(mut self, eps: f32) -> Self {
         self.eps = eps;
         self
+    }
+
+    /// Epsilon added to the variance.
+    pub fn eps(&self) -> f32 {
+        self.eps
     }
 }
 
@@ -222,19 +257,36 @@ impl Module for LayerNorm {
                 found: shape,
             });
         }
+        let records = is_grad_enabled()
+            && (x.requires_grad()
+                || self.weight.requires_grad()
+                || self.bias.as_ref().is_some_and(Var::requires_grad));
+        if !records {
+            let n = self.normalized_shape.iter().product();
+            let b = self.bias.as_ref().map(Var::value);
+            let y =
+                x.value()
+                    .try_layer_norm(n, Some(&self.weight.value()), b.as_ref(), self.eps)?;
+            return Ok(Var::constant(y));
+        }
         let axes: Vec<usize> = (shape.len() - k..shape.len()).collect();
         let mean = x.mean_axes(&axes, true)?;
         let centered = x.sub(&mean)?;
         let var = centered.square().mean_axes(&axes, true)?;
         let inv_std = var.add_scalar(self.eps).sqrt().recip();
-        Ok(centered.mul(&inv_std)?.mul(&self.weight)?.add(&self.bias)?)
+        let y = centered.mul(&inv_std)?.mul(&self.weight)?;
+        match &self.bias {
+            Some(b) => Ok(y.add(b)?),
+            None => Ok(y),
+        }
     }
 
     fn named_parameters(&self) -> Vec<(String, Var)> {
-        vec![
-            ("weight".into(), self.weight.clone()),
-            ("bias".into(), self.bias.clone()),
-        ]
+        let mut p = vec![("weight".into(), self.weight.clone())];
+        if let Some(b) = &self.bias {
+            p.push(("bias".into(), b.clone()));
+        }
+        p
     }
 
     fn set_training(&mut self, training: bool) {

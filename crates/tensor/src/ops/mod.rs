@@ -1,11 +1,13 @@
 //! Tensor operations, one family per file.
 
+pub mod attention;
 pub mod binary;
 pub mod fastmath;
 mod gemm_into;
 pub mod index;
 pub mod linear;
 pub mod matmul;
+pub mod norm;
 pub mod operators;
 pub mod reduce;
 pub mod shape;

@@ -39,6 +39,18 @@ const GELU_C: f32 = 0.044_715;
 const INV_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
 const INV_SQRT_2PI: f32 = 0.398_942_3;
 
+/// Exact GELU of one value, `0.5 x (1 + erf(x/√2))` (what [`Tensor::gelu`] maps).
+#[inline]
+pub fn gelu_f32(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf_f32(x * INV_SQRT_2))
+}
+
+/// Tanh-approximated GELU of one value (what [`Tensor::gelu_tanh`] maps).
+#[inline]
+pub fn gelu_tanh_f32(x: f32) -> f32 {
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + GELU_C * x * x * x)).tanh())
+}
+
 impl Tensor {
     /// `e^x` (vectorised; relative error ≲ 2e-7, see [`crate::ops::fastmath`]).
     pub fn exp(&self) -> Tensor {
@@ -118,11 +130,11 @@ impl Tensor {
     }
     /// Exact GELU `x · Φ(x) = 0.5 x (1 + erf(x/√2))` (PyTorch's default `approximate="none"`).
     pub fn gelu(&self) -> Tensor {
-        self.map(|x| 0.5 * x * (1.0 + erf_f32(x * INV_SQRT_2)))
+        self.map(gelu_f32)
     }
     /// Tanh-approximated GELU (PyTorch's `approximate="tanh"`).
     pub fn gelu_tanh(&self) -> Tensor {
-        self.map(|x| 0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + GELU_C * x * x * x)).tanh()))
+        self.map(gelu_tanh_f32)
     }
     /// `x^p` for a scalar exponent.
     pub fn powf(&self, p: f32) -> Tensor {

@@ -1,0 +1,339 @@
+//! `TransformerEncoder` and `TransformerDecoder`: stacks of layers with an optional final
+//! LayerNorm.
+
+use glassbox_autograd::Var;
+use glassbox_tensor::rng::Rng;
+
+use super::config::TransformerLayerConfig;
+use super::decoder::{DecoderOptions, TransformerDecoderLayer};
+use super::encoder::{EncoderOptions, TransformerEncoderLayer};
+use super::kv_cache::KvCache;
+use crate::error::{NnError, Result};
+use crate::layers::LayerNorm;
+use crate::module::{prefixed, Module};
+
+/// A list of layers addressed by index (`layers.0`, `layers.1`, …, PyTorch's
+/// `nn.ModuleList`); dereferences to the `Vec`. As a module it applies the layers in order.
+#[derive(Debug)]
+pub struct ModuleList<T>(pub Vec<T>);
+
+impl<T> std::ops::Deref for ModuleList<T> {
+    type Target = Vec<T>;
+    fn deref(&self) -> &Vec<T> {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for ModuleList<T> {
+    fn deref_mut(&mut self) -> &mut Vec<T> {
+        &mut self.0
+    }
+}
+
+impl<T: Module> Module for ModuleList<T> {
+    fn forward(&self, x: &Var) -> Result<Var> {
+        let mut x = x.clone();
+        for l in &self.0 {
+            x = l.forward_owned(x)?;
+        }
+        Ok(x)
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Var)> {
+        let mut p = Vec::new();
+        for (i, l) in self.0.iter().enumerate() {
+            p.extend(prefixed(&i.to_string(), l.named_parameters()));
+        }
+        p
+    }
+
+    fn named_children(&self) -> Vec<(String, &dyn Module)> {
+        self.0
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i.to_string(), l as &dyn Module))
+            .collect()
+    }
+
+    fn set_training(&mut self, training: bool) {
+        for l in &mut self.0 {
+            l.set_training(training);
+        }
+    }
+
+    fn is_training(&self) -> bool {
+        self.0.first().is_none_or(|l| l.is_training())
+    }
+
+    fn type_name(&self) -> &'static str {
+        "ModuleList"
+    }
+}
+
+/// Output of a stack: the final output, every layer's output (before the final norm), and
+/// every layer's per-head self-attention probabilities when asked for.
+#[derive(Clone, Debug)]
+pub struct StackOutput {
+    /// After the last layer and the final norm, if any.
+    pub output: Var,
+    /// Output of each layer, in order.
+    pub hidden_states: Vec<Var>,
+    /// Per-head self-attention probabilities `[B, H, L, S]` of each layer (empty unless
+    /// `need_weights`).
+    pub attentions: Vec<Var>,
+}
+
+/// PyTorch's `nn.TransformerEncoder`: `num_layers` encoder layers, then an optional norm.
+/// Names: `layers.{i}.…`, `norm.weight`, `norm.bias`. Unlike PyTorch, which deep-copies
+/// one layer (so every layer starts equal), each layer is initialised on its own.
+#[derive(Debug)]
+pub struct TransformerEncoder {
+    /// The layers.
+    pub layers: ModuleList<TransformerEncoderLayer>,
+    /// Final normalisation.
+    pub norm: Option<LayerNorm>,
+    training: bool,
+}
+
+fn empty(layer: &'static str) -> NnError {
+    NnError::InvalidConfig {
+        layer,
+        field: "num_layers",
+        reason: "a stack needs at least one layer".into(),
+    }
+}
+
+impl TransformerEncoder {
+    /// `num_layers` fresh layers of `cfg`, with a final LayerNorm when `final_norm`.
+    pub fn new(
+        cfg: TransformerLayerConfig,
+        num_layers: usize,
+        final_norm: bool,
+        rng: &mut Rng,
+    ) -> Result<Self> {
+        let layers = (0..num_layers)
+            .map(|_| TransformerEncoderLayer::new(cfg, rng))
+            .collect::<Result<Vec<_>>>()?;
+        let norm = final_norm.then(|| cfg.norm()).transpose()?;
+        Self::from_layers(layers, norm)
+    }
+
+    /// A stack of given layers.
+    pub fn from_layers(
+        layers: Vec<TransformerEncoderLayer>,
+        norm: Option<LayerNorm>,
+    ) -> Result<Self> {
+        if layers.is_empty() {
+            return Err(empty("TransformerEncoder"));
+        }
+        Ok(TransformerEncoder {
+            layers: ModuleList(layers),
+            norm,
+            training: true,
+        })
+    }
+
+    /// Every layer on `src` with the same options.
+    pub fn forward_with(&self, src: &Var, opts: &EncoderOptions<'_>) -> Result<StackOutput> {
+        self.run(src, |i, x| self.layers[i].forward_with(x, opts))
+    }
+
+    /// Every layer on new positions with one cache per layer (`caches.len()` must equal the
+    /// number of layers). Never records a graph.
+    pub fn forward_cached(
+        &self,
+        src: &Var,
+        caches: &mut [KvCache],
+        opts: &EncoderOptions<'_>,
+    ) -> Result<StackOutput> {
+        check_caches("TransformerEncoder", caches.len(), self.layers.len())?;
+        let _guard = glassbox_autograd::NoGradGuard::new();
+        let caches = std::cell::RefCell::new(caches);
+        self.run(src, |i, x| {
+            self.layers[i].forward_cached(x, &mut caches.borrow_mut()[i], opts)
+        })
+    }
+
+    fn run(
+        &self,
+        src: &Var,
+        layer: impl Fn(usize, &Var) -> Result<super::encoder::LayerOutput>,
+    ) -> Result<StackOutput> {
+        let mut x = src.clone();
+        let (mut hidden, mut att) = (Vec::new(), Vec::new());
+        for i in 0..self.layers.len() {
+            let out = layer(i, &x)?;
+            x = out.output;
+            hidden.push(x.clone());
+            att.extend(out.attn_weights);
+        }
+        let output = match &self.norm {
+            Some(n) => n.forward(&x)?,
+            None => x,
+        };
+        Ok(StackOutput {
+            output,
+            hidden_states: hidden,
+            attentions: att,
+        })
+    }
+}
+
+fn check_caches(layer: &'static str, caches: usize, layers: usize) -> Result<()> {
+    if caches != layers {
+        return Err(NnError::InvalidConfig {
+            layer,
+            field: "caches",
+            reason: format!("{caches} caches for {layers} layers"),
+        });
+    }
+    Ok(())
+}
+
+/// PyTorch's `nn.TransformerDecoder`: decoder layers over a shared memory, then an
+/// optional norm. Names: `layers.{i}.…`, `norm.*`.
+#[derive(Debug)]
+pub struct TransformerDecoder {
+    /// The layers.
+    pub layers: ModuleList<TransformerDecoderLayer>,
+    /// Final normalisation.
+    pub norm: Option<LayerNorm>,
+    training: bool,
+}
+
+impl TransformerDecoder {
+    /// `num_layers` fresh layers of `cfg`, with a final LayerNorm when `final_norm`.
+    pub fn new(
+        cfg: TransformerLayerConfig,
+        num_layers: usize,
+        final_norm: bool,
+        rng: &mut Rng,
+    ) -> Result<Self> {
+        let layers = (0..num_layers)
+            .map(|_| TransformerDecoderLayer::new(cfg, rng))
+            .collect::<Result<Vec<_>>>()?;
+        let norm = final_norm.then(|| cfg.norm()).transpose()?;
+        Self::from_layers(layers, norm)
+    }
+
+    /// A stack of given layers.
+    pub fn from_layers(
+        layers: Vec<TransformerDecoderLayer>,
+        norm: Option<LayerNorm>,
+    ) -> Result<Self> {
+        if layers.is_empty() {
+            return Err(empty("TransformerDecoder"));
+        }
+        Ok(TransformerDecoder {
+            layers: ModuleList(layers),
+            norm,
+            training: true,
+        })
+    }
+
+    /// Every layer on `tgt` attending to `memory`. `attentions` holds the self-attention
+    /// probabilities of each layer when `need_weights`.
+    pub fn forward_with(
+        &self,
+        tgt: &Var,
+        memory: &Var,
+        opts: &DecoderOptions<'_>,
+    ) -> Result<StackOutput> {
+        self.run(tgt, |i, x| self.layers[i].forward_with(x, memory, opts))
+    }
+
+    /// Every layer on new target positions with one self-attention cache per layer.
+    pub fn forward_cached(
+        &self,
+        tgt: &Var,
+        memory: &Var,
+        caches: &mut [KvCache],
+        opts: &DecoderOptions<'_>,
+    ) -> Result<StackOutput> {
+        check_caches("TransformerDecoder", caches.len(), self.layers.len())?;
+        let _guard = glassbox_autograd::NoGradGuard::new();
+        let caches = std::cell::RefCell::new(caches);
+        self.run(tgt, |i, x| {
+            self.layers[i].forward_cached(x, memory, &mut caches.borrow_mut()[i], opts)
+        })
+    }
+
+    fn run(
+        &self,
+        tgt: &Var,
+        layer: impl Fn(usize, &Var) -> Result<super::decoder::DecoderLayerOutput>,
+    ) -> Result<StackOutput> {
+        let mut x = tgt.clone();
+        let (mut hidden, mut att) = (Vec::new(), Vec::new());
+        for i in 0..self.layers.len() {
+            let out = layer(i, &x)?;
+            x = out.output;
+            hidden.push(x.clone());
+            att.extend(out.self_attn_weights);
+        }
+        let output = match &self.norm {
+            Some(n) => n.forward(&x)?,
+            None => x,
+        };
+        Ok(StackOutput {
+            output,
+            hidden_states: hidden,
+            attentions: att,
+        })
+    }
+}
+
+macro_rules! stack_module {
+    ($ty:ty, $name:literal, $fwd:expr) => {
+        impl Module for $ty {
+            fn forward(&self, x: &Var) -> Result<Var> {
+                #[allow(clippy::redundant_closure_call)]
+                Ok(($fwd)(self, x)?.output)
+            }
+
+            fn named_parameters(&self) -> Vec<(String, Var)> {
+                let mut p = prefixed("layers", self.layers.named_parameters());
+                if let Some(n) = &self.norm {
+                    p.extend(prefixed("norm", n.named_parameters()));
+                }
+                p
+            }
+
+            fn named_children(&self) -> Vec<(String, &dyn Module)> {
+                let mut c: Vec<(String, &dyn Module)> =
+                    vec![("layers".into(), &self.layers as &dyn Module)];
+                if let Some(n) = &self.norm {
+                    c.push(("norm".into(), n));
+                }
+                c
+            }
+
+            fn set_training(&mut self, training: bool) {
+                self.training = training;
+                self.layers.set_training(training);
+                if let Some(n) = &mut self.norm {
+                    n.set_training(training);
+                }
+            }
+
+            fn is_training(&self) -> bool {
+                self.training
+            }
+
+            fn type_name(&self) -> &'static str {
+                $name
+            }
+        }
+    };
+}
+
+stack_module!(
+    TransformerEncoder,
+    "TransformerEncoder",
+    |s: &TransformerEncoder, x: &Var| { s.forward_with(x, &EncoderOptions::default()) }
+);
+stack_module!(
+    TransformerDecoder,
+    "TransformerDecoder",
+    |s: &TransformerDecoder, x: &Var| { s.forward_with(x, x, &DecoderOptions::default()) }
+);
