@@ -29,9 +29,15 @@ impl Batch {
         attention_mask: Vec<u32>,
         token_type_ids: Vec<u32>,
     ) -> Result<Self> {
-        let n = batch.checked_mul(seq_len).filter(|&n| n > 0).ok_or_else(|| {
-            invalid("batch", format!("{batch} x {seq_len} must be a non-empty batch"))
-        })?;
+        let n = batch
+            .checked_mul(seq_len)
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                invalid(
+                    "batch",
+                    format!("{batch} x {seq_len} must be a non-empty batch"),
+                )
+            })?;
         for (name, v) in [
             ("input_ids", &input_ids),
             ("attention_mask", &attention_mask),
@@ -40,7 +46,10 @@ impl Batch {
             if v.len() != n {
                 return Err(invalid(
                     name,
-                    format!("has {} entries, the batch {batch} x {seq_len} needs {n}", v.len()),
+                    format!(
+                        "has {} entries, the batch {batch} x {seq_len} needs {n}",
+                        v.len()
+                    ),
                 ));
             }
         }
@@ -77,8 +86,11 @@ impl Batch {
     pub fn from_encodings(encodings: &[Encoding], pad_id: u32) -> Result<Self> {
         let seq_len = encodings.iter().map(Encoding::len).max().unwrap_or(0);
         let n = encodings.len() * seq_len;
-        let (mut ids, mut mask, mut types) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut ids, mut mask, mut types) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for e in encodings {
             let pad = seq_len - e.len();
             ids.extend_from_slice(&e.ids);
@@ -117,7 +129,11 @@ impl Batch {
                 ),
             ));
         }
-        if let Some(pos) = self.token_type_ids.iter().position(|&i| i as usize >= types) {
+        if let Some(pos) = self
+            .token_type_ids
+            .iter()
+            .position(|&i| i as usize >= types)
+        {
             return Err(invalid(
                 "token_type_ids",
                 format!(
@@ -157,7 +173,10 @@ mod tests {
     #[test]
     fn inconsistent_parts_are_named() {
         let err = Batch::new(2, 2, vec![1; 4], vec![1; 3], vec![0; 4]).unwrap_err();
-        assert!(err.to_string().starts_with("attention_mask: has 3 entries"), "{err}");
+        assert!(
+            err.to_string().starts_with("attention_mask: has 3 entries"),
+            "{err}"
+        );
         let err = Batch::new(1, 2, vec![1; 2], vec![1, 2], vec![0; 2]).unwrap_err();
         assert!(err.to_string().contains("entry 1 is 2"), "{err}");
         assert!(Batch::from_ids(&[], 0).is_err());

@@ -150,7 +150,10 @@ impl BertConfig {
         let act: String = f.get("hidden_act")?;
         let layer_norm_eps: f64 = f.or("layer_norm_eps", 1e-12)?;
         if layer_norm_eps.is_nan() || layer_norm_eps <= 0.0 {
-            return Err(f.error("layer_norm_eps", format!("must be positive, got {layer_norm_eps}")));
+            return Err(f.error(
+                "layer_norm_eps",
+                format!("must be positive, got {layer_norm_eps}"),
+            ));
         }
         Ok(BertConfig {
             vocab_size: f.positive("vocab_size")?,

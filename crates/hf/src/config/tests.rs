@@ -46,31 +46,84 @@ fn bert_with(key: &str, value: &str) -> String {
 #[test]
 fn defaults_apply_to_optional_fields() {
     let c = BertConfig::from_json_str(BERT, "c.json").unwrap();
-    assert_eq!((c.layer_norm_eps, c.pad_token_id, c.num_labels()), (1e-12, 0, 2));
+    assert_eq!(
+        (c.layer_norm_eps, c.pad_token_id, c.num_labels()),
+        (1e-12, 0, 2)
+    );
 }
 
 #[test]
 fn errors_name_the_file_and_field() {
     let cases = [
-        ("hidden_size", "DELETE", "c.json: field `hidden_size`: missing"),
-        ("hidden_size", "\"big\"", "c.json: field `hidden_size`: invalid type"),
-        ("vocab_size", "-3", "c.json: field `vocab_size`: invalid value"),
-        ("vocab_size", "0", "c.json: field `vocab_size`: must be positive"),
-        ("num_attention_heads", "3", "field `num_attention_heads`: 3 heads do not divide"),
-        ("hidden_act", "\"swish\"", "field `hidden_act`: activation `swish` is not supported"),
-        ("model_type", "\"gpt2\"", "field `model_type`: expected `bert`, found `gpt2`"),
-        ("position_embedding_type", "\"relative_key\"", "field `position_embedding_type`"),
-        ("id2label", r#"{"0":"a","2":"b"}"#, "field `id2label`: class indices"),
-        ("layer_norm_eps", "0.0", "field `layer_norm_eps`: must be positive"),
+        (
+            "hidden_size",
+            "DELETE",
+            "c.json: field `hidden_size`: missing",
+        ),
+        (
+            "hidden_size",
+            "\"big\"",
+            "c.json: field `hidden_size`: invalid type",
+        ),
+        (
+            "vocab_size",
+            "-3",
+            "c.json: field `vocab_size`: invalid value",
+        ),
+        (
+            "vocab_size",
+            "0",
+            "c.json: field `vocab_size`: must be positive",
+        ),
+        (
+            "num_attention_heads",
+            "3",
+            "field `num_attention_heads`: 3 heads do not divide",
+        ),
+        (
+            "hidden_act",
+            "\"swish\"",
+            "field `hidden_act`: activation `swish` is not supported",
+        ),
+        (
+            "model_type",
+            "\"gpt2\"",
+            "field `model_type`: expected `bert`, found `gpt2`",
+        ),
+        (
+            "position_embedding_type",
+            "\"relative_key\"",
+            "field `position_embedding_type`",
+        ),
+        (
+            "id2label",
+            r#"{"0":"a","2":"b"}"#,
+            "field `id2label`: class indices",
+        ),
+        (
+            "layer_norm_eps",
+            "0.0",
+            "field `layer_norm_eps`: must be positive",
+        ),
     ];
     for (key, value, expected) in cases {
         let err = BertConfig::from_json_str(&bert_with(key, value), "c.json").unwrap_err();
         assert!(err.to_string().contains(expected), "{key}={value}: {err}");
     }
     let err = BertConfig::from_json_str("[1]", "c.json").unwrap_err();
-    assert_eq!(err.to_string(), "c.json: field `<root>`: expected a JSON object, found an array");
+    assert_eq!(
+        err.to_string(),
+        "c.json: field `<root>`: expected a JSON object, found an array"
+    );
     let err = Gpt2Config::from_json_str(r#"{"n_embd":6,"n_head":4}"#, "g.json").unwrap_err();
-    assert!(err.to_string().contains("g.json: field `n_head`: 4 heads do not divide"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("g.json: field `n_head`: 4 heads do not divide"),
+        "{err}"
+    );
     let err = BertConfig::from_file("/nonexistent/config.json").unwrap_err();
-    assert!(err.to_string().starts_with("/nonexistent/config.json"), "{err}");
+    assert!(
+        err.to_string().starts_with("/nonexistent/config.json"),
+        "{err}"
+    );
 }

@@ -109,7 +109,10 @@ mod tests {
 
     #[test]
     fn integers_decode_little_endian() {
-        let bytes: Vec<u8> = [-2i64, 1 << 40].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let bytes: Vec<u8> = [-2i64, 1 << 40]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let mut ints = Vec::new();
         decode_i64(Dtype::I64, &bytes, &mut ints).unwrap();
         assert_eq!(ints, [-2, 1 << 40]);

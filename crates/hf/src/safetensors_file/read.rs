@@ -383,9 +383,7 @@ pub(crate) fn parse_header(
     if expected_start as u64 != data_len {
         return Err(header_err(
             origin,
-            format!(
-                "the tensors cover {expected_start} data bytes but the file holds {data_len}"
-            ),
+            format!("the tensors cover {expected_start} data bytes but the file holds {data_len}"),
         ));
     }
     let entries = infos

@@ -45,8 +45,16 @@ fn every_dtype_round_trips_and_converts_to_f32() {
         file.tensor_i64("ids").unwrap(),
         (vec![1, 3], vec![0, -5, 1 << 33])
     );
-    assert_eq!(file.tensor("ids").unwrap().to_vec(), vec![0.0, -5.0, 8589934592.0]);
-    let floats: Vec<String> = file.float_tensors().unwrap().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        file.tensor("ids").unwrap().to_vec(),
+        vec![0.0, -5.0, 8589934592.0]
+    );
+    let floats: Vec<String> = file
+        .float_tensors()
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     assert_eq!(floats.len(), 3);
     assert!(!floats.contains(&"ids".to_string()));
 }
@@ -58,7 +66,10 @@ fn atomic_write_then_read_from_disk() {
     let path = dir.join("m.safetensors");
     write_safetensors(&path, &sample(), None).unwrap();
     // No temporary file is left behind.
-    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     let file = SafetensorsFile::open(&path).unwrap();
     assert_eq!(file.tensor("b.bf16").unwrap().to_vec(), vec![1.0, 2.0, 4.0]);
@@ -69,29 +80,53 @@ fn atomic_write_then_read_from_disk() {
 #[test]
 fn malformed_headers_are_typed_errors_naming_file_and_tensor() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("short", vec![1, 2, 3], "shorter than the 8-byte length field"),
-        ("huge", u64::MAX.to_le_bytes().to_vec(), "exceeds the format's limit"),
-        ("past-end", raw_file("{}", 0)[..9].to_vec(), "runs past the end"),
+        (
+            "short",
+            vec![1, 2, 3],
+            "shorter than the 8-byte length field",
+        ),
+        (
+            "huge",
+            u64::MAX.to_le_bytes().to_vec(),
+            "exceeds the format's limit",
+        ),
+        (
+            "past-end",
+            raw_file("{}", 0)[..9].to_vec(),
+            "runs past the end",
+        ),
         ("not-json", raw_file("{nope", 0), "not a JSON object"),
         ("array", raw_file("[1,2]", 0), "not a JSON object"),
         (
             "bad-dtype",
-            raw_file(r#"{"w":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}"#, 4),
+            raw_file(
+                r#"{"w":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}"#,
+                4,
+            ),
             "tensor `w`: invalid entry",
         ),
         (
             "wrong-size",
-            raw_file(r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, 4),
+            raw_file(
+                r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#,
+                4,
+            ),
             "tensor `w`: data_offsets [0, 4] hold 4 bytes but dtype F32 with shape [2] needs 8",
         ),
         (
             "backwards",
-            raw_file(r#"{"w":{"dtype":"F32","shape":[0],"data_offsets":[4,0]}}"#, 4),
+            raw_file(
+                r#"{"w":{"dtype":"F32","shape":[0],"data_offsets":[4,0]}}"#,
+                4,
+            ),
             "tensor `w`: data_offsets [4, 0] end before they start",
         ),
         (
             "gap",
-            raw_file(r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, 8),
+            raw_file(
+                r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                8,
+            ),
             "tensor `w`: data starts at byte 4",
         ),
         (
@@ -112,7 +147,10 @@ fn malformed_headers_are_typed_errors_naming_file_and_tensor() {
         ),
         (
             "data-too-long",
-            raw_file(r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, 12),
+            raw_file(
+                r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+                12,
+            ),
             "cover 4 data bytes but the file holds 12",
         ),
         (
@@ -131,7 +169,10 @@ fn malformed_headers_are_typed_errors_naming_file_and_tensor() {
 
 #[test]
 fn missing_tensor_and_unsupported_dtype_are_named() {
-    let bytes = raw_file(r#"{"m":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#, 2);
+    let bytes = raw_file(
+        r#"{"m":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#,
+        2,
+    );
     let file = SafetensorsFile::from_bytes(bytes, "f.safetensors").unwrap();
     let err = file.tensor("x").unwrap_err();
     assert!(matches!(err, HfError::TensorNotFound { .. }), "{err}");
@@ -161,7 +202,7 @@ fn reads_the_bert_tiny_checkpoint() {
     let e = file.get("bert.embeddings.word_embeddings.weight").unwrap();
     assert_eq!(e.shape, vec![1327, 32]);
     assert_eq!(e.dtype, Dtype::F32);
-    assert_eq!(file.tensors().len(), 39);
+    assert_eq!(file.tensors().len(), 41);
     let w = file.tensor("classifier.weight").unwrap();
     assert_eq!(w.shape(), &[3, 32]);
     assert!(w.to_vec().iter().all(|v| v.is_finite() && v.abs() < 10.0));

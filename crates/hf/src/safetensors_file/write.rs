@@ -48,9 +48,7 @@ impl TensorToWrite {
 
     /// Integers stored as I64 with `shape` (its product must equal `values.len()`).
     pub fn i64(name: &str, shape: &[usize], values: &[i64]) -> Result<Self> {
-        let numel = shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        let numel = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
         if numel != Some(values.len()) {
             return Err(HfError::InvalidTensor {
                 tensor: name.to_string(),

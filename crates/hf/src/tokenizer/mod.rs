@@ -48,7 +48,9 @@ impl Truncation {
     fn params(self) -> Option<TruncationParams> {
         let (strategy, max_length) = match self {
             Truncation::Error => return None,
-            Truncation::LongestFirst { max_length } => (TruncationStrategy::LongestFirst, max_length),
+            Truncation::LongestFirst { max_length } => {
+                (TruncationStrategy::LongestFirst, max_length)
+            }
             Truncation::OnlyFirst { max_length } => (TruncationStrategy::OnlyFirst, max_length),
             Truncation::OnlySecond { max_length } => (TruncationStrategy::OnlySecond, max_length),
         };
@@ -103,10 +105,11 @@ impl Tokenizer {
     /// Parses the contents of a `tokenizer.json` (`origin` names it in errors).
     pub fn from_json_str(json: &str, origin: &str) -> Result<Self> {
         let mut inner: tokenizers::Tokenizer =
-            json.parse().map_err(|e: tokenizers::Error| HfError::Tokenizer {
-                origin: origin.to_string(),
-                reason: e.to_string(),
-            })?;
+            json.parse()
+                .map_err(|e: tokenizers::Error| HfError::Tokenizer {
+                    origin: origin.to_string(),
+                    reason: e.to_string(),
+                })?;
         let file_truncation = inner.get_truncation().map(|t| t.max_length);
         let file_padding = inner.get_padding().map(|p| format!("{:?}", p.strategy));
         inner
@@ -178,7 +181,10 @@ impl Tokenizer {
 
     /// Encodes several texts (in parallel for large batches, by the `tokenizers` crate).
     pub fn encode_batch(&self, texts: &[&str], add_special_tokens: bool) -> Result<Vec<Encoding>> {
-        let inputs: Vec<EncodeInput> = texts.iter().map(|&t| EncodeInput::Single(t.into())).collect();
+        let inputs: Vec<EncodeInput> = texts
+            .iter()
+            .map(|&t| EncodeInput::Single(t.into()))
+            .collect();
         let raw = self
             .inner
             .encode_batch_char_offsets(inputs, add_special_tokens)

@@ -3,14 +3,23 @@ use glassbox_testkit::{reference_json, reference_path, shared_file};
 use serde_json::Value;
 
 fn u32s(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 fn offsets(v: &Value) -> Vec<(usize, usize)> {
     v.as_array()
         .unwrap()
         .iter()
-        .map(|p| (p[0].as_u64().unwrap() as usize, p[1].as_u64().unwrap() as usize))
+        .map(|p| {
+            (
+                p[0].as_u64().unwrap() as usize,
+                p[1].as_u64().unwrap() as usize,
+            )
+        })
         .collect()
 }
 
@@ -20,7 +29,11 @@ fn assert_case(kind: &str, i: usize, case: &Value, enc: &Encoding) {
     assert_eq!(enc.offsets, offsets(&case["offsets"]), "offsets of {what}");
     assert_eq!(enc.type_ids, u32s(&case["type_ids"]), "type ids of {what}");
     if let Some(mask) = case.get("special_tokens_mask") {
-        assert_eq!(enc.special_tokens_mask, u32s(mask), "special mask of {what}");
+        assert_eq!(
+            enc.special_tokens_mask,
+            u32s(mask),
+            "special mask of {what}"
+        );
     }
 }
 
@@ -40,7 +53,13 @@ fn wordpiece_matches_every_reference_case() {
     }
     // The batch path gives the same encodings.
     let texts: Vec<&str> = cases.iter().map(|c| c["text"].as_str().unwrap()).collect();
-    for (i, (enc, case)) in tok.encode_batch(&texts, true).unwrap().iter().zip(cases).enumerate() {
+    for (i, (enc, case)) in tok
+        .encode_batch(&texts, true)
+        .unwrap()
+        .iter()
+        .zip(cases)
+        .enumerate()
+    {
         assert_case("wordpiece batch", i, case, enc);
     }
 }
@@ -52,7 +71,10 @@ fn wordpiece_pairs_match_every_reference_case() {
     let cases = refs["wordpiece_pairs"].as_array().unwrap();
     assert_eq!(cases.len(), 20);
     for (i, case) in cases.iter().enumerate() {
-        let (a, b) = (case["text"].as_str().unwrap(), case["pair"].as_str().unwrap());
+        let (a, b) = (
+            case["text"].as_str().unwrap(),
+            case["pair"].as_str().unwrap(),
+        );
         let enc = tok.encode_pair(a, b, true).unwrap();
         assert_case("pair", i, case, &enc);
         assert!(enc.type_ids.contains(&1), "pair {i} has a second segment");
@@ -69,7 +91,11 @@ fn byte_level_bpe_matches_every_reference_case_and_decodes_back() {
         let enc = tok.encode(case["text"].as_str().unwrap(), true).unwrap();
         assert_case("bpe", i, case, &enc);
         let decoded = tok.decode(&enc.ids, true).unwrap();
-        assert_eq!(decoded, case["decoded"].as_str().unwrap(), "decode of bpe[{i}]");
+        assert_eq!(
+            decoded,
+            case["decoded"].as_str().unwrap(),
+            "decode of bpe[{i}]"
+        );
     }
 }
 
@@ -100,7 +126,9 @@ fn over_long_input_is_an_error_or_an_explicit_truncation() {
     let full = tokenizer("wordpiece.json").encode(text, true).unwrap();
     assert!(full.len() > 12);
     match tok.encode(text, true).unwrap_err() {
-        HfError::InputTooLong { length, limit, .. } => assert_eq!((length, limit), (full.len(), 12)),
+        HfError::InputTooLong { length, limit, .. } => {
+            assert_eq!((length, limit), (full.len(), 12))
+        }
         other => panic!("expected InputTooLong, got {other}"),
     }
     let cut = tok
@@ -117,7 +145,9 @@ fn over_long_input_is_an_error_or_an_explicit_truncation() {
         .clone()
         .with_truncation(Truncation::OnlyFirst { max_length: 13 })
         .is_err());
-    assert!(tok.with_truncation(Truncation::OnlySecond { max_length: 0 }).is_err());
+    assert!(tok
+        .with_truncation(Truncation::OnlySecond { max_length: 0 })
+        .is_err());
 }
 
 #[test]
@@ -125,5 +155,8 @@ fn bad_files_are_named_errors() {
     let err = Tokenizer::from_json_str("{\"model\": 3}", "bad.json").unwrap_err();
     assert!(err.to_string().starts_with("bad.json: tokenizer:"), "{err}");
     let err = Tokenizer::from_file("/nonexistent/tokenizer.json").unwrap_err();
-    assert!(err.to_string().starts_with("/nonexistent/tokenizer.json"), "{err}");
+    assert!(
+        err.to_string().starts_with("/nonexistent/tokenizer.json"),
+        "{err}"
+    );
 }

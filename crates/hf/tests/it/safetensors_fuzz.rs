@@ -27,10 +27,16 @@ fn exercise(bytes: Vec<u8>) {
             let as_float = file.tensor(&entry.name);
             let as_int = file.tensor_i64(&entry.name);
             // Unsupported dtypes are errors; supported ones must read back whole.
-            if matches!(entry.dtype, Dtype::F32 | Dtype::F16 | Dtype::BF16 | Dtype::F64 | Dtype::I64 | Dtype::I32) {
+            if matches!(
+                entry.dtype,
+                Dtype::F32 | Dtype::F16 | Dtype::BF16 | Dtype::F64 | Dtype::I64 | Dtype::I32
+            ) {
                 assert_eq!(as_float.unwrap().len(), entry.numel());
             }
-            if matches!(entry.dtype, Dtype::I64 | Dtype::I32 | Dtype::U8 | Dtype::BOOL) {
+            if matches!(
+                entry.dtype,
+                Dtype::I64 | Dtype::I32 | Dtype::U8 | Dtype::BOOL
+            ) {
                 assert_eq!(as_int.unwrap().1.len(), entry.numel());
             }
         }
