@@ -32,7 +32,8 @@ fn logits_match_transformers_and_lm_head_is_tied() {
         let enc = tok.encode(case["prompt"].as_str().unwrap(), true).unwrap();
         assert_eq!(enc.ids, prompt, "tokenizer ids of prompt {k}");
         let logits =
-            no_grad(|| model.forward(&Batch::from_ids(&[prompt.clone()], 0).unwrap())).unwrap();
+            no_grad(|| model.forward(&Batch::from_ids(std::slice::from_ref(&prompt), 0).unwrap()))
+                .unwrap();
         assert_eq!(logits.shape(), vec![1, prompt.len(), 600]);
         assert_close(
             &format!("logits of prompt {k}"),
@@ -79,7 +80,7 @@ fn cached_decoding_gives_the_uncached_logits() {
     let mut seq = ids(&case["input_ids"]);
     seq.extend(ids(&case["greedy_ids"]));
     let full = values(
-        &no_grad(|| model.forward(&Batch::from_ids(&[seq.clone()], 0).unwrap()))
+        &no_grad(|| model.forward(&Batch::from_ids(std::slice::from_ref(&seq), 0).unwrap()))
             .unwrap()
             .value(),
     );
