@@ -1,0 +1,215 @@
+//! `BertModel`: embeddings, a stack of post-norm encoder layers, and the pooler.
+
+use glassbox_autograd::Var;
+use glassbox_nn::attention::{EncoderOptions, Mask, TransformerEncoderLayer};
+use glassbox_nn::{Linear, Module};
+use glassbox_tensor::Tensor;
+
+use super::embeddings::BertEmbeddings;
+use crate::batch::Batch;
+use crate::config::BertConfig;
+use crate::error::Result;
+use crate::load::{layer_norm, linear, need, BlockParts};
+use crate::weights::Checkpoint;
+
+/// What [`BertModel::forward`] returns besides the last hidden state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BertOutputs {
+    /// Keep the embeddings' output and every layer's output.
+    pub hidden_states: bool,
+    /// Keep every layer's per-head attention probabilities.
+    pub attentions: bool,
+}
+
+/// Outputs of [`BertModel::forward`].
+#[derive(Debug, Clone)]
+pub struct BertOutput {
+    /// `[batch, seq_len, hidden]`.
+    pub last_hidden_state: Var,
+    /// `tanh(dense(h[:, 0]))`, `[batch, hidden]`, when the model has a pooler.
+    pub pooler_output: Option<Var>,
+    /// Embeddings then each layer's output (`num_hidden_layers + 1` tensors), if asked.
+    pub hidden_states: Vec<Var>,
+    /// Each layer's attention probabilities `[batch, heads, seq_len, seq_len]`, if asked.
+    pub attentions: Vec<Var>,
+}
+
+/// Hugging Face's `BertModel`, built from `glassbox-nn` layers: each BERT layer is a
+/// post-norm [`TransformerEncoderLayer`] with the configured GELU and LayerNorm epsilon
+/// (query, key and value weights packed into its `in_proj_weight`).
+#[derive(Debug)]
+pub struct BertModel {
+    /// The configuration.
+    pub config: BertConfig,
+    /// Embeddings.
+    pub embeddings: BertEmbeddings,
+    /// `encoder.layer.{i}`.
+    pub layers: Vec<TransformerEncoderLayer>,
+    /// `pooler.dense` (absent when the checkpoint has no pooler).
+    pub pooler: Option<Linear>,
+}
+
+impl BertModel {
+    /// Builds the model from `ck`, whose keys start with `prefix` (`"bert."` or `""`). The
+    /// pooler is loaded when the checkpoint has one.
+    pub(crate) fn load(ck: &mut Checkpoint, prefix: &str, config: BertConfig) -> Result<Self> {
+        let embeddings = BertEmbeddings::load(ck, prefix, &config)?;
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| load_layer(ck, &format!("{prefix}encoder.layer.{i}."), &config)?.build())
+            .collect::<Result<Vec<_>>>()?;
+        let h = config.hidden_size;
+        let pooler = if ck.has_prefix(&format!("{prefix}pooler.")) {
+            Some(linear(ck, &format!("{prefix}pooler.dense"), h, h)?)
+        } else {
+            None
+        };
+        let mut model = BertModel {
+            config,
+            embeddings,
+            layers,
+            pooler,
+        };
+        // Loaded models start in evaluation mode (dropout off), as `from_pretrained`.
+        model.set_training(false);
+        Ok(model)
+    }
+
+    /// Runs the model on `batch` (padding excluded from attention through the mask).
+    pub fn forward(&self, batch: &Batch, outputs: BertOutputs) -> Result<BertOutput> {
+        batch.check_ranges(self.config.vocab_size, self.config.type_vocab_size)?;
+        let mut x = self.embeddings.forward_batch(batch)?;
+        self.encode(&mut x, batch, outputs)
+    }
+
+    /// The encoder and pooler on given embeddings `x` `[batch, seq_len, hidden]` (the
+    /// layer that attribution methods perturb).
+    pub fn forward_embeddings(
+        &self,
+        x: Var,
+        batch: &Batch,
+        outputs: BertOutputs,
+    ) -> Result<BertOutput> {
+        let mut x = x;
+        self.encode(&mut x, batch, outputs)
+    }
+
+    fn encode(&self, x: &mut Var, batch: &Batch, outputs: BertOutputs) -> Result<BertOutput> {
+        let padded: Vec<bool> = batch.attention_mask.iter().map(|&m| m == 0).collect();
+        let mask = padded
+            .iter()
+            .any(|&p| p)
+            .then(|| Mask::from_bools(&padded, &[batch.batch, batch.seq_len]))
+            .transpose()?;
+        let opts = EncoderOptions {
+            src_key_padding_mask: mask.as_ref(),
+            need_weights: outputs.attentions,
+            ..EncoderOptions::default()
+        };
+        let mut hidden_states = Vec::new();
+        let mut attentions = Vec::new();
+        for layer in &self.layers {
+            if outputs.hidden_states {
+                hidden_states.push(x.clone());
+            }
+            let out = layer.forward_with(x, &opts)?;
+            *x = out.output;
+            attentions.extend(out.attn_weights);
+        }
+        if outputs.hidden_states {
+            hidden_states.push(x.clone());
+        }
+        let pooler_output = match &self.pooler {
+            Some(dense) => {
+                let first = x
+                    .narrow(1, 0, 1)?
+                    .reshape(&[batch.batch, self.config.hidden_size])?;
+                Some(dense.forward_owned(first)?.tanh())
+            }
+            None => None,
+        };
+        Ok(BertOutput {
+            last_hidden_state: x.clone(),
+            pooler_output,
+            hidden_states,
+            attentions,
+        })
+    }
+}
+
+/// One BERT layer's weights as a post-norm encoder layer's parts.
+fn load_layer(ck: &mut Checkpoint, p: &str, c: &BertConfig) -> Result<BlockParts> {
+    let (h, i) = (c.hidden_size, c.intermediate_size);
+    let mut w = Vec::with_capacity(3);
+    let mut b = Vec::with_capacity(3);
+    for name in ["query", "key", "value"] {
+        w.push(need(
+            ck,
+            &format!("{p}attention.self.{name}.weight"),
+            &[h, h],
+        )?);
+        b.push(need(ck, &format!("{p}attention.self.{name}.bias"), &[h])?);
+    }
+    let eps = c.layer_norm_eps;
+    Ok(BlockParts {
+        heads: c.num_attention_heads,
+        in_proj_weight: Tensor::try_concat(&[&w[0], &w[1], &w[2]], 0)?,
+        in_proj_bias: Tensor::try_concat(&[&b[0], &b[1], &b[2]], 0)?,
+        out_proj: linear(ck, &format!("{p}attention.output.dense"), h, h)?,
+        norm1: layer_norm(ck, &format!("{p}attention.output.LayerNorm"), h, eps)?,
+        linear1: linear(ck, &format!("{p}intermediate.dense"), h, i)?,
+        linear2: linear(ck, &format!("{p}output.dense"), i, h)?,
+        norm2: layer_norm(ck, &format!("{p}output.LayerNorm"), h, eps)?,
+        activation: c.hidden_act.kind(),
+        norm_first: false,
+    })
+}
+
+impl Module for BertModel {
+    /// `x`: token ids `[batch, seq_len]` as f32 (no padding); returns the last hidden state.
+    fn forward(&self, x: &Var) -> glassbox_nn::Result<Var> {
+        let batch = crate::load::batch_from_ids(x)?;
+        self.forward(&batch, BertOutputs::default())
+            .map(|o| o.last_hidden_state)
+            .map_err(crate::load::to_nn)
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Var)> {
+        self.named_children()
+            .into_iter()
+            .flat_map(|(name, m)| {
+                m.named_parameters()
+                    .into_iter()
+                    .map(move |(p, v)| (format!("{name}.{p}"), v))
+            })
+            .collect()
+    }
+
+    fn named_children(&self) -> Vec<(String, &dyn Module)> {
+        let mut c: Vec<(String, &dyn Module)> = vec![("embeddings".into(), &self.embeddings)];
+        for (i, l) in self.layers.iter().enumerate() {
+            c.push((format!("encoder.layer.{i}"), l));
+        }
+        if let Some(p) = &self.pooler {
+            c.push(("pooler.dense".into(), p));
+        }
+        c
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.embeddings.set_training(training);
+        self.layers
+            .iter_mut()
+            .for_each(|l| l.set_training(training));
+        if let Some(p) = &mut self.pooler {
+            p.set_training(training);
+        }
+    }
+
+    fn is_training(&self) -> bool {
+        self.embeddings.is_training()
+    }
+
+    fn type_name(&self) -> &'static str {
+        "BertModel"
+    }
+}
