@@ -24,6 +24,7 @@
 //! | metrics, cross-validation | `glassbox-metrics` | [`metrics`] |
 //! | explanations | `glassbox-explain` | [`explain`] |
 //! | HTML reports | `glassbox-report` | [`report`] |
+//! | data-parallel training, distributed explanations (MPI with the `distributed` feature) | `glassbox-distributed` | [`distributed`] |
 //!
 //! Train → evaluate → explain → save, on the iris data shipped in the repository:
 //!
@@ -90,6 +91,7 @@
 
 pub mod arch;
 pub mod bundle;
+mod data_parallel;
 mod error;
 pub mod eval;
 pub mod gradient;
@@ -101,6 +103,7 @@ pub mod trainer;
 
 pub use glassbox_autograd as autograd;
 pub use glassbox_data as data;
+pub use glassbox_distributed as distributed;
 pub use glassbox_explain as explain;
 pub use glassbox_metrics as metrics;
 pub use glassbox_nn as nn;
