@@ -13,6 +13,7 @@ use glassbox::explain::perturbation::{
     feature_ablation, occlusion, Baseline, FeatureAblationConfig, OcclusionConfig,
 };
 use glassbox::explain::plot::{bar_chart_svg, heatmap_png, BarChartConfig, HeatmapConfig};
+use glassbox::distributed::Communicator;
 use glassbox::explain::shapley::{Background, KernelShap, KernelShapConfig};
 use glassbox::explain::surrogate::{GlobalSurrogate, LabelRule, TreeConfig};
 use glassbox::gradient::{grad_cam, input_gradients, integrated_gradients, saliency};
@@ -94,6 +95,11 @@ pub struct ExplainArgs {
     /// Seed of the sampling methods.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Split the work across the ranks of an MPI job (`mpirun -np N glassbox explain …
+    /// --distributed`; shap, ig and permutation); results equal one process bit for bit and
+    /// only rank 0 prints and writes.
+    #[arg(long)]
+    pub distributed: bool,
 }
 
 struct Ctx<'a> {
@@ -153,6 +159,7 @@ fn local(
     method: Method,
     rows: &[usize],
     seed: u64,
+    comm: Option<&dyn Communicator>,
 ) -> CliResult<(Vec<usize>, Array2<f64>, Vec<Value>)> {
     let xs = ctx.x.select(Axis(0), rows);
     let out = ctx.outputs(xs.view());
@@ -174,11 +181,34 @@ fn local(
         Method::Ig => {
             grad_ok("ig")?;
             let zero = Array2::zeros((1, xs.ncols()));
-            let ig = integrated_gradients(ctx.net, xs.view(), zero.view(), &targets, 128)?;
-            for (e, d) in extra.iter_mut().zip(&ig.convergence_delta) {
+            let ig_rows = |r: std::ops::Range<usize>| -> CliResult<(Array2<f64>, Vec<f64>)> {
+                let x = xs.slice(ndarray::s![r.clone(), ..]);
+                let ig = integrated_gradients(ctx.net, x, zero.view(), &targets[r], 128)?;
+                Ok((ig.attributions, ig.convergence_delta))
+            };
+            // Rows are explained independently, so a rank's share equals those rows of
+            // the single-process result.
+            let (attributions, delta) = match comm {
+                None => ig_rows(0..xs.nrows())?,
+                Some(c) => {
+                    let m = xs.ncols();
+                    let all = crate::distributed::rows_across(c, xs.nrows(), m + 1, |r| {
+                        let (a, d) = ig_rows(r)?;
+                        let mut flat = Vec::with_capacity(d.len() * (m + 1));
+                        for (row, d) in a.rows().into_iter().zip(&d) {
+                            flat.extend(row.iter().copied());
+                            flat.push(*d);
+                        }
+                        Ok(flat)
+                    })?;
+                    let a = all.slice(ndarray::s![.., ..m]).to_owned();
+                    (a, all.column(m).to_vec())
+                }
+            };
+            for (e, d) in extra.iter_mut().zip(&delta) {
                 e["convergence_delta"] = json!(d);
             }
-            ig.attributions
+            attributions
         }
         Method::Saliency => {
             grad_ok("saliency")?;
@@ -253,7 +283,11 @@ fn local(
                     ..KernelShapConfig::default()
                 },
             )?;
-            let sv = kernel.explain(xs.view())?;
+            let sv = match comm {
+                None => kernel.explain(xs.view())?,
+                Some(c) => glassbox::distributed::kernel_shap(c, &kernel, xs.view())
+                    .map_err(glassbox::Error::from)?,
+            };
             let mut a = Array2::zeros(xs.dim());
             for (k, &t) in targets.iter().enumerate() {
                 a.row_mut(k)
@@ -386,8 +420,27 @@ fn write_pictures(
 
 /// Runs `glassbox explain`.
 pub fn run(a: ExplainArgs) -> CliResult<()> {
+    let comm = crate::distributed::communicator(a.distributed)?;
+    if comm.is_some() && !matches!(a.method, Method::Shap | Method::Ig | Method::Permutation) {
+        return Err(usage(format!(
+            "invalid value '{}' for '--method' with '--distributed': shap, ig and permutation run distributed",
+            a.method.name()
+        )));
+    }
+    let comm = comm.as_deref();
     let (bundle, net) = load_model(&a.model)?;
     let prepared = prepare(&bundle, &a.data)?;
+    if let Some(c) = comm {
+        // Every rank must explain the same model on the same rows.
+        let model_print = glassbox::distributed::values_print(&net);
+        glassbox::distributed::agree(c, &format!("model {}", a.model.display()), model_print)
+            .map_err(glassbox::Error::from)?;
+        let rows: Vec<f32> = prepared.x.iter().map(|&v| v as f32).collect();
+        let data_print = glassbox::distributed::array_print(prepared.x.shape(), rows.iter());
+        glassbox::distributed::agree(c, &format!("data {}", a.data.display()), data_print)
+            .map_err(glassbox::Error::from)?;
+    }
+    let root = comm.is_none_or(|c| c.is_root());
     let n_out = bundle.meta.architecture.n_outputs();
     let ctx = Ctx {
         bundle: &bundle,
@@ -445,15 +498,24 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
                 )));
             };
             let f = |v: ArrayView2<f64>| ctx.outputs(v);
-            let pi = permutation_importance(
-                &f,
-                ctx.x.view(),
-                accuracy_scorer(labels),
-                &PermutationImportanceConfig {
-                    seed: a.seed,
-                    ..PermutationImportanceConfig::default()
-                },
-            )?;
+            let cfg = PermutationImportanceConfig {
+                seed: a.seed,
+                ..PermutationImportanceConfig::default()
+            };
+            let pi = match comm {
+                None => permutation_importance(&f, ctx.x.view(), accuracy_scorer(labels), &cfg)?,
+                Some(c) => glassbox::distributed::permutation_importance(
+                    c,
+                    &f,
+                    ctx.x.view(),
+                    accuracy_scorer(labels),
+                    &cfg,
+                )
+                .map_err(glassbox::Error::from)?,
+            };
+            if !root {
+                return Ok(());
+            }
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&json!({"method": "permutation", "feature_names": names, "baseline_score": pi.baseline_score, "importances_mean": pi.mean.to_vec(), "importances_std": pi.std.to_vec(), "rows": []})).expect("json"));
             } else {
@@ -486,7 +548,10 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
         Some(spec) => parse_rows(spec, n)?,
         None => (0..n.min(5)).collect(),
     };
-    let (targets, attrs, extra) = local(&ctx, a.method, &rows, a.seed)?;
+    let (targets, attrs, extra) = local(&ctx, a.method, &rows, a.seed, comm)?;
+    if !root {
+        return Ok(());
+    }
     let labels: Vec<String> = targets.iter().map(|&t| class_name(t)).collect();
     let outputs = ctx.outputs(ctx.x.select(Axis(0), &rows).view());
     let pred: Vec<String> = if ctx.classification() {

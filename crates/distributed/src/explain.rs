@@ -131,8 +131,18 @@ pub fn integrated_gradients(
     })
 }
 
-/// All-gathers every rank's `f64` part (or its error). `expected_len(r)` is the length rank
-/// `r` must send. Any rank's error becomes every rank's error.
+/// All-gathers every rank's `f64` part (or its error), in rank order. `expected_len(r)` is
+/// the length rank `r` must send. Any rank's error becomes every rank's error, so no rank is
+/// left waiting. The building block of the distributed explainers, for other row-wise
+/// computations too.
+pub fn all_gather_f64(
+    comm: &dyn Communicator,
+    part: Result<Vec<f64>>,
+    expected_len: impl Fn(usize) -> usize,
+) -> Result<Vec<Vec<f64>>> {
+    gather(comm, part, expected_len)
+}
+
 fn gather(
     comm: &dyn Communicator,
     part: Result<Vec<f64>>,

@@ -36,10 +36,10 @@ mod replicate;
 
 pub use comm::{agree, fingerprint, Communicator, Replicas, SingleProcess};
 pub use error::{DistributedError, Result};
-pub use explain::{integrated_gradients, kernel_shap, permutation_importance};
+pub use explain::{all_gather_f64, integrated_gradients, kernel_shap, permutation_importance};
 pub use glassbox_data::shard_range;
 #[cfg(feature = "mpi")]
-pub use mpi_comm::{abort_world, install_abort_on_panic, MpiCommunicator};
+pub use mpi_comm::{abort_if_running, abort_world, install_abort_on_panic, MpiCommunicator};
 pub use replicate::{
     all_reduce_gradients, array_print, broadcast_module, structure_print, values_print,
 };

@@ -151,6 +151,15 @@ impl Communicator for MpiCommunicator {
     }
 }
 
+/// Ends the whole MPI job with `code` if MPI is running in this process (initialised, not
+/// finalised); returns otherwise. For error paths of programs that may run under `mpirun`:
+/// a rank that stops on an error must not leave the others waiting in a collective.
+pub fn abort_if_running(code: i32) {
+    if mpi::environment::is_initialized() && !mpi::environment::is_finalized() {
+        abort_world(code);
+    }
+}
+
 /// `MPI_Abort` on the world communicator: ends every process of the job.
 pub fn abort_world(code: i32) -> ! {
     // A fresh handle to MPI_COMM_WORLD: the lock may be held by the thread that failed.
