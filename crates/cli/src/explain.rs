@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use glassbox::distributed::Communicator;
 use glassbox::eval::argmax_rows;
 use glassbox::explain::global::{
     accuracy_scorer, permutation_importance, PermutationImportanceConfig,
@@ -13,7 +14,6 @@ use glassbox::explain::perturbation::{
     feature_ablation, occlusion, Baseline, FeatureAblationConfig, OcclusionConfig,
 };
 use glassbox::explain::plot::{bar_chart_svg, heatmap_png, BarChartConfig, HeatmapConfig};
-use glassbox::distributed::Communicator;
 use glassbox::explain::shapley::{Background, KernelShap, KernelShapConfig};
 use glassbox::explain::surrogate::{GlobalSurrogate, LabelRule, TreeConfig};
 use glassbox::gradient::{grad_cam, input_gradients, integrated_gradients, saliency};

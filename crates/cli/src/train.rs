@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
-use glassbox::distributed::Communicator;
 use glassbox::data::split::{stratified_train_test_split, train_test_split};
+use glassbox::distributed::Communicator;
 use glassbox::tabular::fit_table;
 use glassbox::{
     Architecture, Bundle, BundleMeta, History, ModelSpec, Network, OptimizerKind, Preprocessing,

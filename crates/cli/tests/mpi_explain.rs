@@ -42,7 +42,14 @@ fn single(args: &[&str]) -> String {
 
 fn mpirun(np: usize, args: &[&str]) -> String {
     let o = Command::new("timeout")
-        .args(["60", "mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none"])
+        .args([
+            "60",
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "--bind-to",
+            "none",
+        ])
         .args(["-x", "RAYON_NUM_THREADS", "-np", &np.to_string()])
         .arg(env!("CARGO_BIN_EXE_glassbox"))
         .args(args)
@@ -62,8 +69,21 @@ fn distributed_train_and_explanations_equal_one_process() {
     let printed = mpirun(
         2,
         &[
-            "train", "--data", &iris, "--target", "target", "--model", "mlp:16", "--epochs", "5",
-            "--batch-size", "16", "--out", &model_s, "--quiet", "--distributed",
+            "train",
+            "--data",
+            &iris,
+            "--target",
+            "target",
+            "--model",
+            "mlp:16",
+            "--epochs",
+            "5",
+            "--batch-size",
+            "16",
+            "--out",
+            &model_s,
+            "--quiet",
+            "--distributed",
         ],
     );
     // Only rank 0 prints and writes.
@@ -71,8 +91,8 @@ fn distributed_train_and_explanations_equal_one_process() {
     assert!(model.exists());
     for method in ["shap", "ig", "permutation"] {
         let args = [
-            "explain", "--model", &model_s, "--data", &iris, "--method", method, "--rows",
-            "0-16", "--json",
+            "explain", "--model", &model_s, "--data", &iris, "--method", method, "--rows", "0-16",
+            "--json",
         ];
         let one = single(&args);
         let mut dist_args = args.to_vec();

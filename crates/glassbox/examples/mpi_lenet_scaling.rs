@@ -67,7 +67,10 @@ impl Communicator for Timed {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let n = args.first().copied().unwrap_or(60_000);
     let epochs = args.get(1).copied().unwrap_or(1);
     let mpi = MpiCommunicator::init().expect("MPI starts");
@@ -119,7 +122,11 @@ fn main() {
         .fit(&mut model, &train, None)
         .unwrap();
     let (wait, reduce, calls) = *timed.times.lock().unwrap();
-    let seconds: f64 = history.epochs.iter().map(|e: &EpochMetrics| e.seconds).sum();
+    let seconds: f64 = history
+        .epochs
+        .iter()
+        .map(|e: &EpochMetrics| e.seconds)
+        .sum();
     let mut mine = vec![seconds, wait, reduce];
     let size = timed.size();
     timed.inner.all_reduce_sum_f64(&mut mine);
