@@ -71,12 +71,7 @@ fn main() -> Result<(), Error> {
         &targets,
         &arch.gradcam_layer().expect("a CNN"),
     )?;
-    let ig = integrated_gradients(
-        &net,
-        xs.view(),
-        Array2::zeros((1, 784)).view(),
-        &targets,
-    )?;
+    let ig = integrated_gradients(&net, xs.view(), Array2::zeros((1, 784)).view(), &targets)?;
     let out = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/target/cnn_mnist_gradcam"

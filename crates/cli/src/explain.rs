@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use glassbox::distributed::Communicator;
 use glassbox::eval::argmax_rows;
 use glassbox::explain::global::{
     accuracy_scorer, permutation_importance, PermutationImportanceConfig,
@@ -16,7 +17,9 @@ use glassbox::explain::plot::{bar_chart_svg, heatmap_png, BarChartConfig, Heatma
 use glassbox::explain::shapley::{Background, KernelShap, KernelShapConfig};
 use glassbox::explain::surrogate::{GlobalSurrogate, LabelRule, TreeConfig};
 use glassbox::explain::TryFn;
-use glassbox::gradient::{grad_cam, input_gradients, integrated_gradients, saliency};
+use glassbox::gradient::{
+    grad_cam, ig_batch_tolerance, input_gradients, integrated_gradients_with_tolerance, saliency,
+};
 use glassbox::report::{
     AttributionMap, FeatureChart, FeatureValue, GrayImage, ImageExplanation, Report,
 };
@@ -95,6 +98,11 @@ pub struct ExplainArgs {
     /// Seed of the sampling methods.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Split the work across the ranks of an MPI job (`mpirun -np N glassbox explain …
+    /// --distributed`; shap, ig and permutation); results equal one process bit for bit and
+    /// only rank 0 prints and writes.
+    #[arg(long)]
+    pub distributed: bool,
 }
 
 struct Ctx<'a> {
@@ -155,6 +163,7 @@ fn local(
     method: Method,
     rows: &[usize],
     seed: u64,
+    comm: Option<&dyn Communicator>,
 ) -> CliResult<(Vec<usize>, Array2<f64>, Vec<Value>)> {
     let xs = ctx.x.select(Axis(0), rows);
     let out = ctx.outputs(xs.view())?;
@@ -176,12 +185,43 @@ fn local(
         Method::Ig => {
             grad_ok("ig")?;
             let zero = Array2::zeros((1, xs.ncols()));
-            let ig = integrated_gradients(ctx.net, xs.view(), zero.view(), &targets)?;
+            // The tolerance comes from the whole batch, so each row's result depends on
+            // that row alone and a rank's share equals those rows of the single-process run.
+            let tolerance = ig_batch_tolerance(ctx.net, xs.view(), zero.view(), &targets)?;
+            let ig_rows = |r: std::ops::Range<usize>| -> CliResult<Array2<f64>> {
+                let x = xs.slice(ndarray::s![r.clone(), ..]);
+                let ig = integrated_gradients_with_tolerance(
+                    ctx.net,
+                    x,
+                    zero.view(),
+                    &targets[r],
+                    tolerance,
+                )?;
+                let mut out = ig.attributions;
+                let extra = Array2::from_shape_fn((out.nrows(), 2), |(i, j)| {
+                    if j == 0 {
+                        ig.convergence_delta[i]
+                    } else {
+                        ig.output_difference[i]
+                    }
+                });
+                out.append(Axis(1), extra.view())
+                    .map_err(|e| usage(format!("internal shape error: {e}")))?;
+                Ok(out)
+            };
+            let m = xs.ncols();
+            let all = match comm {
+                None => ig_rows(0..xs.nrows())?,
+                Some(c) => crate::distributed::rows_across(c, xs.nrows(), m + 2, |r| {
+                    Ok(ig_rows(r)?.into_iter().collect())
+                })?,
+            };
+            let attributions = all.slice(ndarray::s![.., ..m]).to_owned();
             for (k, e) in extra.iter_mut().enumerate() {
-                e["convergence_delta"] = json!(ig.convergence_delta[k]);
-                e["output_difference"] = json!(ig.output_difference[k]);
+                e["convergence_delta"] = json!(all[[k, m]]);
+                e["output_difference"] = json!(all[[k, m + 1]]);
             }
-            ig.attributions
+            attributions
         }
         Method::Saliency => {
             grad_ok("saliency")?;
@@ -256,7 +296,11 @@ fn local(
                     ..KernelShapConfig::default()
                 },
             )?;
-            let sv = kernel.explain(xs.view())?;
+            let sv = match comm {
+                None => kernel.explain(xs.view())?,
+                Some(c) => glassbox::distributed::kernel_shap(c, &kernel, xs.view())
+                    .map_err(glassbox::Error::from)?,
+            };
             let mut a = Array2::zeros(xs.dim());
             for (k, &t) in targets.iter().enumerate() {
                 a.row_mut(k)
@@ -389,8 +433,28 @@ fn write_pictures(
 
 /// Runs `glassbox explain`.
 pub fn run(a: ExplainArgs) -> CliResult<()> {
+    let comm = crate::distributed::communicator(a.distributed)?;
+    if comm.is_some() && !matches!(a.method, Method::Shap | Method::Ig | Method::Permutation) {
+        return Err(usage(format!(
+            "invalid value '{}' for '--method' with '--distributed': shap, ig and permutation run distributed",
+            a.method.name()
+        )));
+    }
+    let comm = comm.as_deref();
     let (bundle, net) = load_model(&a.model)?.into_parts();
     let prepared = prepare(&bundle, &a.data)?;
+    if let Some(c) = comm {
+        // Every rank must explain the same model on the same rows.
+        let model_print = glassbox::distributed::values_print(&net);
+        glassbox::distributed::agree(c, &format!("model {}", a.model.display()), model_print)
+            .map_err(glassbox::Error::from)?;
+        let rows: Vec<f32> = prepared.x.iter().map(|&v| v as f32).collect();
+        let data_print = glassbox::distributed::array_print(prepared.x.shape(), rows.iter());
+        glassbox::distributed::agree(c, &format!("data {}", a.data.display()), data_print)
+            .map_err(glassbox::Error::from)?;
+    }
+    let root = comm.is_none_or(|c| c.is_root());
+    let n_out = bundle.meta.architecture.n_outputs();
     let ctx = Ctx {
         bundle: &bundle,
         net: &net,
@@ -446,15 +510,24 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
                 )));
             };
             let f = TryFn(|v: ArrayView2<f64>| ctx.outputs(v));
-            let pi = permutation_importance(
-                &f,
-                ctx.x.view(),
-                accuracy_scorer(labels),
-                &PermutationImportanceConfig {
-                    seed: a.seed,
-                    ..PermutationImportanceConfig::default()
-                },
-            )?;
+            let cfg = PermutationImportanceConfig {
+                seed: a.seed,
+                ..PermutationImportanceConfig::default()
+            };
+            let pi = match comm {
+                None => permutation_importance(&f, ctx.x.view(), accuracy_scorer(labels), &cfg)?,
+                Some(c) => glassbox::distributed::permutation_importance(
+                    c,
+                    &f,
+                    ctx.x.view(),
+                    accuracy_scorer(labels),
+                    &cfg,
+                )
+                .map_err(glassbox::Error::from)?,
+            };
+            if !root {
+                return Ok(());
+            }
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&json!({"method": "permutation", "feature_names": names, "baseline_score": pi.baseline_score, "importances_mean": pi.mean.to_vec(), "importances_std": pi.std.to_vec(), "rows": []})).expect("json"));
             } else {
@@ -487,7 +560,10 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
         Some(spec) => parse_rows(spec, n)?,
         None => (0..n.min(5)).collect(),
     };
-    let (targets, attrs, extra) = local(&ctx, a.method, &rows, a.seed)?;
+    let (targets, attrs, extra) = local(&ctx, a.method, &rows, a.seed, comm)?;
+    if !root {
+        return Ok(());
+    }
     let labels: Vec<String> = targets.iter().map(|&t| class_name(t)).collect();
     let outputs = ctx.outputs(ctx.x.select(Axis(0), &rows).view())?;
     let pred: Vec<String> = if ctx.classification() {

@@ -4,6 +4,7 @@
 //! code is 2 for usage errors and 1 for data or model errors.
 
 mod demo;
+mod distributed;
 mod error;
 mod evaluate;
 mod explain;
@@ -96,6 +97,7 @@ fn main() {
     };
     if let Err(e) = run(cli) {
         eprintln!("glassbox: error: {e}");
+        distributed::end_job_on_error(e.exit_code());
         std::process::exit(e.exit_code());
     }
 }

@@ -3,8 +3,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use clap::Args;
 use glassbox::data::split::{stratified_train_test_split, train_test_split};
+use glassbox::distributed::Communicator;
 use glassbox::tabular::fit_table;
 use glassbox::{
     Architecture, Bundle, BundleMeta, History, ModelSpec, Network, OptimizerKind, Preprocessing,
@@ -55,6 +58,11 @@ pub struct TrainArgs {
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
+    /// Data-parallel training across the ranks of an MPI job (`mpirun -np N glassbox train
+    /// … --distributed`): each rank takes its shard of every batch; rank 0 prints and
+    /// writes the bundle.
+    #[arg(long)]
+    pub distributed: bool,
 }
 
 /// Training settings, stored in the bundle so `evaluate --cv` can retrain identically.
@@ -148,6 +156,18 @@ pub fn fit_rows(
     h: &Hyper,
     quiet: bool,
 ) -> CliResult<(Network, History)> {
+    fit_rows_with(arch, x, targets, h, quiet, None)
+}
+
+/// [`fit_rows`], data-parallel over `comm`'s ranks when given.
+pub fn fit_rows_with(
+    arch: &Architecture,
+    x: &Array2<f64>,
+    targets: &Targets,
+    h: &Hyper,
+    quiet: bool,
+    comm: Option<Arc<dyn Communicator>>,
+) -> CliResult<(Network, History)> {
     let n = x.nrows();
     let (train_idx, val_idx) = if h.val_split > 0.0 && n >= 10 {
         match targets {
@@ -187,9 +207,11 @@ pub fn fit_rows(
     } else {
         ProgressBar::new()
     };
-    let history = Trainer::new(config)
-        .with_callback(bar)
-        .fit(&mut net, &train, val.as_ref())?;
+    let mut trainer = Trainer::new(config).with_callback(bar);
+    if let Some(c) = comm {
+        trainer = trainer.with_communicator(c);
+    }
+    let history = trainer.fit(&mut net, &train, val.as_ref())?;
     Ok((net, history))
 }
 
@@ -270,12 +292,15 @@ pub fn n_outputs(task: &Task) -> usize {
 /// Runs `glassbox train`.
 pub fn run(a: TrainArgs) -> CliResult<()> {
     let h = Hyper::from_args(&a)?;
+    let comm = crate::distributed::communicator(a.distributed)?;
+    let root = crate::distributed::is_root(&comm);
+    let quiet = a.quiet || !root;
     let data = load_training(&a.data, a.target.as_deref(), &h.spec)?;
     let arch = h
         .spec
         .resolve(&data.sample_shape, n_outputs(&data.task))
         .map_err(|e| usage(format!("invalid value '{}' for '--model': {e}", a.model)))?;
-    if !a.quiet {
+    if !quiet {
         eprintln!(
             "training {} on {} ({} samples, {} features)",
             arch.describe(),
@@ -284,7 +309,10 @@ pub fn run(a: TrainArgs) -> CliResult<()> {
             data.x.ncols()
         );
     }
-    let (net, history) = fit_rows(&arch, &data.x, &data.targets, &h, a.quiet)?;
+    let (net, history) = fit_rows_with(&arch, &data.x, &data.targets, &h, quiet, comm)?;
+    if !root {
+        return Ok(());
+    }
     let mut metrics = BTreeMap::new();
     if let Some(best) = history.best() {
         metrics.insert("train_loss".into(), best.train_loss);

@@ -50,7 +50,7 @@ pub mod split;
 mod table;
 
 pub use error::{DataError, Result};
-pub use loader::{ArrayDataset, DataLoader, Dataset, EpochIter, LoaderConfig};
+pub use loader::{shard_range, ArrayDataset, DataLoader, Dataset, EpochIter, LoaderConfig};
 pub use table::{
     read_csv, read_csv_bytes, Column, ColumnData, ColumnSummary, ColumnType, CsvOptions, Head,
     Summary, Table, Value,

@@ -53,6 +53,16 @@ impl<X: Clone, Y: Clone> ArrayDataset<X, Y> {
             y: Arc::new(y),
         })
     }
+
+    /// The features.
+    pub fn x(&self) -> &ArrayD<X> {
+        &self.x
+    }
+
+    /// The targets.
+    pub fn y(&self) -> &ArrayD<Y> {
+        &self.y
+    }
 }
 
 impl<X, Y> Dataset for ArrayDataset<X, Y>
@@ -103,6 +113,17 @@ impl Default for LoaderConfig {
             prefetch: 2,
         }
     }
+}
+
+/// Part `rank` of `len` items split into `parts` contiguous ranges whose sizes differ by at
+/// most one (the first `len % parts` ranges are one longer). Used to shard batches and rows
+/// across the processes of a distributed job; `rank` must be below `parts`.
+pub fn shard_range(len: usize, rank: usize, parts: usize) -> std::ops::Range<usize> {
+    let parts = parts.max(1);
+    let (base, extra) = (len / parts, len % parts);
+    let start = rank * base + rank.min(extra);
+    let end = start + base + usize::from(rank < extra);
+    start.min(len)..end.min(len)
 }
 
 /// Iterates over a [`Dataset`] in batches, preparing the next batches in parallel on the
@@ -162,11 +183,27 @@ impl<D: Dataset> DataLoader<D> {
 
     /// The batches of epoch `epoch`, in order.
     pub fn epoch(&self, epoch: u64) -> EpochIter<D> {
+        self.epoch_shard(epoch, 0, 1)
+    }
+
+    /// Replica `rank`'s shard of every batch of epoch `epoch`, for data-parallel training
+    /// over `replicas` processes: the batches are those of [`DataLoader::epoch`] (the same
+    /// seeded order on every replica) and each is split into `replicas` contiguous parts by
+    /// [`shard_range`]. A shard may be empty when a batch has fewer samples than replicas.
+    /// `epoch_shard(e, 0, 1)` is `epoch(e)`.
+    pub fn epoch_shard(&self, epoch: u64, rank: usize, replicas: usize) -> EpochIter<D> {
         let order = self.epoch_order(epoch);
         let b = self.config.batch_size;
         let mut chunks: VecDeque<Vec<usize>> = order.chunks(b).map(<[usize]>::to_vec).collect();
         if self.config.drop_last && chunks.back().is_some_and(|c| c.len() < b) {
             chunks.pop_back();
+        }
+        if replicas > 1 {
+            for c in chunks.iter_mut() {
+                let r = shard_range(c.len(), rank, replicas);
+                c.truncate(r.end);
+                c.drain(..r.start);
+            }
         }
         let mut it = EpochIter {
             dataset: Arc::clone(&self.dataset),
@@ -249,6 +286,49 @@ mod tests {
         let x = Array2::from_shape_fn((n, 2), |(i, j)| (i * 10 + j) as f32).into_dyn();
         let y = Array1::from_iter(0..n).into_dyn();
         ArrayDataset::new(x, y).unwrap()
+    }
+
+    #[test]
+    fn shard_ranges_tile_the_batch_evenly() {
+        for len in 0..20 {
+            for parts in 1..6 {
+                let ranges: Vec<_> = (0..parts).map(|r| shard_range(len, r, parts)).collect();
+                assert_eq!(ranges[0].start, 0);
+                assert_eq!(ranges[parts - 1].end, len);
+                for w in ranges.windows(2) {
+                    assert_eq!(w[0].end, w[1].start);
+                    assert!(w[0].len() >= w[1].len() && w[0].len() - w[1].len() <= 1);
+                }
+            }
+        }
+        assert_eq!(shard_range(11, 3, 4), 9..11);
+    }
+
+    #[test]
+    fn epoch_shards_concatenate_to_the_epoch_batches() {
+        let cfg = LoaderConfig {
+            batch_size: 7,
+            shuffle: true,
+            seed: 3,
+            ..Default::default()
+        };
+        let l = DataLoader::new(ds(30), cfg).unwrap();
+        let whole: Vec<Vec<usize>> = l
+            .epoch(2)
+            .map(|b| b.unwrap().1.iter().copied().collect())
+            .collect();
+        let shards: Vec<Vec<Vec<usize>>> = (0..3)
+            .map(|r| {
+                l.epoch_shard(2, r, 3)
+                    .map(|b| b.unwrap().1.iter().copied().collect())
+                    .collect()
+            })
+            .collect();
+        for (i, batch) in whole.iter().enumerate() {
+            let joined: Vec<usize> = (0..3).flat_map(|r| shards[r][i].clone()).collect();
+            assert_eq!(&joined, batch);
+        }
+        assert_eq!(whole.last().unwrap().len(), 2);
     }
 
     #[test]

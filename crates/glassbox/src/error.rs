@@ -37,6 +37,9 @@ pub enum Error {
     /// Writing the HTML report failed.
     #[error(transparent)]
     Report(#[from] glassbox_report::ReportError),
+    /// From the distributed (MPI) layer: ranks that disagree, a failed rank.
+    #[error(transparent)]
+    Distributed(#[from] glassbox_distributed::DistributedError),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

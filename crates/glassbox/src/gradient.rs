@@ -106,6 +106,60 @@ pub fn integrated_gradients(
     baseline: ArrayView2<f64>,
     targets: &[usize],
 ) -> Result<IntegratedGradients> {
+    integrated_gradients_with(net, x, baseline, targets, None)
+}
+
+/// [`integrated_gradients`] with the absolute completeness tolerance given rather than
+/// derived from this batch. A row's result then depends on that row alone, so rows split
+/// across processes (`glassbox explain --distributed`) equal the single-process result bit
+/// for bit when every share gets the tolerance of the whole batch
+/// ([`ig_batch_tolerance`]).
+pub fn integrated_gradients_with_tolerance(
+    net: &Network,
+    x: ArrayView2<f64>,
+    baseline: ArrayView2<f64>,
+    targets: &[usize],
+    tolerance: f64,
+) -> Result<IntegratedGradients> {
+    if !(tolerance.is_finite() && tolerance > 0.0) {
+        return Err(Error::Input(format!(
+            "IG tolerance must be positive and finite, got {tolerance}"
+        )));
+    }
+    integrated_gradients_with(net, x, baseline, targets, Some(tolerance))
+}
+
+/// The tolerance [`integrated_gradients`] uses for this batch: [`IG_RELATIVE_TOLERANCE`]
+/// times its smallest `|f(x) − f(baseline)|`, at least `1e-6` (two forward passes).
+pub fn ig_batch_tolerance(
+    net: &Network,
+    x: ArrayView2<f64>,
+    baseline: ArrayView2<f64>,
+    targets: &[usize],
+) -> Result<f64> {
+    let (t, b) = ig_inputs(net, x, baseline, targets)?;
+    let fx = target_outputs(net, &t, targets)?;
+    let fb = target_outputs(net, &b, targets)?;
+    let diff: Vec<f64> = fx.iter().zip(&fb).map(|(a, b)| a - b).collect();
+    Ok(tolerance_for(&diff))
+}
+
+fn tolerance_for(output_difference: &[f64]) -> f64 {
+    let smallest = output_difference
+        .iter()
+        .map(|d| d.abs())
+        .fold(f64::INFINITY, f64::min);
+    (IG_RELATIVE_TOLERANCE * smallest)
+        .clamp(IG_TOLERANCE_FLOOR, AdaptiveIgConfig::default().tolerance)
+}
+
+/// The rows and the baseline as tensors (baseline expanded to one row per input row).
+fn ig_inputs(
+    net: &Network,
+    x: ArrayView2<f64>,
+    baseline: ArrayView2<f64>,
+    targets: &[usize],
+) -> Result<(Tensor, Tensor)> {
     let t = rows_tensor(net, x, targets)?;
     let (n, m) = x.dim();
     if baseline.ncols() != m || (baseline.nrows() != 1 && baseline.nrows() != n) {
@@ -118,24 +172,28 @@ pub fn integrated_gradients(
         baseline.iter().map(|&v| v as f32).collect(),
         &[baseline.nrows(), m],
     )?;
-    let config = AdaptiveIgConfig {
-        baseline: eg::Baseline::Tensor(b.clone()),
-        ..AdaptiveIgConfig::default()
-    };
-    let b = config
-        .baseline
+    let b = eg::Baseline::Tensor(b)
         .expand("integrated_gradients", &t)
         .map_err(glassbox_explain::ExplainError::from)?;
+    Ok((t, b))
+}
+
+fn integrated_gradients_with(
+    net: &Network,
+    x: ArrayView2<f64>,
+    baseline: ArrayView2<f64>,
+    targets: &[usize],
+    tolerance: Option<f64>,
+) -> Result<IntegratedGradients> {
+    let n = x.nrows();
+    let (t, b) = ig_inputs(net, x, baseline, targets)?;
     let fx = target_outputs(net, &t, targets)?;
     let fb = target_outputs(net, &b, targets)?;
     let output_difference: Vec<f64> = fx.iter().zip(&fb).map(|(a, b)| a - b).collect();
-    let smallest = output_difference
-        .iter()
-        .map(|d| d.abs())
-        .fold(f64::INFINITY, f64::min);
     let config = AdaptiveIgConfig {
-        tolerance: (IG_RELATIVE_TOLERANCE * smallest).clamp(IG_TOLERANCE_FLOOR, config.tolerance),
-        ..config
+        baseline: eg::Baseline::Tensor(b),
+        tolerance: tolerance.unwrap_or_else(|| tolerance_for(&output_difference)),
+        ..AdaptiveIgConfig::default()
     };
     let r = integrated_gradients_adaptive(&GradModel::new(net), &t, targets, &config)?;
     Ok(IntegratedGradients {

@@ -31,6 +31,7 @@
 //! | explanations | `glassbox-explain` | [`explain`] |
 //! | HTML reports | `glassbox-report` | [`report`] |
 //! | Open Inference Protocol server | `glassbox-serve` | [`serving`] (feature `serve`) |
+//! | data-parallel training, distributed explanations (MPI with the `distributed` feature) | `glassbox-distributed` | [`distributed`] |
 //!
 //! Train → evaluate → explain → save, on the iris data shipped in the repository. Tables
 //! are `f64` (as in `glassbox-data`); networks take and return `f32`, and the crossing is
@@ -91,6 +92,7 @@
 
 pub mod arch;
 pub mod bundle;
+mod data_parallel;
 mod error;
 mod estimator;
 pub mod eval;
@@ -107,6 +109,7 @@ pub mod trainer;
 
 pub use glassbox_autograd as autograd;
 pub use glassbox_data as data;
+pub use glassbox_distributed as distributed;
 pub use glassbox_explain as explain;
 pub use glassbox_metrics as metrics;
 pub use glassbox_nn as nn;

@@ -204,8 +204,7 @@ impl ServableModel for BundleModel {
         let attrs = match params.method.as_str() {
             "ig" => {
                 let zero = Array2::zeros((1, x.ncols()));
-                integrated_gradients(net, x.view(), zero.view(), &targets)
-                    .map(|r| r.attributions)
+                integrated_gradients(net, x.view(), zero.view(), &targets).map(|r| r.attributions)
             }
             "saliency" => saliency(net, x.view(), &targets),
             "gradcam" => match self.gradcam_layer() {

@@ -5,12 +5,15 @@
 //! loss and `Optimizer` APIs that a hand-written loop would call.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use glassbox_autograd::{no_grad, Var};
 use glassbox_data::{ArrayDataset, DataLoader, Dataset, LoaderConfig};
+use glassbox_distributed::{broadcast_module, Communicator, Replicas};
 use glassbox_nn::{
-    cross_entropy, load_state_dict, mse_loss, state_dict, CrossEntropyOptions, Module, Reduction,
+    cross_entropy, load_state_dict, mse_loss, state_dict, sync_batch_statistics,
+    CrossEntropyOptions, Module, Reduction,
 };
 use glassbox_optim::{
     clip_grad_norm, AdamConfig, AdamWConfig, Checkpoint, LrScheduler, NormType, Optim, Optimizer,
@@ -20,6 +23,7 @@ use glassbox_tensor::Tensor;
 use ndarray::{ArrayD, Axis, IxDyn};
 use serde::{Deserialize, Serialize};
 
+use crate::data_parallel;
 use crate::error::{Error, Result};
 use crate::history::{EpochMetrics, History};
 
@@ -147,8 +151,8 @@ impl Targets {
 /// Inputs (first axis = samples, any sample shape the network accepts) and targets.
 #[derive(Debug, Clone)]
 pub struct TrainData {
-    dataset: ArrayDataset<f32, f32>,
-    classification: bool,
+    pub(crate) dataset: ArrayDataset<f32, f32>,
+    pub(crate) classification: bool,
     n: usize,
 }
 
@@ -222,9 +226,15 @@ pub trait Callback {
 }
 
 /// Runs training epochs over a [`DataLoader`], calling its callbacks.
+///
+/// With a [`Communicator`] of several processes ([`Trainer::with_communicator`]) training
+/// is data-parallel: rank 0's weights are broadcast, every rank takes its shard of each
+/// seeded global batch, gradient sums and sample counts are all-reduced and divided by the
+/// global count, BatchNorm uses global-batch statistics, only rank 0 writes checkpoints.
 pub struct Trainer {
     config: TrainConfig,
     callbacks: Vec<Box<dyn Callback>>,
+    comm: Option<Arc<dyn Communicator>>,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -232,6 +242,7 @@ impl std::fmt::Debug for Trainer {
         f.debug_struct("Trainer")
             .field("config", &self.config)
             .field("callbacks", &self.callbacks.len())
+            .field("processes", &self.comm.as_ref().map_or(1, |c| c.size()))
             .finish()
     }
 }
@@ -248,7 +259,17 @@ impl Trainer {
         Trainer {
             config,
             callbacks: Vec::new(),
+            comm: None,
         }
+    }
+
+    /// Trains data-parallel over the processes of `comm` (every rank calls
+    /// [`fit`](Trainer::fit) with the same data, model structure and settings). The
+    /// parameters end equal on every rank and equal, up to rounding, to one process
+    /// training on the same global batches.
+    pub fn with_communicator(mut self, comm: Arc<dyn Communicator>) -> Trainer {
+        self.comm = Some(comm);
+        self
     }
 
     /// Adds a callback.
@@ -319,11 +340,19 @@ impl Trainer {
                 prefetch: 2,
             },
         )?;
+        let comm = self.comm.clone();
+        if let Some(c) = &comm {
+            data_parallel::check_agreement(c.as_ref(), model, &cfg, train, val)?;
+        }
         let mut history = History::default();
         let mut start_epoch = 0usize;
         if let (true, Some(path)) = (cfg.resume, &cfg.checkpoint) {
-            if path.exists() {
-                let ck = Checkpoint::load(path)?;
+            let ck = match &comm {
+                Some(c) => data_parallel::load_checkpoint(c.as_ref(), path)?,
+                None if path.exists() => Some(Checkpoint::load(path)?),
+                None => None,
+            };
+            if let Some(ck) = ck {
                 ck.restore(model, optimizer.as_mut())?;
                 if let SchedulerState::Epoch(s) = &ck.scheduler {
                     scheduler = Some(s.clone());
@@ -337,6 +366,14 @@ impl Trainer {
                 }
             }
         }
+        // Data parallel: start from rank 0's weights; BatchNorm on global-batch statistics.
+        let _sync_bn = match &comm {
+            Some(c) => {
+                broadcast_module(c.as_ref(), model)?;
+                Some(sync_batch_statistics(Arc::new(Replicas(Arc::clone(c)))))
+            }
+            None => None,
+        };
         for cb in &mut self.callbacks {
             cb.on_train_begin(train.len(), cfg.epochs);
         }
@@ -349,13 +386,21 @@ impl Trainer {
             model.set_training(true);
             let stats = self.train_epoch(model, optimizer.as_mut(), &loader, train, epoch)?;
             model.set_training(false);
-            let (val_loss, val_acc) = match val {
-                Some(v) => {
+            let (val_loss, val_acc) = match (val, &comm) {
+                (Some(v), None) => {
                     let (l, a) = evaluate_loss(model, v, cfg.batch_size.max(256))?;
                     (Some(l), a)
                 }
-                None => (None, None),
+                (Some(v), Some(c)) => {
+                    let (l, a) =
+                        data_parallel::evaluate(c.as_ref(), model, v, cfg.batch_size.max(256))?;
+                    (Some(l), a)
+                }
+                (None, _) => (None, None),
             };
+            if let Some(c) = &comm {
+                data_parallel::check_replicas(c.as_ref(), model, epoch)?;
+            }
             if let Some(s) = scheduler.as_mut() {
                 s.step();
             }
@@ -375,7 +420,8 @@ impl Trainer {
             for cb in &mut self.callbacks {
                 cb.on_epoch_end(&metrics);
             }
-            if let Some(path) = &cfg.checkpoint {
+            let writes = comm.as_ref().is_none_or(|c| c.is_root());
+            if let (Some(path), true) = (&cfg.checkpoint, writes) {
                 let sched = scheduler
                     .clone()
                     .map_or(SchedulerState::None, SchedulerState::Epoch);
@@ -427,13 +473,50 @@ impl Trainer {
             correct: 0,
             n: 0,
         };
-        for (b, batch) in loader.epoch(epoch as u64).enumerate() {
+        let comm = self.comm.clone();
+        let (rank, size) = comm.as_ref().map_or((0, 1), |c| (c.rank(), c.size()));
+        for (b, batch) in loader.epoch_shard(epoch as u64, rank, size).enumerate() {
             let (x, y) = batch?;
             let bs = y.len();
             optimizer.zero_grad();
             let out = model.forward(&Var::constant(Tensor::from(x)))?;
-            let loss = batch_loss(&out, &y, train.classification)?;
-            let lv = loss.value().to_vec()[0] as f64;
+            let Some(c) = &comm else {
+                let loss = batch_loss(&out, &y, train.classification)?;
+                let lv = loss.value().to_vec()[0] as f64;
+                if !lv.is_finite() {
+                    return Err(Error::Diverged {
+                        epoch,
+                        batch: b,
+                        loss: lv,
+                    });
+                }
+                loss.backward()?;
+                self.step(optimizer)?;
+                stats.loss += lv * bs as f64;
+                stats.n += bs;
+                if train.classification {
+                    stats.correct += count_correct(&out.value(), &y);
+                }
+                self.batch_end(epoch, &stats, train, started);
+                continue;
+            };
+            // Data parallel: gradients of this shard's loss sum, then summed over the ranks
+            // and divided by the global batch size.
+            let loss = batch_loss_with(&out, &y, train.classification, Reduction::Sum)?;
+            loss.backward()?;
+            let correct = if train.classification {
+                count_correct(&out.value(), &y)
+            } else {
+                0
+            };
+            let sums = data_parallel::reduce_step(
+                c.as_ref(),
+                model,
+                bs,
+                loss.value().to_vec()[0],
+                correct,
+            )?;
+            let lv = sums.loss / sums.n as f64;
             if !lv.is_finite() {
                 return Err(Error::Diverged {
                     epoch,
@@ -441,46 +524,63 @@ impl Trainer {
                     loss: lv,
                 });
             }
-            loss.backward()?;
-            if let Some(max) = self.config.clip_norm {
-                clip_grad_norm(optimizer.parameters(), max, NormType::P(2.0))?;
-            }
-            optimizer.step()?;
-            stats.loss += lv * bs as f64;
-            stats.n += bs;
-            if train.classification {
-                stats.correct += count_correct(&out.value(), &y);
-            }
-            let progress = BatchProgress {
-                epoch,
-                epochs: self.config.epochs,
-                seen: stats.n,
-                total: train.len(),
-                loss: stats.loss / stats.n as f64,
-                accuracy: train
-                    .classification
-                    .then(|| stats.correct as f64 / stats.n as f64),
-                elapsed: started.elapsed().as_secs_f64(),
-            };
-            for cb in &mut self.callbacks {
-                cb.on_batch_end(&progress);
-            }
+            self.step(optimizer)?;
+            stats.loss += sums.loss;
+            stats.n += sums.n;
+            stats.correct += sums.correct;
+            self.batch_end(epoch, &stats, train, started);
         }
         Ok(stats)
+    }
+
+    /// Clips the gradients (when configured) and takes an optimizer step.
+    fn step(&self, optimizer: &mut dyn Optimizer) -> Result<()> {
+        if let Some(max) = self.config.clip_norm {
+            clip_grad_norm(optimizer.parameters(), max, NormType::P(2.0))?;
+        }
+        optimizer.step()?;
+        Ok(())
+    }
+
+    fn batch_end(&mut self, epoch: usize, stats: &EpochStats, train: &TrainData, started: Instant) {
+        let progress = BatchProgress {
+            epoch,
+            epochs: self.config.epochs,
+            seen: stats.n,
+            total: train.len(),
+            loss: stats.loss / stats.n as f64,
+            accuracy: train
+                .classification
+                .then(|| stats.correct as f64 / stats.n as f64),
+            elapsed: started.elapsed().as_secs_f64(),
+        };
+        for cb in &mut self.callbacks {
+            cb.on_batch_end(&progress);
+        }
     }
 }
 
 fn batch_loss(out: &Var, y: &ArrayD<f32>, classification: bool) -> Result<Var> {
+    batch_loss_with(out, y, classification, Reduction::Mean)
+}
+
+/// Cross-entropy (classification) or squared error, averaged or summed over the batch.
+fn batch_loss_with(
+    out: &Var,
+    y: &ArrayD<f32>,
+    classification: bool,
+    reduction: Reduction,
+) -> Result<Var> {
     if classification {
         let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
-        Ok(cross_entropy(
-            out,
-            &labels,
-            &CrossEntropyOptions::default(),
-        )?)
+        let options = CrossEntropyOptions {
+            reduction,
+            ..CrossEntropyOptions::default()
+        };
+        Ok(cross_entropy(out, &labels, &options)?)
     } else {
         let t = Tensor::from(y.clone().insert_axis(Axis(1)).into_dyn());
-        Ok(mse_loss(out, &t, Reduction::Mean)?)
+        Ok(mse_loss(out, &t, reduction)?)
     }
 }
 
@@ -504,8 +604,21 @@ pub fn evaluate_loss(
     data: &TrainData,
     batch_size: usize,
 ) -> Result<(f64, Option<f64>)> {
-    let (mut total, mut correct) = (0.0, 0usize);
     let idx: Vec<usize> = (0..data.len()).collect();
+    let (total, correct) = evaluate_sums(model, data, batch_size, &idx)?;
+    let n = data.len() as f64;
+    Ok((total / n, data.classification.then(|| correct as f64 / n)))
+}
+
+/// Loss sum and correct count of `model` over the samples `idx` of `data`, in batches of
+/// `batch_size`, without recording a graph.
+pub(crate) fn evaluate_sums(
+    model: &dyn Module,
+    data: &TrainData,
+    batch_size: usize,
+    idx: &[usize],
+) -> Result<(f64, usize)> {
+    let (mut total, mut correct) = (0.0, 0usize);
     for chunk in idx.chunks(batch_size.max(1)) {
         let (x, y) = data.dataset.batch(chunk)?;
         let out = no_grad(|| model.forward(&Var::constant(Tensor::from(x))))?;
@@ -515,6 +628,5 @@ pub fn evaluate_loss(
             correct += count_correct(&out.value(), &y);
         }
     }
-    let n = data.len() as f64;
-    Ok((total / n, data.classification.then(|| correct as f64 / n)))
+    Ok((total, correct))
 }

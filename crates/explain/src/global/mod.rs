@@ -6,6 +6,6 @@ mod permutation_importance;
 
 pub use partial_dependence::{partial_dependence, PartialDependence, PartialDependenceConfig};
 pub use permutation_importance::{
-    accuracy_scorer, neg_mean_squared_error_scorer, permutation_importance, PermutationImportance,
-    PermutationImportanceConfig,
+    accuracy_scorer, neg_mean_squared_error_scorer, permutation_importance,
+    permutation_importance_features, PermutationImportance, PermutationImportanceConfig,
 };

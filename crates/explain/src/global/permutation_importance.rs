@@ -1,5 +1,7 @@
 //! Permutation feature importance (Breiman, 2001; Fisher et al., 2019).
 
+use std::ops::Range;
+
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
@@ -46,6 +48,21 @@ pub struct PermutationImportance {
 }
 
 impl PermutationImportance {
+    /// The result for `importances` `[features, repeats]` (at least one repeat): their mean
+    /// and standard deviation over repeats.
+    pub fn from_importances(baseline_score: f64, importances: Array2<f64>) -> Self {
+        let mean = importances
+            .mean_axis(Axis(1))
+            .unwrap_or_else(|| Array1::zeros(importances.nrows()));
+        let std = importances.std_axis(Axis(1), 0.0);
+        PermutationImportance {
+            baseline_score,
+            importances,
+            mean,
+            std,
+        }
+    }
+
     /// Feature indices from most to least important (by mean).
     pub fn ranking(&self) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.mean.len()).collect();
@@ -71,7 +88,39 @@ where
     P: Predictor + ?Sized,
     S: Fn(ArrayView2<f64>) -> f64 + Sync,
 {
+    let m = x.ncols();
+    let (baseline_score, importances) =
+        permutation_importance_features(predictor, x, score, config, 0..m)?;
+    Ok(PermutationImportance::from_importances(
+        baseline_score,
+        importances,
+    ))
+}
+
+/// The part of [`permutation_importance`] for the features `features` only: the baseline
+/// score and the importances `[features.len(), n_repeats]`, bit for bit the rows
+/// `features` of the full result (each feature's shuffles come from the stream derived from
+/// the seed and the feature's index). Processes of a distributed job each compute their
+/// share of the features this way.
+pub fn permutation_importance_features<P, S>(
+    predictor: &P,
+    x: ArrayView2<f64>,
+    score: S,
+    config: &PermutationImportanceConfig,
+    features: Range<usize>,
+) -> Result<(f64, Array2<f64>)>
+where
+    P: Predictor + ?Sized,
+    S: Fn(ArrayView2<f64>) -> f64 + Sync,
+{
     check_matrix(OP, "x", x)?;
+    if features.start > features.end || features.end > x.ncols() {
+        return Err(ExplainError::invalid(
+            OP,
+            "features",
+            format!("{features:?} is not a range of the {} features", x.ncols()),
+        ));
+    }
     if config.n_repeats == 0 {
         return Err(ExplainError::invalid(OP, "n_repeats", "must be positive"));
     }
@@ -87,7 +136,8 @@ where
         ));
     }
     let reps = config.n_repeats;
-    let per_feature: Vec<Result<Vec<f64>>> = (0..m)
+    let per_feature: Vec<Result<Vec<f64>>> = features
+        .clone()
         .into_par_iter()
         .map(|j| {
             let mut rng = Rng::derive(config.seed, j as u64);
@@ -106,20 +156,13 @@ where
                 .collect())
         })
         .collect();
-    let mut importances = Array2::zeros((m, reps));
+    let mut importances = Array2::zeros((features.len(), reps));
     for (j, r) in per_feature.into_iter().enumerate() {
         for (t, v) in r?.into_iter().enumerate() {
             importances[[j, t]] = v;
         }
     }
-    let mean = importances.mean_axis(Axis(1)).expect("repeats > 0");
-    let std = importances.std_axis(Axis(1), 0.0);
-    Ok(PermutationImportance {
-        baseline_score,
-        importances,
-        mean,
-        std,
-    })
+    Ok((baseline_score, importances))
 }
 
 /// Accuracy of the argmax (or, for one output, `output > 0.5`) against `labels`.

@@ -2,11 +2,13 @@
 //! forward/backward passes under a row cap.
 
 use glassbox_tensor::Tensor;
+use std::ops::Range;
+
 use ndarray::{Array1, ArrayD, IxDyn};
 
 use super::approx::Approximation;
 use super::core::{batch_size, expand_targets, grad_from, pick, rows, Baseline, BatchCap};
-use super::error::Result;
+use super::error::{GradientError, Result};
 use super::model::{GradModel, Rule};
 
 const OP: &str = "integrated_gradients";
@@ -58,11 +60,36 @@ pub fn integrated_gradients(
     targets: &[usize],
     config: &IgConfig,
 ) -> Result<AttributionsWithDelta> {
+    let n = batch_size(OP, x)?;
+    integrated_gradients_rows(model, x, targets, config, 0..n)
+}
+
+/// The rows `rows` of [`integrated_gradients`]`(model, x, targets, config)`, bit for bit:
+/// the chunks of interpolation points (and of the completeness check's forward passes)
+/// that hold points of these rows are formed exactly as for the whole batch, whole, so
+/// every gradient comes out of the same batched pass; points of other rows in those chunks
+/// are computed and discarded (at most one chunk at each end). Processes of a distributed
+/// job each explain their share of the rows this way.
+pub fn integrated_gradients_rows(
+    model: &GradModel,
+    x: &Tensor,
+    targets: &[usize],
+    config: &IgConfig,
+    rows: Range<usize>,
+) -> Result<AttributionsWithDelta> {
     let targets = expand_targets(OP, x, targets)?;
     let base = config.baseline.expand(OP, x)?;
     let (alphas, weights) = config.method.alphas_and_weights(config.steps)?;
     let cap = config.cap.rows(OP, model, x)?;
-    let integrated = path_integral(
+    let (n, d) = (batch_size(OP, x)?, x.len() / x.shape()[0]);
+    if rows.start > rows.end || rows.end > n {
+        return Err(GradientError::InvalidArgument {
+            op: OP,
+            field: "rows",
+            reason: format!("{rows:?} is not a range of rows of a batch of {n}"),
+        });
+    }
+    let integrated = path_integral_rows(
         model,
         x,
         &base,
@@ -72,15 +99,19 @@ pub fn integrated_gradients(
         &weights,
         cap,
         Rule::Plain,
+        rows.clone(),
     )?;
-    let (n, d) = (batch_size(OP, x)?, x.len() / x.shape()[0]);
     let xs = x.contiguous().to_vec();
     let bs = base.contiguous().to_vec();
-    let attr: Vec<f64> = (0..n * d)
-        .map(|k| integrated[k] * (xs[k] as f64 - bs[k] as f64))
+    let off = rows.start * d;
+    let attr: Vec<f64> = (0..rows.len() * d)
+        .map(|k| integrated[k] * (xs[off + k] as f64 - bs[off + k] as f64))
         .collect();
-    let attributions = ArrayD::from_shape_vec(IxDyn(x.shape()), attr).expect("shape");
-    let convergence_delta = completeness_delta(model, x, &base, &targets, &attributions, cap)?;
+    let mut shape = x.shape().to_vec();
+    shape[0] = rows.len();
+    let attributions = ArrayD::from_shape_vec(IxDyn(&shape), attr).expect("shape");
+    let convergence_delta =
+        completeness_delta_rows(model, x, &base, &targets, &attributions, cap, rows)?;
     Ok(AttributionsWithDelta {
         attributions,
         convergence_delta,
@@ -102,18 +133,49 @@ pub(crate) fn path_integral(
     rule: Rule,
 ) -> Result<Vec<f64>> {
     let n = h.shape()[0];
+    path_integral_rows(
+        model,
+        h,
+        base,
+        from,
+        targets,
+        alphas,
+        weights,
+        cap,
+        rule,
+        0..n,
+    )
+}
+
+/// [`path_integral`] for the rows `rows` only (`[rows.len() · D]`): the chunks of points are
+/// those of the whole batch (multiples of the chunk size from point 0), computed whole.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn path_integral_rows(
+    model: &GradModel,
+    h: &Tensor,
+    base: &Tensor,
+    from: usize,
+    targets: &[usize],
+    alphas: &[f64],
+    weights: &[f64],
+    cap: usize,
+    rule: Rule,
+    rows: Range<usize>,
+) -> Result<Vec<f64>> {
+    let n = h.shape()[0];
     let d = h.len() / n;
     let steps = alphas.len();
     let hs = h.contiguous().to_vec();
     let bs = base.contiguous().to_vec();
-    let mut acc = vec![0f64; n * d];
+    let mut acc = vec![0f64; rows.len() * d];
     let total = n * steps;
     let chunk = cap.min(total).max(1);
+    let (first, last) = (rows.start * steps, rows.end * steps);
     let mut sample_shape = h.shape().to_vec();
-    let mut start = 0;
+    let mut start = first / chunk * chunk;
     let mut buf = Vec::with_capacity(chunk * d);
     let mut tg = Vec::with_capacity(chunk);
-    while start < total {
+    while start < last {
         let len = chunk.min(total - start);
         buf.clear();
         tg.clear();
@@ -130,7 +192,10 @@ pub(crate) fn path_integral(
         let gs = g.contiguous();
         let gv = gs.as_slice().expect("contiguous");
         for (k, r) in (start..start + len).enumerate() {
-            let (i, s) = (r / steps, r % steps);
+            if r < first || r >= last {
+                continue;
+            }
+            let (i, s) = (r / steps - rows.start, r % steps);
             let w = weights[s];
             let dst = &mut acc[i * d..(i + 1) * d];
             for (a, &gj) in dst.iter_mut().zip(&gv[k * d..(k + 1) * d]) {
@@ -153,9 +218,26 @@ pub(crate) fn completeness_delta(
     attributions: &ArrayD<f64>,
     cap: usize,
 ) -> Result<Array1<f64>> {
-    let fx = predict_targets(model, x, targets, cap)?;
-    let fb = predict_targets(model, base, targets, cap)?;
-    let n = targets.len();
+    let n = x.shape()[0];
+    completeness_delta_rows(model, x, base, targets, attributions, cap, 0..n)
+}
+
+/// [`completeness_delta`] of the rows `rows` (`attributions` holds those rows only).
+fn completeness_delta_rows(
+    model: &GradModel,
+    x: &Tensor,
+    base: &Tensor,
+    targets: &[usize],
+    attributions: &ArrayD<f64>,
+    cap: usize,
+    rows: Range<usize>,
+) -> Result<Array1<f64>> {
+    let fx = predict_targets_rows(model, x, targets, cap, rows.clone())?;
+    let fb = predict_targets_rows(model, base, targets, cap, rows.clone())?;
+    let n = rows.len();
+    if n == 0 {
+        return Ok(Array1::zeros(0));
+    }
     let per_row = attributions.len() / n;
     let flat = attributions
         .as_slice_memory_order()
@@ -165,21 +247,25 @@ pub(crate) fn completeness_delta(
     })))
 }
 
-/// `f(x_i)[t_i]` in chunks of `cap` rows, without recording a graph.
-pub(crate) fn predict_targets(
+/// `f(x_i)[t_i]` of the rows `rows`, without recording a graph, in the chunks of `cap` rows
+/// of the whole batch.
+fn predict_targets_rows(
     model: &GradModel,
     x: &Tensor,
     targets: &[usize],
     cap: usize,
+    rows: Range<usize>,
 ) -> Result<Vec<f64>> {
     let n = x.shape()[0];
     let chunk = cap.min(n).max(1);
-    let mut out = Vec::with_capacity(n);
-    let mut s = 0;
-    while s < n {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut s = rows.start / chunk * chunk;
+    while s < rows.end {
         let len = chunk.min(n - s);
-        let o = model.predict(&rows(x, s, len)?)?;
-        out.extend(pick(OP, &o, &targets[s..s + len])?);
+        let o = model.predict(&self::rows(x, s, len)?)?;
+        let picked = pick(OP, &o, &targets[s..s + len])?;
+        let (lo, hi) = (rows.start.max(s), rows.end.min(s + len));
+        out.extend_from_slice(&picked[lo - s..hi - s]);
         s += len;
     }
     Ok(out)

@@ -59,7 +59,9 @@ pub use approx::{gauss_legendre, Approximation};
 pub use deeplift::deeplift;
 pub use error::{GradientError, Result};
 pub use gradcam::{grad_cam, interpolate, Interpolation};
-pub use integrated::{integrated_gradients, AttributionsWithDelta, IgConfig};
+pub use integrated::{
+    integrated_gradients, integrated_gradients_rows, AttributionsWithDelta, IgConfig,
+};
 pub use layer::{layer_conductance, layer_integrated_gradients};
 pub use model::{GradModel, Layer};
 pub use noise_tunnel::{noise_tunnel, NoiseTunnelConfig, NoiseTunnelKind};

@@ -43,7 +43,8 @@ pub fn exact_shapley<P: Predictor + ?Sized>(
     for (s, w) in wsize.iter_mut().enumerate() {
         *w = 1.0 / (m as f64 * binom(m - 1, s));
     }
-    explain_rows(x, fx, m, base, |_, xi, _| {
+    let n = x.nrows();
+    explain_rows(x, fx, m, base, 0..n, |_, xi, _| {
         let v = coalition_values(
             OP,
             predictor,

@@ -1,6 +1,7 @@
 //! Kernel SHAP (Lundberg & Lee, 2017, "A Unified Approach to Interpreting Model Predictions").
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2};
 
@@ -76,12 +77,21 @@ impl<'a, P: Predictor + ?Sized> KernelShap<'a, P> {
 
     /// Explains every row of `x` (`[inputs, features]`), in parallel over inputs.
     pub fn explain(&self, x: ArrayView2<f64>) -> Result<ShapleyValues> {
+        self.explain_rows(x, 0..x.nrows())
+    }
+
+    /// Explains the rows `rows` of `x` only: the result holds exactly those rows of
+    /// [`explain`](KernelShap::explain)`(x)`, bit for bit (row `i`'s coalitions are drawn
+    /// from the stream derived from the seed and `i`, and `f(x)` is evaluated on all of
+    /// `x`). Processes of a distributed job each explain their share of the rows this way.
+    pub fn explain_rows(&self, x: ArrayView2<f64>, rows: Range<usize>) -> Result<ShapleyValues> {
         explain_inputs(
             OP,
             self.predictor,
             &self.background,
             &self.expected,
             x,
+            rows,
             |i, xi, fi| self.explain_one(i, xi, fi),
         )
     }

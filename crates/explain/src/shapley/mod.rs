@@ -16,6 +16,8 @@ pub use kernel::{KernelShap, KernelShapConfig};
 pub use kmeans::{kmeans, KMeans, KMeansConfig};
 pub use permutation::{PermutationShap, PermutationShapConfig};
 
+use std::ops::Range;
+
 use glassbox_tensor::ops::fastmath::vectorized;
 use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
@@ -158,14 +160,16 @@ pub(crate) fn check_inputs(op: &'static str, x: ArrayView2<f64>, bg: &Background
     Ok(x.ncols())
 }
 
-/// Explains every row of `x` for an explainer with base values `expected` (`E_b[f(b)]`):
-/// checks `x` against the background, evaluates `f(x)` and runs [`explain_rows`].
+/// Explains the rows `rows` of `x` for an explainer with base values `expected`
+/// (`E_b[f(b)]`): checks `x` against the background, evaluates `f(x)` on all of `x` (so a
+/// row's `f(x_i)` does not depend on which rows are explained) and runs [`explain_rows`].
 pub(crate) fn explain_inputs<P, F>(
     op: &'static str,
     predictor: &P,
     background: &Background,
     expected: &Array1<f64>,
     x: ArrayView2<f64>,
+    rows: Range<usize>,
     explain_one: F,
 ) -> Result<ShapleyValues>
 where
@@ -173,35 +177,56 @@ where
     F: Fn(usize, ArrayView1<f64>, ArrayView1<f64>) -> Result<Array2<f64>> + Sync,
 {
     let m = check_inputs(op, x, background)?;
+    check_row_range(op, x.nrows(), &rows)?;
     let fx = predict_checked(op, predictor, x, Some(expected.len()))?;
-    explain_rows(x, fx, m, expected.clone(), explain_one)
+    explain_rows(x, fx, m, expected.clone(), rows, explain_one)
 }
 
-/// Runs `explain_one(i, x_i, f(x_i))` (each `[features, outputs]`) for every row `i` of `x`,
-/// in parallel over inputs, and assembles the [`ShapleyValues`] of `m` features with the
-/// model outputs `fx` and the base values. The first failing input's error is returned.
+/// Errors unless `rows` lies within `0..n`.
+pub(crate) fn check_row_range(op: &'static str, n: usize, rows: &Range<usize>) -> Result<()> {
+    if rows.start > rows.end || rows.end > n {
+        return Err(ExplainError::invalid(
+            op,
+            "rows",
+            format!("{rows:?} is not a range of rows of an input with {n} rows"),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `explain_one(i, x_i, f(x_i))` (each `[features, outputs]`) for every row `i` in
+/// `rows` (global row indices, which seed per-row randomness), in parallel over inputs, and
+/// assembles the [`ShapleyValues`] of those rows from `m` features, the model outputs `fx`
+/// of every row of `x` and the base values. The first failing input's error is returned.
 pub(crate) fn explain_rows<F>(
     x: ArrayView2<f64>,
     fx: Array2<f64>,
     m: usize,
     base_values: Array1<f64>,
+    rows: Range<usize>,
     explain_one: F,
 ) -> Result<ShapleyValues>
 where
     F: Fn(usize, ArrayView1<f64>, ArrayView1<f64>) -> Result<Array2<f64>> + Sync,
 {
-    let rows: Vec<Result<Array2<f64>>> = (0..x.nrows())
+    let results: Vec<Result<Array2<f64>>> = rows
+        .clone()
         .into_par_iter()
         .map(|i| explain_one(i, x.row(i), fx.row(i)))
         .collect();
-    let mut values = Array3::zeros((x.nrows(), m, base_values.len()));
-    for (i, r) in rows.into_iter().enumerate() {
+    let mut values = Array3::zeros((rows.len(), m, base_values.len()));
+    for (i, r) in results.into_iter().enumerate() {
         values.index_axis_mut(Axis(0), i).assign(&r?);
     }
+    let outputs = if rows == (0..fx.nrows()) {
+        fx
+    } else {
+        fx.slice(s![rows, ..]).to_owned()
+    };
     Ok(ShapleyValues {
         values,
         base_values,
-        outputs: fx,
+        outputs,
     })
 }
 

@@ -73,6 +73,7 @@ impl<'a, P: Predictor + ?Sized> PermutationShap<'a, P> {
             &self.background,
             &self.expected,
             x,
+            0..x.nrows(),
             |i, xi, fi| self.explain_one(i, xi, fi),
         )
     }

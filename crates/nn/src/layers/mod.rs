@@ -8,6 +8,7 @@ mod flatten;
 pub(crate) mod linear;
 mod norm;
 mod pool;
+pub mod replica;
 mod sequential;
 
 pub use activation::{apply as apply_activation, Activation, ActivationKind};
@@ -18,4 +19,7 @@ pub use flatten::Flatten;
 pub use linear::Linear;
 pub use norm::{BatchNorm, LayerNorm};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
+pub use replica::{
+    all_reduce_sum, current_replicas, sync_batch_statistics, ReplicaSum, SyncBatchStatistics,
+};
 pub use sequential::Sequential;

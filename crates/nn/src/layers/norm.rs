@@ -4,6 +4,7 @@ use glassbox_autograd::{is_grad_enabled, no_grad, Var};
 use glassbox_tensor::Tensor;
 
 use crate::error::{NnError, Result};
+use crate::layers::replica::{all_reduce_sum, current_replicas};
 use crate::module::Module;
 
 /// Batch normalisation over the channel dimension 1, as PyTorch's `BatchNorm1d`
@@ -13,6 +14,11 @@ use crate::module::Module;
 /// `running_mean` / `running_var` (unbiased) with `momentum` (PyTorch convention:
 /// `running = (1 − momentum) running + momentum batch`). Eval mode uses the running
 /// statistics. `weight` starts at 1, `bias` at 0, running mean 0, running variance 1.
+///
+/// Under data-parallel training ([`sync_batch_statistics`](crate::sync_batch_statistics)
+/// installed on the thread) the batch statistics are those of the global batch, all-reduced
+/// over the replicas, so every replica normalises and updates its running statistics
+/// exactly as one process training on the whole batch would.
 #[derive(Debug)]
 pub struct BatchNorm {
     /// Per-channel scale `[C]`.
@@ -104,7 +110,14 @@ impl Module for BatchNorm {
         let w = self.weight.reshape(&bshape)?;
         let b = self.bias.reshape(&bshape)?;
         if self.training {
-            let n: usize = axes.iter().map(|&a| shape[a]).product();
+            let mut n: usize = axes.iter().map(|&a| shape[a]).product();
+            let replicas = current_replicas();
+            if let Some(r) = &replicas {
+                // Values per channel in the global batch (exact in f32 below 2^24).
+                let mut count = [n as f32];
+                r.sum_f32(&mut count);
+                n = count[0] as usize;
+            }
             if n < 2 {
                 return Err(NnError::InputShape {
                     layer: self.name,
@@ -112,9 +125,24 @@ impl Module for BatchNorm {
                     found: shape,
                 });
             }
-            let mean = x.mean_axes(&axes, true)?;
-            let centered = x.sub(&mean)?;
-            let var = centered.square().mean_axes(&axes, true)?;
+            let (mean, centered, var) = match &replicas {
+                None => {
+                    let mean = x.mean_axes(&axes, true)?;
+                    let centered = x.sub(&mean)?;
+                    let var = centered.square().mean_axes(&axes, true)?;
+                    (mean, centered, var)
+                }
+                Some(r) => {
+                    // Global-batch statistics: sums all-reduced over the replicas (their
+                    // gradients too), two passes as above.
+                    let inv_n = 1.0 / n as f32;
+                    let mean = all_reduce_sum(&x.sum_axes(&axes, true)?, r)?.mul_scalar(inv_n);
+                    let centered = x.sub(&mean)?;
+                    let sq = centered.square().sum_axes(&axes, true)?;
+                    let var = all_reduce_sum(&sq, r)?.mul_scalar(inv_n);
+                    (mean, centered, var)
+                }
+            };
             let inv_std = var.add_scalar(self.eps).sqrt().recip();
             let y = centered.mul(&inv_std)?.mul(&w)?.add(&b)?;
             no_grad(|| -> Result<()> {
