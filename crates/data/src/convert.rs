@@ -37,7 +37,7 @@ pub fn one_hot(labels: &[usize], n_classes: usize) -> Result<Array2<f32>> {
 /// logits or probabilities: [`glassbox_tensor::ops::reduce::argmax`] on each row, so a NaN
 /// counts as the largest value (NumPy's and PyTorch's rule).
 pub fn argmax_rows<A: PartialOrd + Copy>(x: ArrayView<'_, A, ndarray::Ix2>) -> Vec<usize> {
-    x.rows().into_iter().map(|r| argmax(&r)).collect()
+    x.rows().into_iter().map(|r| argmax(r)).collect()
 }
 
 #[cfg(test)]

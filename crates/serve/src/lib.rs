@@ -20,7 +20,11 @@
 //!
 //! Models plug in through [`ServableModel`] and bundles through [`ModelLoader`].
 //!
+//! The example serves the toy model of the `toy` feature (test support, enabled by the
+//! workspace's tests):
+//!
 //! ```
+//! # #[cfg(feature = "toy")] {
 //! use std::sync::Arc;
 //! use glassbox_serve::{bind, client::HttpClient, toy::MlpClassifier, ServerConfig};
 //!
@@ -47,6 +51,7 @@
 //! let _ = stop.send(());
 //! handle.await.unwrap().unwrap();
 //! # });
+//! # }
 //! ```
 
 #![deny(missing_docs)]
@@ -65,6 +70,7 @@ pub mod protocol;
 pub mod repository;
 pub mod server;
 pub mod tensor;
+#[cfg(any(test, feature = "toy"))]
 pub mod toy;
 
 pub use batcher::BatchingConfig;

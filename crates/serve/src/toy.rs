@@ -1,4 +1,5 @@
-//! A small, complete reference model for tests, examples and load tests: a multilayer
+//! Test support (feature `toy`, not part of the library API): a small, complete reference
+//! model for tests, examples and load tests: a multilayer
 //! perceptron classifier (dense layers, ReLU between them, softmax at the end) on
 //! `ndarray`, with exact gradient attributions and a JSON bundle format.
 //!

@@ -36,7 +36,7 @@ pub fn model_labels<P: Predictor + ?Sized>(
         LabelRule::Argmax => y
             .rows()
             .into_iter()
-            .map(|r| glassbox_tensor::ops::reduce::argmax(&r))
+            .map(glassbox_tensor::ops::reduce::argmax)
             .collect(),
     })
 }
