@@ -40,8 +40,9 @@ fn main() -> Result<(), Error> {
         ..TrainConfig::default()
     };
     Trainer::new(config).fit(&mut net, &train, None)?;
-    let f = proba_predictor(&net, *n_classes);
-    let pred = glassbox::eval::argmax_rows(&predict_proba(&net, x_test.view())?);
+    net.eval();
+    let f = net.proba_predictor();
+    let pred = net.predict(&to_f32(x_test.view()))?;
     println!(
         "test accuracy: {:.2}%",
         100.0 * accuracy(&pick(&test_idx), &pred)?
