@@ -6,7 +6,7 @@ use std::sync::Arc;
 use glassbox::distributed::{all_gather_f64, shard_range, Communicator, DistributedError};
 use ndarray::Array2;
 
-use crate::error::{failure, usage, CliResult};
+use crate::error::{failure, CliResult};
 
 /// Initialises MPI, makes a panic on any rank abort the whole job, and returns the world
 /// communicator. Errors when the binary was built without the `distributed` feature.
@@ -27,7 +27,7 @@ fn init() -> CliResult<Option<Arc<dyn Communicator>>> {
 
 #[cfg(not(feature = "distributed"))]
 fn init() -> CliResult<Option<Arc<dyn Communicator>>> {
-    Err(usage(
+    Err(crate::error::usage(
         "unexpected argument '--distributed': this glassbox was built without the `distributed` feature (cargo build --features distributed)",
     ))
 }
