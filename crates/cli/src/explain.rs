@@ -454,7 +454,6 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
             .map_err(glassbox::Error::from)?;
     }
     let root = comm.is_none_or(|c| c.is_root());
-    let n_out = bundle.meta.architecture.n_outputs();
     let ctx = Ctx {
         bundle: &bundle,
         net: &net,

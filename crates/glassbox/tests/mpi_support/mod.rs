@@ -123,7 +123,7 @@ pub fn cnn_bn() -> Sequential {
         .add(Conv2d::new(Conv2dConfig::new(1, 4, 3).padding(1).bias(false), &mut rng).unwrap())
         .add(BatchNorm::new_2d(4).unwrap())
         .add(Activation::relu())
-        .add(MaxPool2d::max(2, 2, 0).unwrap())
+        .add(MaxPool2d::new(2, 2, 0).unwrap())
         .add(Flatten::new())
         .add(Linear::new(64, 3, true, &mut rng).unwrap())
 }
