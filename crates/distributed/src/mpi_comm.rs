@@ -182,7 +182,10 @@ pub fn install_abort_on_panic(rank: usize) {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("glassbox: rank {rank} panicked{at}: {msg}; aborting the MPI job");
+        // One write: stderr is unbuffered, and `eprintln!` writes each piece of the format
+        // separately, which mpirun's own abort message can interleave with.
+        let line = format!("glassbox: rank {rank} panicked{at}: {msg}; aborting the MPI job\n");
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
         abort_world(134);
     }));
 }
