@@ -28,7 +28,7 @@ if ! [ -x "$PY" ] || ! "$PY" -c "import tritonclient.http, numpy" 2>/dev/null; t
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-cargo build --release --quiet -p glassbox-cli -p glassbox-serve --bin glassbox --example toy_server
+cargo build --release --quiet -p glassbox-cli -p glassbox-serve --features glassbox-serve/toy --bin glassbox --example toy_server
 GLASSBOX="$CARGO_TARGET_DIR/release/glassbox"
 TOY="$CARGO_TARGET_DIR/release/examples/toy_server"
 
