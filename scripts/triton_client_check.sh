@@ -28,9 +28,12 @@ if ! [ -x "$PY" ] || ! "$PY" -c "import tritonclient.http, numpy" 2>/dev/null; t
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-cargo build --release --quiet -p glassbox-cli -p glassbox-serve --features glassbox-serve/toy --bin glassbox --example toy_server
-GLASSBOX="$CARGO_TARGET_DIR/release/glassbox"
-TOY="$CARGO_TARGET_DIR/release/examples/toy_server"
+# Built with the `test` profile (optimised: opt-level 2, dependencies 3) and the workspace's
+# full feature set, i.e. exactly what `cargo test --workspace --all-features` just compiled:
+# in CI this reuses every artifact instead of compiling the workspace a second time in release.
+cargo build --workspace --all-features --profile test --quiet --bin glassbox --example toy_server
+GLASSBOX="$CARGO_TARGET_DIR/debug/glassbox"
+TOY="$CARGO_TARGET_DIR/debug/examples/toy_server"
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
