@@ -1,5 +1,6 @@
 //! Small dense linear algebra: linear solves, weighted least squares and weighted ridge.
 
+use glassbox_tensor::ops::gemm_kernel::{gemm_strided, Strided};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::error::{ExplainError, Result};
@@ -114,26 +115,26 @@ fn gram_columns(s: &[f64], n: usize, q: usize, p: usize) -> Array2<f64> {
     // (`[n, q]`), and `dst` is a fresh `[p, q]` row-major buffer. `gemm` computes
     // dst = 1·dst + 1·lhs·rhs with dst zero, single-threaded (callers run in parallel).
     unsafe {
-        gemm::gemm(
+        gemm_strided(
             p,
             q,
             n,
             dst.as_mut_ptr(),
-            1,
             q as isize,
+            1,
             false,
-            s.as_ptr(),
-            q as isize,
-            1,
-            s.as_ptr(),
-            1,
-            q as isize,
+            Strided {
+                ptr: s.as_ptr(),
+                rs: 1,
+                cs: q as isize,
+            },
+            Strided {
+                ptr: s.as_ptr(),
+                rs: q as isize,
+                cs: 1,
+            },
             0.0f64,
             1.0f64,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
         );
     }
     out

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use crate::error::{Result, TensorError};
 use crate::macros::panicking;
+use crate::ops::gemm_kernel::{gemm_strided, Strided};
 use crate::ops::shape::broadcast_shapes;
 use crate::parallel::MATMUL_PARALLEL_FLOPS;
 use crate::tensor::Tensor;
@@ -208,26 +209,26 @@ unsafe fn gemm_serial(
     a: MatRef,
     b: MatRef,
 ) {
-    gemm::gemm(
+    gemm_strided(
         m,
         n,
         k,
         dst,
-        1,
         dst_rs,
+        1,
         accumulate,
-        a.ptr,
-        a.cs,
-        a.rs,
-        b.ptr,
-        b.cs,
-        b.rs,
+        Strided {
+            ptr: a.ptr,
+            rs: a.rs,
+            cs: a.cs,
+        },
+        Strided {
+            ptr: b.ptr,
+            rs: b.rs,
+            cs: b.cs,
+        },
         1.0f32,
         1.0f32,
-        false,
-        false,
-        false,
-        gemm::Parallelism::None,
     );
 }
 

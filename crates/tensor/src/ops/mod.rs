@@ -4,6 +4,7 @@ pub mod attention;
 pub mod binary;
 pub mod fastmath;
 mod gemm_into;
+pub mod gemm_kernel;
 pub mod index;
 pub mod linear;
 pub mod matmul;
