@@ -28,7 +28,7 @@ if ! [ -x "$PY" ] || ! "$PY" -c "import tritonclient.http, numpy" 2>/dev/null; t
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-# Built with the `test` profile (optimised: opt-level 2, dependencies 3) and the workspace's
+# Built with the `test` profile (opt-level 1 for our crates, 3 for dependencies) and the workspace's
 # full feature set, i.e. exactly what `cargo test --workspace --all-features` just compiled:
 # in CI this reuses every artifact instead of compiling the workspace a second time in release.
 cargo build --workspace --all-features --profile test --quiet --bin glassbox --example toy_server
