@@ -93,7 +93,8 @@ fn hostile_bundles_are_errors_on_the_command_line_and_in_a_running_server() {
     let data = iris.to_str().unwrap();
 
     // The 2e9-unit hidden layer, an LSTM-style zero size, a short class list.
-    let cases: [(&str, fn(&mut Value), &[&str]); 3] = [
+    type Case = (&'static str, fn(&mut Value), &'static [&'static str]);
+    let cases: [Case; 3] = [
         (
             "huge.gbx",
             |m| m["architecture"]["hidden"][0] = 2_000_000_000u64.into(),
