@@ -9,6 +9,9 @@ pub enum CliError {
     Usage(String),
     /// Data, model or I/O failure (exit code 1).
     Failure(String),
+    /// The reader of stdout went away (`glassbox predict … | head -1`): the command stops
+    /// quietly with exit code 0, like the Unix tools.
+    BrokenPipe,
 }
 
 impl CliError {
@@ -17,6 +20,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => 2,
             CliError::Failure(_) => 1,
+            CliError::BrokenPipe => 0,
         }
     }
 }
@@ -25,6 +29,7 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Usage(m) | CliError::Failure(m) => f.write_str(m),
+            CliError::BrokenPipe => f.write_str("stdout closed by its reader"),
         }
     }
 }
@@ -65,6 +70,16 @@ pub fn usage(msg: impl Into<String>) -> CliError {
 /// Shorthand for a failure.
 pub fn failure(msg: impl Into<String>) -> CliError {
     CliError::Failure(msg.into())
+}
+
+/// The error of a failed write to stdout: [`CliError::BrokenPipe`] when the reader went
+/// away, otherwise a failure naming stdout.
+pub fn stdout_error(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        CliError::BrokenPipe
+    } else {
+        CliError::Failure(format!("writing to stdout: {e}"))
+    }
 }
 
 /// Result of a command.

@@ -190,6 +190,15 @@ pub fn run(a: EvaluateArgs) -> CliResult<()> {
             bundle.meta.target.as_deref().unwrap_or("labels")
         ))
     })?;
+    if let Some(k) = a.cv {
+        let n = prepared.x.nrows();
+        if k > n {
+            return Err(usage(format!(
+                "invalid value '{k}' for '--cv': {} has only {n} rows, so at most {n} folds",
+                a.data.display()
+            )));
+        }
+    }
     let mut report = metrics_json(&bundle, &net, &prepared.x, &targets)?;
     if let Some(k) = a.cv {
         let (metric, cv) = cross_validate(&bundle, &a.model, &a.data, k, &targets)?;

@@ -96,6 +96,9 @@ fn main() {
         Err(e) => e.exit(),
     };
     if let Err(e) = run(cli) {
+        if matches!(e, CliError::BrokenPipe) {
+            std::process::exit(0);
+        }
         eprintln!("glassbox: error: {e}");
         distributed::end_job_on_error(e.exit_code());
         std::process::exit(e.exit_code());

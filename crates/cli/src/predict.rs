@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use glassbox::{to_f32, Predictions};
 
-use crate::error::{failure, CliResult};
+use crate::error::{stdout_error, CliResult};
 use crate::evaluate::load_model;
 use crate::input::prepare;
 
@@ -39,7 +39,7 @@ pub fn run(a: PredictArgs) -> CliResult<()> {
     let predictions = model.predict(&to_f32(x.view()))?;
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
-    let io = |e: std::io::Error| failure(format!("writing to stdout: {e}"));
+    let io = stdout_error;
     match predictions {
         Predictions::Classes {
             labels,

@@ -49,6 +49,20 @@ pub struct ServeArgs {
 
 /// Runs `glassbox serve` until Ctrl-C or SIGTERM.
 pub fn run(a: ServeArgs) -> CliResult<()> {
+    // An empty token would start a server that refuses every request.
+    if a.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(usage(
+            "invalid value '' for '--token': an empty token would refuse every request \
+             (omit --token to serve without authentication)",
+        ));
+    }
+    if a.token.is_none()
+        && std::env::var("GLASSBOX_TOKEN").is_ok_and(|t| !t.is_empty() && t.trim().is_empty())
+    {
+        return Err(usage(
+            "GLASSBOX_TOKEN is blank: a blank token would refuse every request",
+        ));
+    }
     if a.models.is_empty() && a.model_dir.is_none() {
         return Err(usage(
             "give at least one '--model [NAME=]PATH' or a '--model-dir'",

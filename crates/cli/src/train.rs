@@ -242,6 +242,13 @@ pub fn load_training(path: &Path, target: Option<&str>, spec: &ModelSpec) -> Cli
             ))
         })?;
         let n_classes = labels.iter().max().map_or(0, |m| m + 1);
+        if n_classes < 2 {
+            return Err(usage(format!(
+                "invalid value '{}' for '--data': the labels beside the images hold a single \
+                 class; a classifier needs at least two",
+                path.display()
+            )));
+        }
         let feature_names = (0..h * w)
             .map(|i| format!("pixel_{}_{}", i / w, i % w))
             .collect();
@@ -269,7 +276,18 @@ pub fn load_training(path: &Path, target: Option<&str>, spec: &ModelSpec) -> Cli
             table.column_names().join(", ")
         )));
     }
-    let set = fit_table(&table, target)?;
+    let set = fit_table(&table, target).map_err(|e| match e {
+        // fit_table refuses a single-class target; on the command line that is a usage
+        // error naming the flag and the file.
+        glassbox::Error::Input(m) if m.contains("single class") => usage(format!(
+            "invalid value '{target}' for '--target': {}: {m}; a classifier needs at least two",
+            path.display()
+        )),
+        other => other.into(),
+    })?;
+    single_class_is_usage(&set.task, || {
+        format!("target column '{target}' of {}", path.display())
+    })?;
     let nf = set.x.ncols();
     Ok(Loaded {
         sample_shape: vec![nf],
@@ -279,6 +297,26 @@ pub fn load_training(path: &Path, target: Option<&str>, spec: &ModelSpec) -> Cli
         preprocessing: set.preprocessing,
         feature_names: set.feature_names,
     })
+}
+
+/// A classification target with a single class is a usage error naming `what` (the target
+/// column and file): there is nothing to learn, and the model would "succeed" at 100%.
+pub fn single_class_is_usage(task: &Task, what: impl Fn() -> String) -> CliResult<()> {
+    if let Task::Classification { classes } = task {
+        if classes.len() < 2 {
+            return Err(usage(format!(
+                "invalid value for '--target': {} holds a single class ({}); a classifier \
+                 needs at least two",
+                what(),
+                classes
+                    .iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Output count of a task.
@@ -339,7 +377,10 @@ pub fn run(a: TrainArgs) -> CliResult<()> {
         metrics: metrics.clone(),
         metadata,
     };
-    Bundle::new(&net, meta)?.save(&a.out)?;
+    // Written beside --out, loaded back and checked on a few training rows before it
+    // replaces --out: a bundle that cannot be loaded never overwrites a good one.
+    let probe = data.x.slice(ndarray::s![..data.x.nrows().min(8), ..]);
+    Bundle::new(&net, meta)?.save_verified(&a.out, glassbox::to_f32(probe).view())?;
     let summary: Vec<String> = metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
     println!("saved {} ({})", a.out.display(), summary.join(", "));
     Ok(())

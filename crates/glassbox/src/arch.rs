@@ -45,6 +45,16 @@ impl ModelSpec {
                         .ok()
                         .filter(|&v| v > 0)
                         .ok_or_else(|| err(format!("`{t}` is not a positive layer size")))
+                        .and_then(|v| {
+                            if v > crate::arch_limits::MAX_LAYER_SIZE {
+                                Err(err(format!(
+                                    "layer size {v} is above the limit of {}",
+                                    crate::arch_limits::MAX_LAYER_SIZE
+                                )))
+                            } else {
+                                Ok(v)
+                            }
+                        })
                 })
                 .collect::<Result<_>>()?,
         };
@@ -73,7 +83,15 @@ impl ModelSpec {
     /// Fixes the input and output sizes. `input_shape` is one sample's shape: `[F]` for
     /// tables, `[C, H, W]` for images, `[T, F]` for sequences (a flat `[F]` is read as
     /// `[F, 1]` by an LSTM and as a square one-channel image by a CNN).
+    /// The result passes [`Architecture::validate`] (sizes at least 1 and within the
+    /// limits of [`crate::arch_limits`]), so nothing is allocated for a size that is refused.
     pub fn resolve(&self, input_shape: &[usize], outputs: usize) -> Result<Architecture> {
+        let arch = self.resolve_unchecked(input_shape, outputs)?;
+        arch.validate()?;
+        Ok(arch)
+    }
+
+    fn resolve_unchecked(&self, input_shape: &[usize], outputs: usize) -> Result<Architecture> {
         let n: usize = input_shape.iter().product();
         let err = |reason: String| Error::Architecture {
             spec: format!("{self:?}"),
@@ -277,7 +295,10 @@ impl Architecture {
     }
 
     /// Builds the network with PyTorch's default initialisation from `seed`.
+    /// The architecture is validated first ([`Architecture::validate`]): a zero or
+    /// oversized layer is an error before anything is allocated.
     pub fn build(&self, seed: u64) -> Result<Network> {
+        self.validate()?;
         let mut rng = Rng::new(seed);
         let inner = match self {
             Architecture::Mlp {

@@ -26,6 +26,9 @@ use crate::tabular::TabularSet;
 pub const BUNDLE_MAGIC: &[u8; 8] = b"GBXBUNDL";
 /// Current bundle format version.
 pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+/// Largest bundle file read: the largest network's weights
+/// ([`crate::arch_limits::MAX_PARAMETERS`] `f32` values) plus 1 GiB of metadata.
+pub const MAX_BUNDLE_BYTES: u64 = 4 * crate::arch_limits::MAX_PARAMETERS as u64 + (1 << 30);
 
 /// What the model predicts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,12 +167,18 @@ impl BundleMeta {
         Ok(meta)
     }
 
-    /// Checks that the parts agree: one feature name per network input, one class name per
-    /// output (a single output for regression, with a finite mean and a positive finite
-    /// standard deviation), distinct class names, and a positive finite pixel scale.
+    /// Checks that the parts agree: an architecture within the size limits
+    /// ([`Architecture::validate`], checked first so no size is trusted), one feature name
+    /// per network input, one class name per output (a single output for regression, with
+    /// a finite mean and a positive finite standard deviation, both within `f32`'s range),
+    /// distinct class names, fitted table preprocessing with finite non-zero scales and one
+    /// output per feature name, and a positive finite pixel scale.
     pub fn validate(&self) -> Result<()> {
         let bad = |reason: String| Err(Error::Input(format!("bundle metadata: {reason}")));
         let arch = &self.architecture;
+        if let Err(e) = arch.validate() {
+            return bad(e.to_string());
+        }
         if self.feature_names.len() != arch.n_inputs() {
             return bad(format!(
                 "{} feature names for a network with {} inputs ({})",
@@ -200,16 +209,32 @@ impl BundleMeta {
                         arch.n_outputs()
                     ));
                 }
-                if !mean.is_finite() || !(std.is_finite() && *std > 0.0) {
+                let max = f64::from(f32::MAX);
+                if !(mean.abs() <= max && *std > 0.0 && *std <= max) {
                     return bad(format!(
-                        "target scaling mean {mean}, std {std} must be finite with std > 0"
+                        "target scaling mean {mean}, std {std} must be finite with std > 0 \
+                         (both within ±{max:e})"
                     ));
                 }
             }
         }
-        if let Preprocessing::Pixels { scale } = self.preprocessing {
-            if !(scale.is_finite() && scale > 0.0) {
-                return bad(format!("pixel scale {scale} must be finite and > 0"));
+        match &self.preprocessing {
+            Preprocessing::Pixels { scale } => {
+                if !(scale.is_finite() && *scale > 0.0) {
+                    return bad(format!("pixel scale {scale} must be finite and > 0"));
+                }
+            }
+            Preprocessing::Table { transformer, .. } => {
+                if let Err(e) = transformer.validate() {
+                    return bad(format!("table preprocessing: {e}"));
+                }
+                let n = transformer.feature_names().len();
+                if n != self.feature_names.len() {
+                    return bad(format!(
+                        "the table preprocessing makes {n} features, the bundle names {}",
+                        self.feature_names.len()
+                    ));
+                }
             }
         }
         Ok(())
@@ -300,7 +325,10 @@ impl Bundle {
         ))
     }
 
-    /// Parses bundle-file bytes; `origin` names the source in errors.
+    /// Parses bundle-file bytes; `origin` names the source in errors. The bundle is
+    /// untrusted: its metadata is validated ([`BundleMeta::validate`]) and its weights are
+    /// checked against the architecture ([`Architecture::check_weights`]) before it is
+    /// returned, so every bundle this returns builds a network that predicts.
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Bundle> {
         let bad = |reason: String| Error::Bundle {
             path: origin.to_string(),
@@ -330,24 +358,46 @@ impl Bundle {
         let meta: BundleMeta = serde_json::from_slice(meta_bytes)
             .map_err(|e| bad(format!("metadata is not valid: {e}")))?;
         let weights = StateDict::from_bytes(weights, origin).map_err(|e| bad(nn_reason(e)))?;
+        meta.validate().map_err(|e| bad(e.to_string()))?;
+        meta.architecture.check_weights(&weights, origin)?;
         Ok(Bundle { meta, weights })
     }
 
-    /// Writes the bundle atomically.
+    /// Writes the bundle atomically (temporary file, fsync, rename). A failed write is
+    /// [`Error::Write`] naming `path`.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
-        envelope::write_atomic(path, &self.to_bytes()?).map_err(|e| Error::Bundle {
-            path: path.display().to_string(),
-            reason: nn_reason(e),
+        envelope::write_atomic(path, &self.to_bytes()?).map_err(|e| match e {
+            NnError::Io { source, .. } => Error::Write {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => Error::Bundle {
+                path: path.display().to_string(),
+                reason: nn_reason(other),
+            },
         })
     }
 
-    /// Reads a bundle file.
+    /// Reads a bundle file (at most [`MAX_BUNDLE_BYTES`]; the size is checked before
+    /// reading).
     pub fn load(path: impl AsRef<Path>) -> Result<Bundle> {
         let path = path.as_ref();
+        let size = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
+        if size > MAX_BUNDLE_BYTES {
+            return Err(Error::Bundle {
+                path: path.display().to_string(),
+                reason: format!("the file has {size} bytes, above the limit of {MAX_BUNDLE_BYTES}"),
+            });
+        }
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Bundle::from_bytes(&bytes, &path.display().to_string())
     }
@@ -373,8 +423,21 @@ impl Bundle {
         self.network_named("<bundle>")
     }
 
-    /// [`Bundle::network`] with `origin` naming the file in errors.
+    /// [`Bundle::network`] with `origin` naming the file in errors. The weights are checked
+    /// against the architecture ([`Architecture::check_weights`]) before the network is
+    /// built, so a declared size the weights do not back is never allocated.
     pub fn network_named(&self, origin: &str) -> Result<Network> {
+        self.meta
+            .architecture
+            .check_weights(&self.weights, origin)
+            .map_err(|e| match e {
+                Error::Bundle { reason, .. } => Error::ArchitectureMismatch {
+                    path: origin.to_string(),
+                    expected: self.meta.architecture.kind().to_string(),
+                    found: reason,
+                },
+                other => other,
+            })?;
         let mut net = self.meta.architecture.build(0)?;
         load_state_dict(&net, &self.weights).map_err(|e| Error::ArchitectureMismatch {
             path: origin.to_string(),

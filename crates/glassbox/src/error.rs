@@ -48,6 +48,14 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Writing a file failed (disk full, file too large, not a directory, ...).
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// A bundle file is not a valid glassbox bundle (bad magic, version, checksum, payload).
     #[error("{path}: not a valid glassbox model bundle: {reason}")]
     Bundle {

@@ -91,6 +91,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod arch;
+pub mod arch_limits;
 pub mod bundle;
 mod data_parallel;
 mod error;

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use glassbox_data::Table;
-use ndarray::{Array2, AsArray, Dimension};
+use ndarray::{Array2, ArrayView2, AsArray, Dimension};
 
 use crate::arch::Network;
 use crate::bundle::{Bundle, Task};
@@ -75,14 +75,24 @@ impl Model {
 
     /// Rebuilds `bundle`'s network; `origin` names the bundle in errors. The metadata is
     /// checked first ([`crate::BundleMeta::validate`]), so a bundle whose parts disagree
-    /// (fewer class names than outputs, ...) is an error here rather than at prediction.
+    /// (fewer class names than outputs, ...) is an error here rather than at prediction,
+    /// then the weights against the architecture (before anything is allocated), and
+    /// finally the network runs once on a row of zeros: a bundle that loads predicts.
     pub fn from_bundle(bundle: Bundle, origin: &str) -> Result<Model> {
-        bundle.meta.validate().map_err(|e| Error::Bundle {
+        let bad = |reason: String| Error::Bundle {
             path: origin.to_string(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        bundle.meta.validate().map_err(|e| bad(e.to_string()))?;
         let network = bundle.network_named(origin)?;
-        Ok(Model { bundle, network })
+        let model = Model { bundle, network };
+        let probe = Array2::<f32>::zeros((1, model.bundle.meta.architecture.n_inputs()));
+        model.predict(&probe).map_err(|e| {
+            bad(format!(
+                "the network does not predict on a row of zeros: {e}"
+            ))
+        })?;
+        Ok(model)
     }
 
     /// The bundle (metadata and weights).
@@ -139,6 +149,8 @@ impl Model {
                 })
             }
             Task::Regression { mean, std } => {
+                // Finite f32 outputs times a std and plus a mean within f32's range (checked
+                // by `BundleMeta::validate`) stay finite in f64.
                 let out = self.network.predict_outputs(x)?;
                 Ok(Predictions::Values(
                     out.column(0)
@@ -165,6 +177,58 @@ impl Model {
 }
 
 impl Bundle {
+    /// Writes the bundle to `path` only once the written file is known to load back and
+    /// predict `rows` (a few training rows): the bundle goes to a temporary file beside
+    /// `path`, is loaded from it with every check of [`Model::load`], predicts `rows`, and
+    /// only then is renamed over `path`. On any failure the temporary file is removed and
+    /// an existing file at `path` is left as it was. A failed write is [`Error::Write`]
+    /// naming `path`; a bundle that does not load back is [`Error::Bundle`] naming `path`.
+    pub fn save_verified(&self, path: impl AsRef<Path>, rows: ArrayView2<'_, f32>) -> Result<()> {
+        let path = path.as_ref();
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| Error::Write {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the path names no file",
+                ),
+            })?;
+        let tmp = dir.join(format!(".{name}.{}.new", std::process::id()));
+        let result = (|| {
+            self.save(&tmp)?;
+            let model = Model::load(&tmp)?;
+            if rows.nrows() > 0 {
+                model.predict(rows)?;
+            }
+            std::fs::rename(&tmp, path).map_err(|source| Error::Write {
+                path: path.to_path_buf(),
+                source,
+            })
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(|e| match e {
+            Error::Write { source, .. } => Error::Write {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => Error::Bundle {
+                path: path.display().to_string(),
+                reason: format!(
+                    "the bundle just written does not load back and predict, so the file was \
+                     not replaced: {other}"
+                ),
+            },
+        })
+    }
+
     /// Rebuilds the network once and returns the bundle ready to predict
     /// ([`Model::from_bundle`]).
     pub fn into_model(self) -> Result<Model> {
@@ -243,6 +307,52 @@ mod tests {
             assert!((v - (f64::from(*r) * std + mean)).abs() < 1e-9);
         }
         assert!(model.predict_proba(&x).is_err());
+    }
+
+    #[test]
+    fn save_verified_replaces_a_good_file_only_with_a_bundle_that_predicts() {
+        let t = read_csv_bytes(CSV.as_bytes(), "t.csv", &CsvOptions::default()).unwrap();
+        let set = fit_table(&t, "y").unwrap();
+        let net = ModelSpec::Mlp(vec![3])
+            .for_table(&set)
+            .unwrap()
+            .build(0)
+            .unwrap();
+        let x = crate::to_f32(set.x.view());
+        let dir = std::env::temp_dir().join(format!("gb-verified-{}", std::process::id()));
+        let path = dir.join("m.gbx");
+        let good = Bundle::from_table(&net, &set).unwrap();
+        good.save_verified(&path, x.view()).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        assert_eq!(Bundle::load(&path).unwrap(), good);
+        // Finite weights so large that the outputs overflow: written, loaded back, refused.
+        let mut overflow = good.clone();
+        for (_, rec) in &mut overflow.weights.tensors {
+            rec.data.iter_mut().for_each(|v| *v = 1e30);
+        }
+        let e = overflow.save_verified(&path, x.view()).unwrap_err();
+        assert!(matches!(e, Error::Bundle { .. }), "{e}");
+        assert!(
+            e.to_string().contains("m.gbx") && e.to_string().contains("not replaced"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the good bundle survives"
+        );
+        // A path below a regular file: a write error naming the path, not "not a bundle".
+        let e = good
+            .save_verified(path.join("x.gbx"), x.view())
+            .unwrap_err();
+        assert!(matches!(e, Error::Write { .. }), "{e}");
+        assert!(
+            e.to_string().starts_with("cannot write") && e.to_string().contains("m.gbx"),
+            "{e}"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -36,7 +36,8 @@ impl FlatData {
     }
 
     /// Converts to `f32` for an input of datatype `dt`, rejecting elements that do not fit
-    /// it: non-numbers for every type; fractions and NaN words for integer types.
+    /// it: non-numbers for every type; fractions, NaN words and values outside the type's
+    /// range (UINT8 −5, INT8 300) for integer types.
     pub fn to_f32(&self, input: &str, dt: Datatype) -> Result<Vec<f32>> {
         let err = |reason: String| ServeError::Datatype {
             input: input.to_string(),
@@ -51,6 +52,22 @@ impl FlatData {
             if let Some(i) = self.first_fraction.or(self.first_word) {
                 return Err(err(format!(
                     "element {i} is {}, not an integer as {dt} requires",
+                    self.values[i]
+                )));
+            }
+            let (lo, hi): (f64, f64) = match dt {
+                Datatype::Uint8 => (0.0, u8::MAX as f64),
+                Datatype::Uint16 => (0.0, u16::MAX as f64),
+                Datatype::Uint32 => (0.0, u32::MAX as f64),
+                Datatype::Uint64 => (0.0, u64::MAX as f64),
+                Datatype::Int8 => (i8::MIN as f64, i8::MAX as f64),
+                Datatype::Int16 => (i16::MIN as f64, i16::MAX as f64),
+                Datatype::Int32 => (i32::MIN as f64, i32::MAX as f64),
+                _ => (i64::MIN as f64, i64::MAX as f64),
+            };
+            if let Some(i) = self.values.iter().position(|v| !(lo..=hi).contains(v)) {
+                return Err(err(format!(
+                    "element {i} is {}, outside {dt}'s range [{lo}, {hi}]",
                     self.values[i]
                 )));
             }
@@ -179,5 +196,28 @@ mod tests {
         assert!(d.to_f32("x", Datatype::Fp32).is_ok());
         let e = d.to_f32("x", Datatype::Int32).unwrap_err().to_string();
         assert!(e.contains("element 2") && e.contains("INT32"), "{e}");
+    }
+
+    #[test]
+    fn integer_types_are_range_checked() {
+        let e = parse("[0, 255, -5]")
+            .to_f32("pixels", Datatype::Uint8)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'pixels'") && e.contains("element 2 is -5") && e.contains("UINT8"),
+            "{e}"
+        );
+        let e = parse("[[1, -128], [127, 300]]")
+            .to_f32("x", Datatype::Int8)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("element 3 is 300") && e.contains("INT8"), "{e}");
+        assert_eq!(
+            parse("[0, 255]").to_f32("x", Datatype::Uint8).unwrap(),
+            vec![0.0, 255.0]
+        );
+        assert!(parse("[-128, 127]").to_f32("x", Datatype::Int8).is_ok());
+        assert!(parse("[300]").to_f32("x", Datatype::Fp32).is_ok());
     }
 }

@@ -173,6 +173,45 @@ fn strings(table: &Table, group: &ColumnGroup, fills: Option<&[String]>) -> Resu
     Ok(out)
 }
 
+/// Replaces the column index of an encoder's or scaler's error (it sees an array) by the
+/// table's column name, so the message names what a user can act on.
+fn name_column(e: DataError, names: &[String]) -> DataError {
+    let rename = |column: String| match column.parse::<usize>().ok().and_then(|j| names.get(j)) {
+        Some(name) => format!("'{name}'"),
+        None => column,
+    };
+    match e {
+        DataError::UnknownCategory {
+            op,
+            column,
+            row,
+            value,
+        } => DataError::UnknownCategory {
+            op,
+            column: rename(column),
+            row,
+            value,
+        },
+        DataError::MissingValue { op, row, column } => DataError::MissingValue {
+            op,
+            row,
+            column: rename(column),
+        },
+        DataError::NonFinite {
+            op,
+            row,
+            column,
+            value,
+        } => DataError::NonFinite {
+            op,
+            row,
+            column: rename(column),
+            value,
+        },
+        other => other,
+    }
+}
+
 fn numeric(table: &Table, names: &[String]) -> Result<Array2<f64>> {
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     table.to_array(&refs)
@@ -271,17 +310,39 @@ impl FittedColumnTransformer {
         &self.feature_names
     }
 
+    /// Checks a deserialised transformer (it may come from an untrusted model file): every
+    /// numeric group's fitted parameters ([`FittedPipeline::validate`]); errors name the
+    /// group and its columns.
+    pub fn validate(&self) -> Result<()> {
+        for fg in &self.groups {
+            if let FittedColumnStep::Numeric(p) = &fg.step {
+                p.validate().map_err(|e| {
+                    DataError::invalid(
+                        "FittedColumnTransformer::validate",
+                        format!(
+                            "group '{}' (columns {}): {e}",
+                            fg.group.name,
+                            fg.group.columns.join(", ")
+                        ),
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Applies the fitted groups to `table` (columns are looked up by name, so their order
     /// may differ from the training table's).
     pub fn transform(&self, table: &Table) -> Result<Array2<f64>> {
         let mut parts: Vec<Array2<f64>> = Vec::with_capacity(self.groups.len() + 1);
         for fg in &self.groups {
             let (g, fills) = (&fg.group, fg.fills.as_deref());
-            parts.push(match &fg.step {
-                FittedColumnStep::Numeric(p) => p.transform(numeric(table, &g.columns)?.view())?,
-                FittedColumnStep::OneHot(e) => e.transform(strings(table, g, fills)?.view())?,
-                FittedColumnStep::Ordinal(e) => e.transform(strings(table, g, fills)?.view())?,
-            });
+            let part = match &fg.step {
+                FittedColumnStep::Numeric(p) => p.transform(numeric(table, &g.columns)?.view()),
+                FittedColumnStep::OneHot(e) => e.transform(strings(table, g, fills)?.view()),
+                FittedColumnStep::Ordinal(e) => e.transform(strings(table, g, fills)?.view()),
+            };
+            parts.push(part.map_err(|e| name_column(e, &g.columns))?);
         }
         parts.push(numeric(table, &self.passthrough)?);
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();

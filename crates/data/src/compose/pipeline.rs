@@ -141,6 +141,79 @@ pub struct FittedPipeline {
 }
 
 impl FittedPipeline {
+    /// Checks the fitted parameters a deserialised pipeline carries (it may come from an
+    /// untrusted model file): every scaler's divisor or multiplier is finite and non-zero,
+    /// every offset finite, and kept-column indices are below the input width. A scale of
+    /// 0 would map every row to the same (or an infinite) value.
+    ///
+    /// ```
+    /// use glassbox_data::compose::{Pipeline, Step};
+    /// use glassbox_data::preprocess::{Fit, StandardScaler};
+    /// let x = ndarray::array![[1.0], [3.0]];
+    /// let mut p = Pipeline::new(vec![Step::Standard(StandardScaler::default())]).fit(x.view())?;
+    /// p.validate()?;
+    /// if let glassbox_data::compose::FittedStep::Standard(s) = &mut p.steps[0] { s.scale[0] = 0.0; }
+    /// assert!(p.validate().unwrap_err().to_string().contains("StandardScaler"));
+    /// # Ok::<(), glassbox_data::DataError>(())
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        let mut width = self.n_features;
+        for (i, step) in self.steps.iter().enumerate() {
+            let bad = |what: &str, j: usize, v: f64| {
+                Err(DataError::invalid(
+                    "FittedPipeline::validate",
+                    format!(
+                        "step {} ({}): {what} of feature {} is {v}",
+                        i + 1,
+                        step.name(),
+                        j + 1
+                    ),
+                ))
+            };
+            let divisors: &[&ndarray::Array1<f64>] = match step {
+                FittedStep::Standard(f) => &[&f.scale],
+                FittedStep::MinMax(f) => &[&f.scale],
+                FittedStep::Robust(f) => &[&f.scale],
+                FittedStep::MaxAbs(f) => &[&f.scale],
+                _ => &[],
+            };
+            for d in divisors {
+                if let Some((j, &v)) = d
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| !(v.is_finite() && **v != 0.0))
+                {
+                    return bad("scale", j, v);
+                }
+            }
+            let offsets: Vec<&ndarray::Array1<f64>> = match step {
+                FittedStep::Standard(f) if f.with_mean => vec![&f.mean],
+                FittedStep::MinMax(f) => vec![&f.min],
+                FittedStep::Robust(f) => vec![&f.center],
+                _ => vec![],
+            };
+            for o in offsets {
+                if let Some((j, &v)) = o.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                    return bad("offset", j, v);
+                }
+            }
+            if let Some(kept) = step.kept_columns() {
+                if let Some(&k) = kept.iter().find(|&&k| k >= width) {
+                    return Err(DataError::invalid(
+                        "FittedPipeline::validate",
+                        format!(
+                            "step {} ({}) keeps column {k} of {width}",
+                            i + 1,
+                            step.name()
+                        ),
+                    ));
+                }
+                width = kept.len();
+            }
+        }
+        Ok(())
+    }
+
     /// Names of the output columns given the input names (follows dropped columns).
     pub fn feature_names(&self, input: &[String]) -> Vec<String> {
         let mut names = input.to_vec();

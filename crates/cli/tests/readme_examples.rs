@@ -1,0 +1,116 @@
+//! Every `glassbox …` line of the README's ```sh blocks runs as written, in order, in a
+//! temporary directory holding the repository's `data/` (the examples use relative paths
+//! and write `bc.gbx` beside them). A long-running `serve` example is started, checked
+//! to answer `/v2/health/ready`, and stopped.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The `glassbox` command lines of the README's ```sh blocks, comments removed.
+fn readme_commands() -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let mut out = Vec::new();
+    let mut in_sh = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with("```") {
+            in_sh = !in_sh && t == "```sh";
+            continue;
+        }
+        if in_sh && t.starts_with("glassbox ") {
+            let words: Vec<String> = t
+                .split_whitespace()
+                .take_while(|w| !w.starts_with('#'))
+                .skip(1)
+                .map(str::to_string)
+                .collect();
+            out.push(words);
+        }
+    }
+    out
+}
+
+fn health(addr: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    write!(
+        s,
+        "GET /v2/health/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    raw.get(9..12)?.parse().ok()
+}
+
+#[test]
+fn every_readme_example_runs_as_written() {
+    let commands = readme_commands();
+    assert!(
+        commands.len() >= 7,
+        "the README's CLI block was not found: {commands:?}"
+    );
+    let dir = std::env::temp_dir().join(format!("glassbox-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data");
+    if !data.exists() {
+        std::os::unix::fs::symlink(repo().join("data").canonicalize().unwrap(), &data).unwrap();
+    }
+    let bin = env!("CARGO_BIN_EXE_glassbox");
+    for args in &commands {
+        let shown = format!("glassbox {}", args.join(" "));
+        if args[0] == "serve" {
+            // Runs until stopped; the README's default address, unless another process
+            // holds it on this machine (then the only change is the port).
+            let mut args = args.clone();
+            if !args.iter().any(|a| a == "--addr") && TcpListener::bind("127.0.0.1:8000").is_err() {
+                args.extend(["--addr".into(), "127.0.0.1:0".into()]);
+            }
+            let mut server = Command::new(bin)
+                .args(&args)
+                .current_dir(&dir)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            BufReader::new(server.stderr.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            let addr = line
+                .split("http://")
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+                .map(str::to_string);
+            let status = addr.as_deref().and_then(health);
+            server.kill().unwrap();
+            server.wait().unwrap();
+            assert_eq!(status, Some(200), "{shown}: {line}");
+            continue;
+        }
+        let out = Command::new(bin)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{shown} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!stdout.trim().is_empty(), "{shown} printed nothing");
+        if args.iter().any(|a| a == "--json") {
+            let v: serde_json::Value = serde_json::from_str(&stdout)
+                .unwrap_or_else(|e| panic!("{shown}: stdout is not JSON ({e})"));
+            if args.iter().any(|a| a == "--rows") {
+                assert_eq!(v["rows"].as_array().map(Vec::len), Some(5), "{shown}");
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
