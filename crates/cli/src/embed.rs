@@ -9,7 +9,7 @@ use glassbox::LongInputs;
 use serde_json::json;
 
 use crate::error::{failure, usage, CliResult};
-use crate::models::{open_model, read_table, string_column, wrong_kind};
+use crate::models::{open_model, read_table, string_column, text_error, wrong_kind};
 
 /// Flags of `glassbox embed`.
 #[derive(Debug, Args)]
@@ -57,7 +57,7 @@ pub fn run(a: EmbedArgs) -> CliResult<()> {
         LongInputs::Error
     };
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let e = embedder.embed(&refs, long)?;
+    let e = embedder.embed(&refs, long).map_err(text_error)?;
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
     let io = |e: std::io::Error| failure(format!("writing to stdout: {e}"));

@@ -98,3 +98,20 @@ pub fn string_column(table: &Table, column: &str, flag: &str) -> CliResult<Vec<S
         .map(|v| v.map(|x| x.to_string()).unwrap_or_default())
         .collect())
 }
+
+/// A text model's error, with an over-long input reported with the flag that cuts it:
+/// `…: input of N tokens is longer than the model's limit of L; pass '--truncate' to keep
+/// the first L tokens`.
+pub fn text_error(e: glassbox::Error) -> CliError {
+    match e {
+        glassbox::Error::Hf(glassbox::hf::HfError::InputTooLong {
+            what,
+            length,
+            limit,
+        }) => failure(format!(
+            "{what}: input of {length} tokens is longer than the model's limit of {limit}; \
+             pass '--truncate' to keep the first {limit} tokens"
+        )),
+        e => e.into(),
+    }
+}

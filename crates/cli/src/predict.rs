@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::error::{failure, usage, CliResult};
 use crate::input::prepare;
-use crate::models::{open_model, read_table, string_column, wrong_kind};
+use crate::models::{open_model, read_table, string_column, text_error, wrong_kind};
 
 /// Flags of `glassbox predict`.
 #[derive(Debug, Args)]
@@ -102,7 +102,7 @@ pub fn run(a: PredictArgs) -> CliResult<()> {
                 LongInputs::Error
             };
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let p = clf.predict(&refs, long)?;
+            let p = clf.predict(&refs, long).map_err(text_error)?;
             let texts = a.data.is_none().then_some(texts);
             (p, clf.labels().to_vec(), texts)
         }

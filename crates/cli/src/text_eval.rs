@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::error::{failure, usage, CliResult};
 use crate::evaluate::EvaluateArgs;
-use crate::models::{read_table, string_column, wrong_kind};
+use crate::models::{read_table, string_column, text_error, wrong_kind};
 
 /// The metrics report of the text classifier `model` on `a.data`.
 pub fn evaluate(model: &AutoModel, a: &EvaluateArgs) -> CliResult<Value> {
@@ -58,7 +58,9 @@ pub fn evaluate(model: &AutoModel, a: &EvaluateArgs) -> CliResult<Value> {
         LongInputs::Error
     };
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let Predictions::Classes { probabilities, .. } = clf.predict(&refs, long)? else {
+    let Predictions::Classes { probabilities, .. } =
+        clf.predict(&refs, long).map_err(text_error)?
+    else {
         return Err(failure(
             "a text classifier returned values instead of classes",
         ));

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 /// Hugging Face model directories (`predict --text`, `embed`, `generate`).
+#[path = "cli_end_to_end/hf_models.rs"]
 mod hf_models;
 
 fn bin() -> Command {

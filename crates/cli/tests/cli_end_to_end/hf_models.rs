@@ -180,7 +180,7 @@ fn over_long_texts_fail_with_the_limit_unless_truncated() {
     fails(
         &["predict", "--model", &bert, "--text", "hi", "--text", &long],
         1,
-        &["tokenizer.json", "text 1", "limit of 64"],
+        &["tokenizer.json", "text 1", "limit of 64", "--truncate"],
     );
     let v = json(&[
         "predict",
