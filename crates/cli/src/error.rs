@@ -53,6 +53,7 @@ failure_from!(
     glassbox::data::DataError,
     glassbox::metrics::MetricsError,
     glassbox::explain::ExplainError,
+    glassbox::hf::HfError,
     glassbox::nn::NnError,
     glassbox::report::ReportError
 );

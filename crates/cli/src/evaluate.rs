@@ -8,7 +8,7 @@ use glassbox::data::split::{KFold, StratifiedKFold};
 use glassbox::eval::{classification_metrics, regression_metrics};
 use glassbox::metrics::CvScores;
 use glassbox::tabular::{encode_known_target, fit_table, transform_table};
-use glassbox::{to_f32, to_f64, Bundle, Model, Network, Preprocessing, Targets, Task};
+use glassbox::{to_f32, to_f64, Bundle, Network, Preprocessing, Targets, Task};
 use ndarray::{Array2, Axis};
 use serde_json::{json, Value};
 
@@ -19,29 +19,30 @@ use crate::train::{fit_rows, n_outputs, subset_targets, Hyper};
 /// Flags of `glassbox evaluate`.
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
-    /// Model bundle written by `glassbox train` or `glassbox demo`.
+    /// Model bundle written by `glassbox train` or `glassbox demo`, or a Hugging Face
+    /// directory holding a text classifier (`BertForSequenceClassification`).
     #[arg(long, value_parser = crate::path_arg)]
     pub model: PathBuf,
-    /// Labelled data (CSV with the target column, or IDX images with labels beside them).
+    /// Labelled data (CSV with the target column, or IDX images with labels beside them;
+    /// for a text model, a CSV or .csv.gz with `--text-column` and `--target`).
     #[arg(long, value_parser = crate::path_arg)]
     pub data: PathBuf,
+    /// The column of `--data` holding the texts (text models).
+    #[arg(long, value_name = "COLUMN")]
+    pub text_column: Option<String>,
+    /// The column of `--data` holding the true labels, named as the model's `id2label`
+    /// (text models; a bundle knows its target column).
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Option<String>,
+    /// Cut texts longer than the model's limit instead of failing on them (text models).
+    #[arg(long)]
+    pub truncate: bool,
     /// Also cross-validate: retrain the bundle's architecture with its training settings on K folds.
     #[arg(long, value_name = "K")]
     pub cv: Option<usize>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Loads a bundle and rebuilds its network ([`Model::load`]), naming the file in errors.
-pub fn load_model(path: &Path) -> CliResult<Model> {
-    if !path.exists() {
-        return Err(failure(format!(
-            "{}: no such file (model bundle not found)",
-            path.display()
-        )));
-    }
-    Ok(Model::load(path)?)
 }
 
 /// The training settings stored in a bundle.
@@ -181,7 +182,25 @@ pub fn run(a: EvaluateArgs) -> CliResult<()> {
             )));
         }
     }
-    let (bundle, net) = load_model(&a.model)?.into_parts();
+    let model = crate::models::open_model(&a.model)?;
+    if !matches!(model.loaded(), glassbox::LoadedModel::Bundle(_)) {
+        let report = crate::text_eval::evaluate(&model, &a)?;
+        return print_report(&report, a.json);
+    }
+    for (flag, given) in [
+        ("--text-column", a.text_column.is_some()),
+        ("--target", a.target.is_some()),
+        ("--truncate", a.truncate),
+    ] {
+        if given {
+            return Err(usage(format!(
+                "'{flag}' is for text models (Hugging Face directories); {} is a glassbox \
+                 bundle, which knows its target column",
+                a.model.display()
+            )));
+        }
+    }
+    let (bundle, net) = model.into_bundle()?.into_parts();
     let prepared = prepare(&bundle, &a.data)?;
     let targets = prepared.targets.ok_or_else(|| {
         failure(format!(
@@ -210,8 +229,13 @@ pub fn run(a: EvaluateArgs) -> CliResult<()> {
             "std": cv.std,
         });
     }
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+    print_report(&report, a.json)
+}
+
+/// Prints an evaluation report: the JSON object, or one metric per line.
+pub fn print_report(report: &Value, json: bool) -> CliResult<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).expect("json"));
         return Ok(());
     }
     let obj = report.as_object().expect("object");

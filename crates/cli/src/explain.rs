@@ -28,7 +28,6 @@ use ndarray::{Array2, ArrayView2, Axis};
 use serde_json::{json, Value};
 
 use crate::error::{failure, usage, CliResult};
-use crate::evaluate::load_model;
 use crate::input::prepare;
 use crate::rows::parse_rows;
 
@@ -441,7 +440,7 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
         )));
     }
     let comm = comm.as_deref();
-    let (bundle, net) = load_model(&a.model)?.into_parts();
+    let (bundle, net) = crate::models::load_bundle(&a.model, "explain")?.into_parts();
     let prepared = prepare(&bundle, &a.data)?;
     if let Some(c) = comm {
         // Every rank must explain the same model on the same rows.

@@ -5,15 +5,19 @@
 
 mod demo;
 mod distributed;
+mod embed;
 mod error;
 mod evaluate;
 mod explain;
+mod generate;
 mod input;
+mod models;
 mod predict;
 mod report_build;
 mod rows;
 mod select;
 mod serve;
+mod text_eval;
 mod train;
 
 use std::path::PathBuf;
@@ -22,7 +26,9 @@ use clap::{Parser, Subcommand};
 
 use crate::error::CliError;
 
-/// Train, evaluate, explain and serve neural networks on the CPU.
+/// Train, evaluate, explain and serve neural networks on the CPU. Wherever `--model`
+/// takes a bundle file it also takes a Hugging Face model directory (config.json,
+/// model.safetensors, tokenizer.json).
 #[derive(Debug, Parser)]
 #[command(name = "glassbox", version, about, propagate_version = true)]
 struct Cli {
@@ -36,10 +42,17 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Train a model on a CSV table or IDX images and save a bundle.
     Train(train::TrainArgs),
-    /// Evaluate a bundle on a data file (optionally with K-fold cross-validation).
+    /// Evaluate a bundle on a data file (optionally with K-fold cross-validation), or a
+    /// Hugging Face text classifier on a labelled text CSV.
     Evaluate(evaluate::EvaluateArgs),
-    /// Predict classes (or probabilities) for a data file; CSV on stdout.
+    /// Predict classes (or probabilities) for a data file, or classify texts with a
+    /// Hugging Face text classifier; CSV (or JSON) on stdout.
     Predict(predict::PredictArgs),
+    /// Sentence embeddings of texts with a sentence-transformers directory (e.g.
+    /// all-MiniLM-L6-v2).
+    Embed(embed::EmbedArgs),
+    /// Continue a prompt with a Hugging Face GPT-2 (greedy, or seeded sampling).
+    Generate(generate::GenerateArgs),
     /// Explain a bundle's predictions with an attribution method or surrogate rules.
     Explain(explain::ExplainArgs),
     /// Rank and select features of a CSV table.
@@ -54,6 +67,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(a) => train::run(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Embed(a) => embed::run(a),
+        Command::Generate(a) => generate::run(a),
         Command::Explain(a) => explain::run(a),
         Command::SelectFeatures(a) => select::run(a),
         Command::Serve(a) => serve::run(a),

@@ -110,6 +110,14 @@ pub fn run(a: ServeArgs) -> CliResult<()> {
                 path.display()
             )));
         }
+        if let glassbox::ModelSource::HuggingFace { architecture, .. } =
+            glassbox::ModelSource::detect(&path)?
+        {
+            return Err(usage(format!(
+                "'--model {spec}': serving a Hugging Face directory ({architecture}) is not \
+                 supported yet; 'glassbox serve' serves glassbox bundles"
+            )));
+        }
         config = config
             .with_bundle(&name, path)
             .map_err(|e| failure(e.to_string()))?;

@@ -1,11 +1,16 @@
 //! End-to-end tests of the `glassbox` binary on real data: breast_cancer, wine, a CSV with
 //! missing values and a categorical column derived from iris, the demo, and the error paths
-//! (missing file, unknown target column, model of another architecture, usage errors).
+//! (missing file, unknown target column, model of another architecture, usage errors), and
+//! Hugging Face model directories (`hf_models`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+
+/// Hugging Face model directories (`predict --text`, `embed`, `generate`).
+#[path = "cli_end_to_end/hf_models.rs"]
+mod hf_models;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_glassbox"))

@@ -40,6 +40,39 @@ pub enum Error {
     /// From the distributed (MPI) layer: ranks that disagree, a failed rank.
     #[error(transparent)]
     Distributed(#[from] glassbox_distributed::DistributedError),
+    /// Reading or running a Hugging Face model directory failed (safetensors, config.json,
+    /// tokenizer.json, an over-long input).
+    #[error(transparent)]
+    Hf(#[from] glassbox_hf::HfError),
+    /// A path is neither a glassbox bundle nor a Hugging Face model directory.
+    #[error("{path}: not a model: {reason}")]
+    NotAModel {
+        /// The file or folder.
+        path: String,
+        /// What is missing.
+        reason: String,
+    },
+    /// A Hugging Face `config.json` names an architecture glassbox does not load.
+    #[error("{file}: field `{field}`: {reason}")]
+    UnsupportedModel {
+        /// The `config.json`.
+        file: String,
+        /// The field that decided (`architectures`, `model_type`).
+        field: &'static str,
+        /// What was found and what is supported.
+        reason: String,
+    },
+    /// A loaded model was asked for something its kind cannot do (embedding with a GPT-2,
+    /// generating with a classifier, predicting a table with a text model).
+    #[error("{path}: this model cannot {action} (it is a {kind})")]
+    Capability {
+        /// Where the model came from.
+        path: String,
+        /// What was asked.
+        action: &'static str,
+        /// What the model is.
+        kind: String,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

@@ -18,7 +18,10 @@
 //! - [`serve`] (feature `serve`, on by default): bundles served over the Open Inference
 //!   Protocol by `glassbox-serve` ([`serve::BundleModel`]);
 //! - [`tabular`]: CSV table → model-ready rows (imputation, one-hot, scaling), stored in the
-//!   bundle and re-applied unchanged.
+//!   bundle and re-applied unchanged;
+//! - [`AutoModel`] / [`ModelSource`] ([`source`]): one way to open any model path — a bundle
+//!   file, or a Hugging Face directory holding a text classifier, a sentence embedder or a
+//!   GPT-2 — and a typed error when a model is asked for what its kind cannot do.
 //!
 //! | layer | crate | re-exported as |
 //! | --- | --- | --- |
@@ -31,6 +34,7 @@
 //! | explanations | `glassbox-explain` | [`explain`] |
 //! | HTML reports | `glassbox-report` | [`report`] |
 //! | Open Inference Protocol server | `glassbox-serve` | [`serving`] (feature `serve`) |
+//! | Hugging Face directories: safetensors, tokenizers, BERT, GPT-2 | `glassbox-hf` | [`hf`] |
 //! | data-parallel training, distributed explanations (MPI with the `distributed` feature) | `glassbox-distributed` | [`distributed`] |
 //!
 //! Train → evaluate → explain → save, on the iris data shipped in the repository. Tables
@@ -105,6 +109,7 @@ pub mod predict;
 pub mod progress;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod source;
 pub mod tabular;
 pub mod trainer;
 
@@ -112,6 +117,9 @@ pub use glassbox_autograd as autograd;
 pub use glassbox_data as data;
 pub use glassbox_distributed as distributed;
 pub use glassbox_explain as explain;
+/// Hugging Face model directories (`glassbox-hf`): safetensors, configs, tokenizers, BERT,
+/// GPT-2; reached through [`AutoModel`].
+pub use glassbox_hf as hf;
 pub use glassbox_metrics as metrics;
 pub use glassbox_nn as nn;
 pub use glassbox_optim as optim;
@@ -136,6 +144,10 @@ pub use predict::{
     output_predictor, predict_outputs, predict_proba, proba_predictor, NetworkPredictor,
 };
 pub use progress::ProgressBar;
+pub use source::{
+    AutoModel, Generation, HfArchitecture, LoadedModel, LongInputs, ModelSource, TextClassifier,
+    TextEmbedder, TextGenerator,
+};
 pub use tabular::{fit_table, transform_table, TabularSet};
 pub use trainer::{
     BatchProgress, Callback, OptimizerKind, Targets, TrainConfig, TrainData, Trainer,
