@@ -15,6 +15,7 @@ mod rows;
 mod select;
 mod serve;
 mod train;
+mod train_text;
 
 use std::path::PathBuf;
 

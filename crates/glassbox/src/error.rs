@@ -40,6 +40,9 @@ pub enum Error {
     /// From the distributed (MPI) layer: ranks that disagree, a failed rank.
     #[error(transparent)]
     Distributed(#[from] glassbox_distributed::DistributedError),
+    /// A Hugging Face model directory, tokenizer or text model failed.
+    #[error(transparent)]
+    Hf(#[from] glassbox_hf::HfError),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

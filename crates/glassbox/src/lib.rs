@@ -105,12 +105,14 @@ pub mod progress;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod tabular;
+pub mod text;
 pub mod trainer;
 
 pub use glassbox_autograd as autograd;
 pub use glassbox_data as data;
 pub use glassbox_distributed as distributed;
 pub use glassbox_explain as explain;
+pub use glassbox_hf as hf;
 pub use glassbox_metrics as metrics;
 pub use glassbox_nn as nn;
 pub use glassbox_optim as optim;
