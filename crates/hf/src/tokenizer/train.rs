@@ -5,10 +5,10 @@ use std::path::Path;
 
 use tokenizers::decoders::wordpiece::WordPiece as WordPieceDecoder;
 use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
+use tokenizers::models::TrainerWrapper;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
-use tokenizers::models::TrainerWrapper;
 use tokenizers::AddedToken;
 
 use super::{tok_err, Tokenizer, Truncation};
