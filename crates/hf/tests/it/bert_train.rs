@@ -123,7 +123,10 @@ fn random_init_follows_transformers() {
         } else if k.ends_with(".bias") {
             assert!(v.iter().all(|&x| x == 0.0), "{k}");
         } else if n < 2048.0 {
-            assert!(v.iter().all(|&x| x.abs() < 0.2) && sd > 0.01, "{k}: sd {sd}");
+            assert!(
+                v.iter().all(|&x| x.abs() < 0.2) && sd > 0.01,
+                "{k}: sd {sd}"
+            );
         } else {
             // normal(0, 0.02): the sample sd of ≥ 2048 draws is within 10%.
             assert!((sd - 0.02).abs() < 0.002, "{k}: sd {sd}");
