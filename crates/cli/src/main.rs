@@ -19,6 +19,7 @@ mod select;
 mod serve;
 mod text_eval;
 mod train;
+mod train_text;
 
 use std::path::PathBuf;
 

@@ -28,7 +28,12 @@ pub struct TrainArgs {
     /// Target column (CSV only).
     #[arg(long)]
     pub target: Option<String>,
-    /// Architecture: `mlp:128,64`, `cnn[:16,32]` or `lstm:64`.
+    /// Text column of a CSV: trains a Transformer text classifier (`--model transformer:…`)
+    /// and writes a Hugging Face model directory to `--out`.
+    #[arg(long)]
+    pub text_column: Option<String>,
+    /// Architecture: `mlp:128,64`, `cnn[:16,32]`, `lstm:64`, or for text
+    /// `transformer:layers=2,hidden=128,heads=4,max_len=128,vocab=8000`.
     #[arg(long, default_value = "mlp:128,64")]
     pub model: String,
     /// Maximum number of epochs.
@@ -52,7 +57,7 @@ pub struct TrainArgs {
     /// Seed of initialisation, split and shuffles.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Where to write the model bundle.
+    /// Where to write the model bundle (a directory for text models).
     #[arg(long, default_value = "model.gbx", value_parser = crate::path_arg)]
     pub out: PathBuf,
     /// No progress output.
@@ -329,6 +334,9 @@ pub fn n_outputs(task: &Task) -> usize {
 
 /// Runs `glassbox train`.
 pub fn run(a: TrainArgs) -> CliResult<()> {
+    if crate::train_text::wants_text(&a) {
+        return crate::train_text::run(a);
+    }
     let h = Hyper::from_args(&a)?;
     let comm = crate::distributed::communicator(a.distributed)?;
     let root = crate::distributed::is_root(&comm);

@@ -581,3 +581,105 @@ fn demo_trains_explains_and_writes_the_report() {
     );
     println!("demo report screenshot: {}", shot.display());
 }
+
+/// Writes every `step`-th mail of SpamAssassin (body and label) to a small CSV.
+fn spam_slice(step: usize) -> Option<PathBuf> {
+    use glassbox::data::{read_csv, ColumnType, CsvOptions};
+    let path = glassbox_testkit::shared_file("data/text/spam_assassin.csv.gz")?;
+    let opts = CsvOptions::default()
+        .with_type("body", ColumnType::Text)
+        .with_type("label", ColumnType::Categorical);
+    let table = read_csv(&path, &opts).unwrap();
+    let col = |name: &str| table.column(name).unwrap().as_strings().unwrap().to_vec();
+    let (body, label) = (col("body"), col("label"));
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut csv = String::from("body,label\n");
+    for i in (0..body.len()).step_by(step) {
+        let b = body[i].clone().unwrap_or_default();
+        csv.push_str(&format!("{},{}\n", quote(&b), label[i].as_deref().unwrap()));
+    }
+    let out = tmp("spam_slice.csv");
+    std::fs::write(&out, csv).unwrap();
+    Some(out)
+}
+
+#[test]
+fn train_text_writes_a_hugging_face_directory() {
+    let Some(csv) = spam_slice(20) else { return };
+    let out = tmp("spam-bert");
+    let c = csv.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    let stdout = ok(&[
+        "train",
+        "--data",
+        c,
+        "--text-column",
+        "body",
+        "--target",
+        "label",
+        "--model",
+        "transformer:layers=1,hidden=32,heads=2,max_len=64,vocab=1000",
+        "--epochs",
+        "1",
+        "--out",
+        o,
+        "--quiet",
+    ]);
+    assert!(
+        stdout.contains("saved") && stdout.contains("val_accuracy"),
+        "{stdout}"
+    );
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["architectures"][0], "BertForSequenceClassification");
+    assert_eq!(config["id2label"]["1"], "spam");
+    assert_eq!(config["num_hidden_layers"], 1);
+    assert_eq!(config["max_position_embeddings"], 64);
+    // The directory loads as a Hugging Face model and classifies (no accuracy claim).
+    let clf = glassbox::text::TextClassifier::load(&out).unwrap();
+    let p = clf
+        .predict_proba(&["Dear friend, claim your FREE prize now!!!", ""])
+        .unwrap();
+    assert!(p
+        .iter()
+        .all(|r| r.len() == 2 && (r.iter().sum::<f32>() - 1.0).abs() < 1e-5));
+    // No temporary directory is left next to it.
+    let leftovers = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp-")
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+
+    // Errors name the flag or column at fault.
+    let base = [
+        "train", "--data", c, "--target", "label", "--out", o, "--quiet",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&str> {
+        base.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    fails(
+        &with(&["--text-column", "text", "--model", "transformer"]),
+        1,
+        &["text"],
+    );
+    fails(
+        &with(&["--text-column", "body", "--model", "mlp:16"]),
+        2,
+        &["--model"],
+    );
+    fails(
+        &with(&["--text-column", "body", "--model", "transformer:hidden=30"]),
+        2,
+        &["--model", "heads"],
+    );
+    fails(&with(&["--model", "transformer"]), 2, &["--text-column"]);
+}

@@ -111,6 +111,7 @@ pub mod progress;
 pub mod serve;
 pub mod source;
 pub mod tabular;
+pub mod text;
 pub mod trainer;
 
 pub use glassbox_autograd as autograd;

@@ -51,5 +51,5 @@ pub use safetensors_file::{
     serialize_safetensors, write_safetensors, Dtype, SafetensorsFile, TensorEntry, TensorToWrite,
 };
 pub use sentence::{cosine_matrix, l2_normalize, Pooling, SentenceEmbedder};
-pub use tokenizer::{Encoding, Tokenizer, Truncation};
+pub use tokenizer::{Encoding, Tokenizer, Truncation, WordPieceOptions};
 pub use weights::Checkpoint;

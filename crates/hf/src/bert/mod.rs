@@ -9,6 +9,8 @@
 
 mod embeddings;
 mod model;
+mod pretrained;
+mod state;
 
 use std::path::Path;
 

@@ -54,8 +54,19 @@ impl BertModel {
     /// pooler is loaded when the checkpoint has one.
     pub(crate) fn load(ck: &mut Checkpoint, prefix: &str, config: BertConfig) -> Result<Self> {
         let embeddings = BertEmbeddings::load(ck, prefix, &config)?;
+        // Hugging Face's dropouts (training mode only): hidden_dropout_prob after the
+        // attention and feed-forward blocks, attention_probs_dropout_prob on the attention
+        // probabilities, none between the two feed-forward linears.
+        let (hidden_p, attn_p) = (
+            config.hidden_dropout_prob as f32,
+            config.attention_probs_dropout_prob as f32,
+        );
         let layers = (0..config.num_hidden_layers)
-            .map(|i| load_layer(ck, &format!("{prefix}encoder.layer.{i}."), &config)?.build())
+            .map(|i| {
+                let layer = load_layer(ck, &format!("{prefix}encoder.layer.{i}."), &config)?;
+                let seed = 0x5eed_0000 + i as u64;
+                Ok(layer.build()?.with_dropout(hidden_p, 0.0, attn_p, seed)?)
+            })
             .collect::<Result<Vec<_>>>()?;
         let h = config.hidden_size;
         let pooler = if ck.has_prefix(&format!("{prefix}pooler.")) {

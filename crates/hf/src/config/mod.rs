@@ -2,6 +2,7 @@
 //! of the wrong type or range is an [`HfError::Config`](crate::HfError::Config) naming the
 //! file and the field.
 
+mod bert_write;
 mod fields;
 
 use std::collections::BTreeMap;
@@ -122,6 +123,8 @@ pub struct BertConfig {
     pub labels: Option<Vec<String>>,
     /// `architectures`, when present.
     pub architectures: Vec<String>,
+    /// `initializer_range`: standard deviation of the random initialisation (default 0.02).
+    pub initializer_range: f64,
 }
 
 impl BertConfig {
@@ -171,6 +174,7 @@ impl BertConfig {
             classifier_dropout: f.opt("classifier_dropout")?,
             labels: labels(f)?,
             architectures: f.or("architectures", Vec::new())?,
+            initializer_range: f.or("initializer_range", 0.02)?,
         })
     }
 

@@ -11,6 +11,7 @@
 //! `max_position_embeddings`) is an [`HfError::InputTooLong`] naming both lengths.
 
 mod encoding;
+mod train;
 
 use std::path::Path;
 
@@ -19,6 +20,7 @@ use tokenizers::EncodeInput;
 
 use crate::error::{HfError, Result};
 pub use encoding::Encoding;
+pub use train::{WordPieceOptions, BERT_SPECIAL_TOKENS};
 
 /// What to do with an input longer than the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

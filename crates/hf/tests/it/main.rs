@@ -1,6 +1,7 @@
 //! End-to-end tests of glassbox-hf against the Hugging Face references (one test binary).
 
 mod bert;
+mod bert_train;
 mod gpt2;
 mod minilm;
 mod safetensors_fuzz;

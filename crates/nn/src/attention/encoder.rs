@@ -1,5 +1,7 @@
 //! `TransformerEncoderLayer`: self-attention and a feed-forward block, post- or pre-norm.
 
+use std::sync::{Arc, Mutex};
+
 use glassbox_autograd::Var;
 use glassbox_tensor::rng::Rng;
 
@@ -8,7 +10,7 @@ use super::kv_cache::KvCache;
 use super::mask::Mask;
 use super::mha::{AttentionOptions, MhaOutput, MultiheadAttention};
 use crate::error::{NnError, Result};
-use crate::layers::{ActivationKind, LayerNorm, Linear};
+use crate::layers::{ActivationKind, Dropout, LayerNorm, Linear, SharedRng};
 use crate::module::{prefixed, Module};
 
 /// Per-call options of [`TransformerEncoderLayer::forward_with`] (PyTorch's `src_mask`,
@@ -112,6 +114,45 @@ impl TransformerEncoderLayer {
             norm_first,
             training: true,
         })
+    }
+
+    /// Sets the dropout probabilities of a layer (e.g. one built with
+    /// [`from_parts`](Self::from_parts)): `residual` after each sub-block (before the
+    /// residual addition), `feed_forward` between the two feed-forward linears, `attention`
+    /// on the attention probabilities. Hugging Face BERT is `(hidden_dropout_prob, 0,
+    /// attention_probs_dropout_prob)`; PyTorch's layer uses one `dropout` for all three.
+    /// Masks come from one generator seeded with `seed`; dropout acts in training mode only.
+    pub fn with_dropout(
+        self,
+        residual: f32,
+        feed_forward: f32,
+        attention: f32,
+        seed: u64,
+    ) -> Result<Self> {
+        let shared: SharedRng = Arc::new(Mutex::new(Rng::new(seed)));
+        let TransformerEncoderLayer {
+            self_attn,
+            norm1,
+            norm2,
+            mut ff,
+            norm_first,
+            training,
+        } = self;
+        let self_attn = self_attn.with_dropout(attention, shared.clone())?;
+        ff.dropout = Dropout::with_rng(feed_forward, shared.clone())?;
+        for d in &mut ff.residual_dropouts {
+            *d = Dropout::with_rng(residual, shared.clone())?;
+        }
+        let mut layer = TransformerEncoderLayer {
+            self_attn,
+            norm1,
+            norm2,
+            ff,
+            norm_first,
+            training,
+        };
+        layer.set_training(training);
+        Ok(layer)
     }
 
     /// The first feed-forward linear (`d_model → dim_feedforward`).

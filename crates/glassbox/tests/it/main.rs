@@ -1,0 +1,3 @@
+//! End-to-end tests of the umbrella crate (one test binary).
+
+mod text_spam;
