@@ -29,11 +29,13 @@
 //!     calls.fetch_add(1, Ordering::Relaxed);
 //!     x.sum_axis(Axis(1)).insert_axis(Axis(1))
 //! };
-//! // A check that has already fired: no model call is made at all.
+//! // A check that has already fired: no model call is made at all (not even the
+//! // background's expected value, which `KernelShap::new` evaluates).
 //! let stopped = Stoppable::new(&f, StopCheck::new(|| true));
 //! let background = Background::new(Array2::zeros((1, 3)))?;
-//! let shap = KernelShap::new(&stopped, background, KernelShapConfig::default())?;
-//! let err = shap.explain(array![[1.0, 2.0, 3.0]].view()).unwrap_err();
+//! let err = KernelShap::new(&stopped, background, KernelShapConfig::default())
+//!     .and_then(|shap| shap.explain(array![[1.0, 2.0, 3.0]].view()))
+//!     .unwrap_err();
 //! assert!(matches!(err, ExplainError::Stopped { .. }), "{err}");
 //! assert_eq!(calls.load(Ordering::Relaxed), 0);
 //! # Ok::<(), ExplainError>(())
