@@ -114,7 +114,7 @@ fn batching_off_runs_each_request_alone() {
 }
 
 #[test]
-fn explanations_run_on_the_compute_pool() {
+fn explanations_run_on_the_explanation_pool() {
     rt().block_on(async {
         let m = Instrumented::new(MlpClassifier::random(&[D], &[], 3, 23), Duration::ZERO);
         let srv = TestServer::start(ServerConfig::default().with_model("m", 1, m.clone())).await;
@@ -128,7 +128,8 @@ fn explanations_run_on_the_compute_pool() {
         assert_eq!(r.status, 200, "{}", r.text());
         let threads = m.threads.lock().unwrap().clone();
         assert_eq!(threads.len(), 1);
-        assert!(threads[0].starts_with("glassbox-compute-"), "{threads:?}");
+        // Their own pool, separate from inference's `glassbox-compute-*` threads.
+        assert!(threads[0].starts_with("glassbox-explain-"), "{threads:?}");
         srv.shutdown().await;
     });
 }

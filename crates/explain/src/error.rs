@@ -116,6 +116,13 @@ pub enum ExplainError {
         /// The model's error, as the predictor returned it.
         error: ModelError,
     },
+    /// The caller's [`StopCheck`](crate::StopCheck) fired (a deadline passed or the work
+    /// was cancelled) before the method finished; no result is returned.
+    #[error("{op}: stopped before finishing (deadline passed or cancelled)")]
+    Stopped {
+        /// Method that was stopped.
+        op: &'static str,
+    },
     /// Writing a picture failed.
     #[error("{op}: could not write {path}: {reason}")]
     Io {
@@ -181,6 +188,9 @@ impl ExplainError {
 
     /// An [`ExplainError::Model`] for method `op`.
     pub(crate) fn model(op: &'static str, error: PredictError) -> Self {
+        if error.downcast_ref::<crate::stop::Stopped>().is_some() {
+            return ExplainError::Stopped { op };
+        }
         ExplainError::Model {
             op,
             error: error.into(),

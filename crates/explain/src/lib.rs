@@ -15,6 +15,7 @@
 //! | [`surrogate`] | CART global surrogate, IF–THEN rules with coverage/accuracy, fidelity |
 //! | [`checks`] | deletion/insertion curves and AUC, infidelity, max-sensitivity, Spearman rank correlation |
 //! | [`plot`] | attribution heatmap PNG over an image, SVG bar charts |
+//! | [`stop`] | stopping any method at a deadline or on cancellation ([`StopCheck`], [`Stoppable`]) |
 //! | [`selection`] | variance threshold, f_classif, χ², mutual information, SelectKBest, RFE |
 //!
 //! ```
@@ -68,8 +69,10 @@ pub mod predictor;
 pub mod rng;
 pub mod selection;
 pub mod shapley;
+pub mod stop;
 pub mod surrogate;
 
 pub use attribution::Attribution;
 pub use error::{ExplainError, ModelError, PredictError, Result};
 pub use predictor::{PredictResult, Predictor, TryFn};
+pub use stop::{StopCheck, Stoppable, Stopped};

@@ -11,6 +11,7 @@ use glassbox_autograd::{no_grad, Var};
 use glassbox_explain::gradient::{
     self as eg, integrated_gradients_adaptive, AdaptiveIgConfig, GradModel, Interpolation,
 };
+use glassbox_explain::StopCheck;
 use glassbox_nn::Module;
 use glassbox_tensor::Tensor;
 use ndarray::{Array2, ArrayD, ArrayView2};
@@ -106,7 +107,50 @@ pub fn integrated_gradients(
     baseline: ArrayView2<f64>,
     targets: &[usize],
 ) -> Result<IntegratedGradients> {
-    integrated_gradients_with(net, x, baseline, targets, None)
+    integrated_gradients_with(net, x, baseline, targets, None, &IgLimits::default())
+}
+
+/// Bounds on one [`integrated_gradients_limited`] run (used by the server).
+#[derive(Debug, Clone)]
+pub struct IgLimits {
+    /// Asked before every forward pass; once it fires the run ends with
+    /// [`ExplainError::Stopped`](glassbox_explain::ExplainError::Stopped) (as
+    /// [`Error::Explain`] or [`Error::Gradient`]).
+    pub stop: StopCheck,
+    /// Most gradient evaluations per row, the 64-node start rule and both ends included
+    /// (so at least 66); rows still incomplete then have `converged == false`.
+    pub max_evaluations: usize,
+}
+
+impl Default for IgLimits {
+    fn default() -> Self {
+        IgLimits {
+            stop: StopCheck::never(),
+            max_evaluations: AdaptiveIgConfig::default().budget,
+        }
+    }
+}
+
+/// Smallest [`IgLimits::max_evaluations`]: the adaptive rule's start nodes plus both ends.
+pub const IG_MIN_EVALUATIONS: usize = 66;
+
+/// [`integrated_gradients`] under [`IgLimits`]: a stop check (deadline, cancellation)
+/// and an evaluation budget per row.
+pub fn integrated_gradients_limited(
+    net: &Network,
+    x: ArrayView2<f64>,
+    baseline: ArrayView2<f64>,
+    targets: &[usize],
+    limits: &IgLimits,
+) -> Result<IntegratedGradients> {
+    if limits.max_evaluations < IG_MIN_EVALUATIONS {
+        return Err(Error::Input(format!(
+            "IG needs at least {IG_MIN_EVALUATIONS} gradient evaluations per row (64 start \
+             nodes and both ends), got a budget of {}",
+            limits.max_evaluations
+        )));
+    }
+    integrated_gradients_with(net, x, baseline, targets, None, limits)
 }
 
 /// [`integrated_gradients`] with the absolute completeness tolerance given rather than
@@ -126,7 +170,14 @@ pub fn integrated_gradients_with_tolerance(
             "IG tolerance must be positive and finite, got {tolerance}"
         )));
     }
-    integrated_gradients_with(net, x, baseline, targets, Some(tolerance))
+    integrated_gradients_with(
+        net,
+        x,
+        baseline,
+        targets,
+        Some(tolerance),
+        &IgLimits::default(),
+    )
 }
 
 /// The tolerance [`integrated_gradients`] uses for this batch: [`IG_RELATIVE_TOLERANCE`]
@@ -184,6 +235,7 @@ fn integrated_gradients_with(
     baseline: ArrayView2<f64>,
     targets: &[usize],
     tolerance: Option<f64>,
+    limits: &IgLimits,
 ) -> Result<IntegratedGradients> {
     let n = x.nrows();
     let (t, b) = ig_inputs(net, x, baseline, targets)?;
@@ -193,9 +245,11 @@ fn integrated_gradients_with(
     let config = AdaptiveIgConfig {
         baseline: eg::Baseline::Tensor(b),
         tolerance: tolerance.unwrap_or_else(|| tolerance_for(&output_difference)),
+        budget: limits.max_evaluations,
         ..AdaptiveIgConfig::default()
     };
-    let r = integrated_gradients_adaptive(&GradModel::new(net), &t, targets, &config)?;
+    let model = GradModel::new(net).with_stop(limits.stop.clone());
+    let r = integrated_gradients_adaptive(&model, &t, targets, &config)?;
     Ok(IntegratedGradients {
         attributions: as_rows(r.attributions, n),
         convergence_delta: r.convergence_delta.to_vec(),

@@ -42,20 +42,43 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use glassbox_explain::shapley::{Background, KernelShap, KernelShapConfig};
+use glassbox_explain::{StopCheck, Stoppable};
 use glassbox_serve::{
     Datatype, ExplainParams, Explanation, ModelLoader, ModelMetadata, OutputTensor, Prediction,
     ServableModel, ServeError, ServerConfig, TensorSpec,
 };
 use ndarray::{Array2, ArrayD, IxDyn};
+use serde_json::Value;
 
 use crate::bundle::{Bundle, Task};
-use crate::gradient::{grad_cam, integrated_gradients, saliency};
+use crate::gradient::{
+    grad_cam, integrated_gradients_limited, saliency, IgLimits, IG_MIN_EVALUATIONS,
+};
 use crate::model::Model;
 
+/// Default gradient-evaluation budget per row of `ig` (the adaptive rule's own default),
+/// lowered to the server's `--explain-max-evaluations` when that is smaller.
+const IG_DEFAULT_EVALUATIONS: usize = 4096;
+
 /// A bundle as a [`ServableModel`]: `predict` returns class probabilities, indices and
-/// labels (or one regression value); `explain` supports `ig`, `saliency` and, for CNNs,
-/// `gradcam`. Served bundles take the network's input (pixels in `[0, 1]`, standardised
-/// table rows), not raw tables.
+/// labels (or one regression value). Served bundles take the network's input (pixels in
+/// `[0, 1]`, standardised table rows), not raw tables.
+///
+/// `explain` methods and their parameters (any other parameter is a 400):
+/// - `ig`: Integrated Gradients with the adaptive rule (refined until each row's
+///   attributions add up to `f(x) − f(baseline)` within 1e-4 of it). `baseline`: a number
+///   for every feature or one number per feature (default 0, the training mean of a
+///   standardised table); `max_evaluations`: gradient evaluations per row, 66 to the
+///   server's `--explain-max-evaluations` (default the smaller of 4096 and that limit).
+///   `n_steps` is rejected: the adaptive rule has no fixed step count.
+/// - `shap`: Kernel SHAP of the class probabilities against a single background row, the
+///   `baseline` (as for `ig`). `n_samples`: coalitions per row, up to the server's
+///   `--explain-max-samples` (default the smaller of `2·features + 2048` and that limit).
+/// - `saliency`, and `gradcam` for CNNs: no parameters.
+///
+/// Every method stops at the request's deadline: the gradient methods before each forward
+/// pass, Kernel SHAP before each batch of model evaluations.
 #[derive(Debug)]
 pub struct BundleModel {
     name: String,
@@ -136,7 +159,7 @@ impl BundleModel {
     }
 
     fn methods(&self) -> Vec<&'static str> {
-        let mut methods = vec!["ig", "saliency"];
+        let mut methods = vec!["ig", "saliency", "shap"];
         if self.gradcam_layer().is_some() {
             methods.push("gradcam");
         }
@@ -145,6 +168,89 @@ impl BundleModel {
 
     fn gradcam_layer(&self) -> Option<String> {
         self.model.bundle().meta.architecture.gradcam_layer()
+    }
+
+    /// The `baseline` parameter as one row `[1, n_inputs]` (default zeros).
+    fn baseline(&self, params: &ExplainParams) -> Result<Array2<f64>, ServeError> {
+        let m = self.model.bundle().meta.architecture.n_inputs();
+        let bad = |v: &Value| {
+            ServeError::Explain(format!(
+                "parameter 'baseline' must be a finite number or a list of {m} finite numbers, got {}",
+                short(v)
+            ))
+        };
+        let finite = |v: &Value| v.as_f64().filter(|x| x.is_finite());
+        match params.options.get("baseline") {
+            None => Ok(Array2::zeros((1, m))),
+            Some(v @ Value::Array(items)) => {
+                if items.len() != m {
+                    return Err(bad(v));
+                }
+                let row: Option<Vec<f64>> = items.iter().map(finite).collect();
+                Array2::from_shape_vec((1, m), row.ok_or_else(|| bad(v))?)
+                    .map_err(|e| self.model_err(e))
+            }
+            Some(v) => finite(v)
+                .map(|b| Array2::from_elem((1, m), b))
+                .ok_or_else(|| bad(v)),
+        }
+    }
+
+    fn ig_evaluations(&self, params: &ExplainParams) -> Result<usize, ServeError> {
+        let default = IG_DEFAULT_EVALUATIONS.min(params.limits.max_evaluations);
+        let budget = params.usize_option("max_evaluations", default)?;
+        params.limits.check_evaluations("max_evaluations", budget)?;
+        if budget < IG_MIN_EVALUATIONS {
+            return Err(ServeError::Explain(format!(
+                "method 'ig' needs max_evaluations >= {IG_MIN_EVALUATIONS} (64 start nodes and \
+                 both ends), got {budget}"
+            )));
+        }
+        Ok(budget)
+    }
+
+    fn shap_samples(&self, params: &ExplainParams) -> Result<usize, ServeError> {
+        let m = self.model.bundle().meta.architecture.n_inputs();
+        let default = (2 * m + 2048).min(params.limits.max_samples);
+        let n = params.usize_option("n_samples", default)?;
+        params.limits.check_samples("n_samples", n)?;
+        Ok(n)
+    }
+
+    /// Kernel SHAP of the probabilities of each row's target class.
+    fn shap(
+        &self,
+        x: &Array2<f64>,
+        targets: &[usize],
+        params: &ExplainParams,
+        stop: StopCheck,
+    ) -> crate::Result<Array2<f64>> {
+        let predictor = Stoppable::new(self.model.network().proba_predictor(), stop);
+        let config = KernelShapConfig {
+            n_samples: Some(
+                self.shap_samples(params)
+                    .map_err(|e| crate::Error::Input(e.to_string()))?,
+            ),
+            ..KernelShapConfig::default()
+        };
+        let background = Background::new(
+            self.baseline(params)
+                .map_err(|e| crate::Error::Input(e.to_string()))?,
+        )?;
+        let v = KernelShap::new(&predictor, background, config)?.explain(x.view())?;
+        Ok(Array2::from_shape_fn(x.dim(), |(i, j)| {
+            v.values[[i, j, targets[i]]]
+        }))
+    }
+}
+
+/// A JSON value for an error message, cut to a readable length.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(77).collect::<String>())
+    } else {
+        s
     }
 }
 
@@ -187,11 +293,40 @@ impl ServableModel for BundleModel {
         })
     }
 
+    fn check_explain(&self, params: &ExplainParams) -> Result<(), ServeError> {
+        match params.method.as_str() {
+            "ig" => {
+                if params.options.contains_key("n_steps") {
+                    return Err(ServeError::Explain(format!(
+                        "method 'ig' does not take 'n_steps': it uses an adaptive rule (64 \
+                         Gauss-Legendre start nodes, refined until each row's attributions add \
+                         up to f(x) - f(baseline) within 1e-4 of it); bound its cost with \
+                         'max_evaluations' (gradient evaluations per row, {IG_MIN_EVALUATIONS} \
+                         to {} on this server)",
+                        params.limits.max_evaluations
+                    )));
+                }
+                params.check_option_names(&["baseline", "max_evaluations"])?;
+                self.ig_evaluations(params)?;
+                self.baseline(params).map(|_| ())
+            }
+            "shap" => {
+                params.check_option_names(&["baseline", "n_samples"])?;
+                self.shap_samples(params)?;
+                self.baseline(params).map(|_| ())
+            }
+            _ => params.check_option_names(&[]),
+        }
+    }
+
     fn explain(
         &self,
         batch: ArrayD<f32>,
         params: &ExplainParams,
     ) -> Result<Explanation, ServeError> {
+        self.check_explain(params)?;
+        let cancel = params.cancel.clone();
+        let stop = StopCheck::new(move || cancel.is_cancelled());
         let Task::Classification { classes } = self.model.task() else {
             return Err(ServeError::Explain(
                 "regression models have no explain methods".into(),
@@ -201,11 +336,18 @@ impl ServableModel for BundleModel {
         let x = self.rows_f64(&batch)?;
         let predicted = net.predict(&batch).map_err(|e| self.model_err(e))?;
         let targets = params.targets(&predicted, classes.len())?;
+        params.cancel.check()?;
         let attrs = match params.method.as_str() {
             "ig" => {
-                let zero = Array2::zeros((1, x.ncols()));
-                integrated_gradients(net, x.view(), zero.view(), &targets).map(|r| r.attributions)
+                let limits = IgLimits {
+                    stop,
+                    max_evaluations: self.ig_evaluations(params)?,
+                };
+                let base = self.baseline(params)?;
+                integrated_gradients_limited(net, x.view(), base.view(), &targets, &limits)
+                    .map(|r| r.attributions)
             }
+            "shap" => self.shap(&x, &targets, params, stop),
             "saliency" => saliency(net, x.view(), &targets),
             "gradcam" => match self.gradcam_layer() {
                 Some(layer) => grad_cam(net, x.view(), &targets, &layer),
@@ -222,7 +364,13 @@ impl ServableModel for BundleModel {
                 )))
             }
         }
-        .map_err(|e| self.model_err(e))?;
+        .map_err(|e| {
+            if params.cancel.is_cancelled() {
+                params.cancel.error()
+            } else {
+                self.model_err(e)
+            }
+        })?;
         let attributions = ArrayD::from_shape_vec(
             IxDyn(batch.shape()),
             attrs.iter().map(|&v| v as f32).collect(),
@@ -295,89 +443,5 @@ impl ServeBundles for ServerConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::arch::ModelSpec;
-
-    fn classifier() -> (BundleModel, Model) {
-        let arch = ModelSpec::Cnn(vec![2]).resolve(&[1, 4, 4], 3).unwrap();
-        let net = arch.build(2).unwrap();
-        let classes = vec!["a".to_string(), "b".into(), "c".into()];
-        let bundle = Bundle::from_images(&net, classes, 1.0).unwrap();
-        let reference = bundle.clone().into_model().unwrap();
-        (BundleModel::new("cnn", bundle).unwrap(), reference)
-    }
-
-    #[test]
-    fn served_predictions_are_the_models_own() {
-        let (served, model) = classifier();
-        let batch = ArrayD::from_shape_fn(IxDyn(&[3, 1, 4, 4]), |i| {
-            ((i[0] * 5 + i[2] * 4 + i[3]) % 7) as f32 / 7.0
-        });
-        let p = served.predict(batch.clone()).unwrap();
-        let want = model.network().predict_proba(&batch).unwrap();
-        match &p.outputs[0].1 {
-            OutputTensor::Fp32(a) => assert_eq!(a, &want.into_dyn()),
-            other => panic!("probabilities have the wrong type: {other:?}"),
-        }
-        match &p.outputs[2].1 {
-            OutputTensor::Bytes(l) => {
-                let idx = model.network().predict(&batch).unwrap();
-                let names: Vec<&str> = idx.iter().map(|&i| ["a", "b", "c"][i]).collect();
-                assert_eq!(l.iter().map(String::as_str).collect::<Vec<_>>(), names);
-            }
-            other => panic!("labels have the wrong type: {other:?}"),
-        }
-        assert_eq!(
-            served.metadata().explain_methods,
-            vec!["ig", "saliency", "gradcam"]
-        );
-    }
-
-    #[test]
-    fn bad_batches_and_methods_are_client_errors() {
-        let (served, _) = classifier();
-        let e = served.predict(ArrayD::zeros(IxDyn(&[2, 15]))).unwrap_err();
-        assert!(matches!(e, ServeError::InvalidRequest(_)), "{e}");
-        let mut nan = ArrayD::zeros(IxDyn(&[1, 16]));
-        nan[[0, 3]] = f32::NAN;
-        let e = served.predict(nan).unwrap_err();
-        assert!(matches!(e, ServeError::InvalidRequest(_)), "{e}");
-        assert!(e.to_string().contains("row 1, value 4 is NaN"), "{e}");
-        let params = ExplainParams {
-            method: "lime".into(),
-            target: glassbox_serve::Target::Predicted,
-            options: Default::default(),
-        };
-        let e = served
-            .explain(ArrayD::zeros(IxDyn(&[1, 16])), &params)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("'lime'") && e.contains("gradcam"), "{e}");
-    }
-
-    #[test]
-    fn config_gets_bundles_and_the_loader() {
-        let (served, _) = classifier();
-        let dir = std::env::temp_dir().join(format!("gb-serve-cfg-{}", std::process::id()));
-        let path = dir.join("m.gbx");
-        served.model().bundle().save(&path).unwrap();
-        let c = ServerConfig::default().with_bundle("m", &path).unwrap();
-        assert_eq!(c.models, vec![("m".to_string(), path.clone())]);
-        assert!(c.loader.is_some());
-        let loaded = BundleLoader.load(&path).unwrap();
-        assert_eq!(loaded.metadata(), served.metadata());
-        let e = ServerConfig::default()
-            .with_bundle("x", dir.join("missing.gbx"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("missing.gbx"), "{e}");
-        std::fs::write(dir.join("bad.gbx"), b"not a bundle").unwrap();
-        let e = ServerConfig::default()
-            .with_bundle("bad", dir.join("bad.gbx"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("bad.gbx"), "{e}");
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-}
+#[path = "serve_tests.rs"]
+mod tests;

@@ -51,12 +51,27 @@ pub fn compute_pool(threads: usize) -> Result<Arc<ComputePool>> {
     } else {
         threads
     };
+    named_pool(threads, "compute")
+}
+
+/// Builds the explanation pool of `threads` threads (0 = half the cores, at least 1),
+/// separate from the inference pool so a long explanation never delays inference.
+pub fn explain_pool(threads: usize) -> Result<Arc<ComputePool>> {
+    let threads = if threads == 0 {
+        (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1)
+    } else {
+        threads
+    };
+    named_pool(threads, "explain")
+}
+
+fn named_pool(threads: usize, role: &'static str) -> Result<Arc<ComputePool>> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
-        .thread_name(|i| format!("glassbox-compute-{i}"))
+        .thread_name(move |i| format!("glassbox-{role}-{i}"))
         .build()
         .map(Arc::new)
-        .map_err(|e| ServeError::Unavailable(format!("cannot start the compute pool: {e}")))
+        .map_err(|e| ServeError::Unavailable(format!("cannot start the {role} pool: {e}")))
 }
 
 /// Runs `f` on the compute pool and awaits its result without blocking the executor.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::batcher::BatchingConfig;
+use crate::budget::ExplainLimits;
 use crate::model::{ModelLoader, ServableModel};
 
 /// Environment variable read by [`ServerConfig::apply_env`] for the bearer token.
@@ -27,8 +28,25 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Dynamic batching settings.
     pub batching: BatchingConfig,
-    /// Compute pool threads (0 = one per core).
+    /// Compute pool threads for inference (0 = one per core).
     pub compute_threads: usize,
+    /// Threads of the separate explanation pool (0 = half the cores, at least 1), so
+    /// explanations never queue in front of inference.
+    pub explain_threads: usize,
+    /// Limits on explain requests (rows, evaluations, samples, deadline, concurrency).
+    pub explain: ExplainLimits,
+    /// Longest time a client may take to send a complete request head (request line and
+    /// headers), counted from its first byte; the connection is closed after it. Default
+    /// 10 s.
+    pub header_read_timeout: Duration,
+    /// A connection with no request in flight and no traffic for this long is closed
+    /// (keep-alive idle timeout; also bounds a connection that never sends a byte).
+    /// Default 60 s.
+    pub idle_timeout: Duration,
+    /// On shutdown, in-flight requests get this long to finish; connections still open
+    /// then are closed. Connections without a request in flight (idle, or holding a
+    /// half-sent request head) are closed at once. Default 30 s.
+    pub drain_timeout: Duration,
     /// Async I/O threads used by [`crate::serve_blocking`] (0 = one per core).
     pub io_threads: usize,
     /// Serve every bundle in this directory (see [`crate::repository`] for the layout).
@@ -53,6 +71,11 @@ impl std::fmt::Debug for ServerConfig {
             .field("request_timeout", &self.request_timeout)
             .field("batching", &self.batching)
             .field("compute_threads", &self.compute_threads)
+            .field("explain_threads", &self.explain_threads)
+            .field("explain", &self.explain)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("drain_timeout", &self.drain_timeout)
             .field("io_threads", &self.io_threads)
             .field("model_dir", &self.model_dir)
             .field("models", &self.models)
@@ -80,6 +103,11 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             batching: BatchingConfig::default(),
             compute_threads: 0,
+            explain_threads: 0,
+            explain: ExplainLimits::default(),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(30),
             io_threads: 0,
             model_dir: None,
             models: Vec::new(),

@@ -80,6 +80,36 @@ pub enum ServeError {
         /// Configured timeout in milliseconds.
         millis: u128,
     },
+    /// An explain request asks for more than a server limit allows.
+    #[error("explain: {what} = {value} exceeds the server's limit of {limit} (set by {flag})")]
+    LimitExceeded {
+        /// What is too large (`rows`, or the option name such as `n_samples`).
+        what: String,
+        /// The value asked for.
+        value: usize,
+        /// The server's limit.
+        limit: usize,
+        /// The server flag that sets the limit.
+        flag: &'static str,
+    },
+    /// An explanation was stopped at its deadline (its work ended there).
+    #[error("explain: stopped after its deadline of {millis} ms (set by {flag}); ask for fewer rows, fewer evaluations or a cheaper method")]
+    ExplainStopped {
+        /// The deadline in milliseconds.
+        millis: u128,
+        /// The server flag that sets the deadline.
+        flag: &'static str,
+    },
+    /// Too many requests of a kind are in flight; retry later.
+    #[error("busy: {what} already in flight (limit {limit}, set by {flag}); retry later")]
+    Busy {
+        /// What is at its limit.
+        what: String,
+        /// The limit.
+        limit: usize,
+        /// The server flag that sets the limit.
+        flag: &'static str,
+    },
     /// No route matches the request path.
     #[error("no endpoint {method} {path}")]
     NotFound {
@@ -128,6 +158,7 @@ impl ServeError {
             | ServeError::Datatype { .. }
             | ServeError::NonFinite { .. }
             | ServeError::Explain(_)
+            | ServeError::LimitExceeded { .. }
             | ServeError::NotReady(_) => StatusCode::BAD_REQUEST,
             ServeError::UnknownModel(_)
             | ServeError::UnknownVersion { .. }
@@ -135,7 +166,9 @@ impl ServeError {
             ServeError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ServeError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            ServeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServeError::Unavailable(_)
+            | ServeError::ExplainStopped { .. }
+            | ServeError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ServeError::Load { .. } | ServeError::Model { .. } | ServeError::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -163,6 +196,12 @@ impl IntoResponse for ServeError {
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("application/json"),
         );
+        if matches!(self, ServeError::Busy { .. }) {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         if matches!(self, ServeError::Unauthorized(_)) {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use crate::batcher::run_on_pool;
+use crate::budget::Cancel;
 use crate::error::{Result, ServeError};
 use crate::model::{
     ExplainParams, ModelMetadata, OutputTensor, Target, TensorSpec, OUTPUT_ATTRIBUTIONS,
@@ -232,10 +233,14 @@ async fn infer_inner(
     encoded(name, entry.version, &parsed.request, &pred.outputs)
 }
 
-fn metric_label(name: &str, r: &Result<Response>) -> String {
-    match r {
-        Err(ServeError::UnknownModel(_)) => "_unknown".to_string(),
-        _ => name.to_string(),
+/// The `model` label of a request's metrics: its name when the repository knows it,
+/// [`crate::metrics::UNKNOWN_MODEL`] otherwise, whatever the request's outcome (a malformed
+/// request to an invented name must not create a series either).
+fn metric_label<'a>(state: &AppState, name: &'a str) -> &'a str {
+    if state.repo.is_registered(name) {
+        name
+    } else {
+        crate::metrics::UNKNOWN_MODEL
     }
 }
 
@@ -246,11 +251,11 @@ async fn observed(
     start: Instant,
     r: Result<Response>,
 ) -> Response {
-    let label = metric_label(name, &r);
+    let label = metric_label(state, name);
     let resp = r.unwrap_or_else(|e| e.into_response());
     state
         .metrics
-        .record_request(&label, endpoint, resp.status().as_u16(), start.elapsed());
+        .record_request(label, endpoint, resp.status().as_u16(), start.elapsed());
     resp
 }
 
@@ -322,11 +327,9 @@ pub fn explain_params(
         ),
         Some(other) => return Err(bad_target(&other)),
     };
-    Ok(ExplainParams {
-        method,
-        target,
-        options,
-    })
+    let mut params = ExplainParams::new(method, target);
+    params.options = options;
+    Ok(params)
 }
 
 async fn explain_inner(
@@ -343,13 +346,40 @@ async fn explain_inner(
     let parsed = parse_request(&bytes, json_len)?;
     let entry = lookup(state, name, version)?;
     let input = decode_input(&parsed, &entry.metadata)?;
-    let params = explain_params(parsed.request.parameters.as_ref(), &entry.metadata)?;
+    let limits = state.settings.explain;
+    limits.check_rows(input.shape()[0])?;
+    let mut params = explain_params(parsed.request.parameters.as_ref(), &entry.metadata)?;
+    params.limits = limits;
     let model = entry.model();
+    model.check_explain(&params)?;
+    // Admission: at most `max_concurrent` explanations compute at once; the permit lives
+    // until the pool work ends, not only until this handler returns.
+    let permit = state
+        .explain_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ServeError::Busy {
+            what: format!("{} explanations", limits.max_concurrent),
+            limit: limits.max_concurrent,
+            flag: crate::budget::FLAG_CONCURRENT,
+        })?;
+    let budget = limits.deadline.min(state.settings.request_timeout);
+    params.cancel = Cancel::with_deadline(budget);
+    let cancel = params.cancel.clone();
+    // A request dropped early (client gone, request timeout) cancels its explanation.
+    let guard = cancel.on_drop();
     let shape = input.shape().to_vec();
-    let exp = run_on_pool(state.repo.pool(), name, move || {
+    let exp = run_on_pool(&state.explain_pool, name, move || {
+        let _permit = permit;
+        params.cancel.check()?;
         model.explain(input, &params)
     })
-    .await?;
+    .await;
+    guard.disarm();
+    let exp = match exp {
+        Err(_) if cancel.is_cancelled() => return Err(cancel.error()),
+        other => other?,
+    };
     if exp.attributions.shape() != shape.as_slice() || exp.targets.len() != shape[0] {
         return Err(ServeError::Model {
             model: name.to_string(),

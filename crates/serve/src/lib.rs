@@ -59,8 +59,10 @@
 
 mod admin;
 pub mod batcher;
+pub mod budget;
 pub mod client;
 pub mod config;
+mod conn;
 pub mod data;
 pub mod error;
 mod handlers;
@@ -74,6 +76,7 @@ pub mod tensor;
 pub mod toy;
 
 pub use batcher::BatchingConfig;
+pub use budget::{Cancel, ExplainLimits};
 pub use config::{ServerConfig, TOKEN_ENV};
 pub use error::{Result, ServeError};
 pub use model::{

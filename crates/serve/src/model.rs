@@ -12,6 +12,7 @@ use std::sync::Arc;
 use ndarray::{Array1, Array2, ArrayD, Axis};
 use serde::Serialize;
 
+use crate::budget::{Cancel, ExplainLimits};
 use crate::error::{Result, ServeError};
 use crate::tensor::Datatype;
 
@@ -223,18 +224,73 @@ pub enum Target {
     PerRow(Vec<usize>),
 }
 
-/// Parameters of an explanation request (`parameters` of the request body).
+/// Parameters of an explanation request (`parameters` of the request body), plus the
+/// server's limits and the request's cancellation token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainParams {
     /// Attribution method name (one of [`ModelMetadata::explain_methods`]).
     pub method: String,
     /// Class to explain.
     pub target: Target,
-    /// Method options (every other request parameter, e.g. `n_steps`, `baseline`).
+    /// Method options (every other request parameter, e.g. `n_steps`, `baseline`). The
+    /// server passes only options the model accepted in
+    /// [`ServableModel::check_explain`]; a model honours every option it accepts.
     pub options: serde_json::Map<String, serde_json::Value>,
+    /// The server's explanation limits: a model checks the evaluations and samples an
+    /// option asks for against them ([`ExplainLimits::check_evaluations`],
+    /// [`ExplainLimits::check_samples`]) and caps its defaults by them.
+    pub limits: ExplainLimits,
+    /// Cancelled at the deadline or when the request ends early: a model asks
+    /// [`Cancel::is_cancelled`] between units of work and returns [`Cancel::error`].
+    pub cancel: Cancel,
 }
 
 impl ExplainParams {
+    /// `method` for `target` with no options, default limits and a token that is never
+    /// cancelled by time.
+    pub fn new(method: impl Into<String>, target: Target) -> Self {
+        ExplainParams {
+            method: method.into(),
+            target,
+            options: Default::default(),
+            limits: ExplainLimits::default(),
+            cancel: Cancel::default(),
+        }
+    }
+
+    /// Rejects (400) any option not in `allowed`, naming it and the accepted ones: no
+    /// option is ever silently ignored.
+    pub fn check_option_names(&self, allowed: &[&str]) -> Result<()> {
+        if let Some(bad) = self.options.keys().find(|k| !allowed.contains(&k.as_str())) {
+            let takes = if allowed.is_empty() {
+                "no parameters besides 'method' and 'target'".to_string()
+            } else {
+                format!("only {}", allowed.join(", "))
+            };
+            return Err(ServeError::Explain(format!(
+                "method '{}' does not take parameter '{bad}'; it takes {takes}",
+                self.method
+            )));
+        }
+        Ok(())
+    }
+
+    /// Option `key` as a positive integer, or `default` when absent.
+    pub fn usize_option(&self, key: &str, default: usize) -> Result<usize> {
+        match self.options.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .filter(|&n| n > 0)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| {
+                    ServeError::Explain(format!(
+                        "parameter '{key}' must be a positive integer, got {v}"
+                    ))
+                }),
+        }
+    }
+
     /// Resolves the target of each of `n` rows given the predicted classes.
     pub fn targets(&self, predicted: &[usize], n_classes: usize) -> Result<Vec<usize>> {
         let t: Vec<usize> = match &self.target {
@@ -279,8 +335,16 @@ pub trait ServableModel: Send + Sync + 'static {
     /// Every output's first dimension must be `n`.
     fn predict(&self, batch: ArrayD<f32>) -> Result<Prediction>;
 
-    /// Attributions for `batch` with respect to `params.target`.
+    /// Attributions for `batch` with respect to `params.target`. Long-running methods ask
+    /// `params.cancel` between units of work and stop with [`Cancel::error`].
     fn explain(&self, batch: ArrayD<f32>, params: &ExplainParams) -> Result<Explanation>;
+
+    /// Validates an explain request's method options (and their values against
+    /// `params.limits`) before the server admits it; errors are 4xx. The default accepts no
+    /// option at all, so a model that does not declare its options never ignores one.
+    fn check_explain(&self, params: &ExplainParams) -> Result<()> {
+        params.check_option_names(&[])
+    }
 }
 
 impl std::fmt::Debug for dyn ServableModel {
@@ -329,11 +393,7 @@ mod tests {
 
     #[test]
     fn targets_are_checked_against_classes_and_rows() {
-        let p = ExplainParams {
-            method: "m".into(),
-            target: Target::PerRow(vec![0, 1]),
-            options: Default::default(),
-        };
+        let p = ExplainParams::new("m", Target::PerRow(vec![0, 1]));
         assert!(p.targets(&[0, 0, 0], 3).is_err());
         assert_eq!(p.targets(&[2, 2], 3).unwrap(), vec![0, 1]);
         let q = ExplainParams {
@@ -342,5 +402,15 @@ mod tests {
         };
         let err = q.targets(&[0], 3).unwrap_err().to_string();
         assert!(err.contains("target") && err.contains('5'));
+        let mut r = ExplainParams::new("ig", Target::Predicted);
+        r.options.insert("n_steps".into(), 50.into());
+        let err = r.check_option_names(&["baseline"]).unwrap_err().to_string();
+        assert!(
+            err.contains("'n_steps'") && err.contains("baseline"),
+            "{err}"
+        );
+        assert_eq!(r.usize_option("n_steps", 1).unwrap(), 50);
+        r.options.insert("n_steps".into(), (-3).into());
+        assert!(r.usize_option("n_steps", 1).is_err());
     }
 }

@@ -159,7 +159,7 @@ pub fn decode_input(parsed: &ParsedRequest, meta: &ModelMetadata) -> Result<Arra
     }
     let dt = check_input_datatype(&input.name, &input.datatype, spec.datatype)?;
     let shape = check_shape(&input.name, &input.shape, spec)?;
-    let count: usize = shape.iter().product();
+    let count = element_count(&input.name, &input.shape, &shape)?;
     let binary_size = input
         .parameters
         .as_ref()
@@ -172,12 +172,26 @@ pub fn decode_input(parsed: &ParsedRequest, meta: &ModelMetadata) -> Result<Arra
                     input.name
                 ))
             })? as usize;
-            if size > parsed.binary.len() {
+            if size != parsed.binary.len() {
                 return Err(ServeError::InvalidRequest(format!(
-                    "input '{}' declares binary_data_size {size} but only {} binary bytes follow the JSON",
+                    "input '{}' declares binary_data_size {size} but {} binary bytes follow the JSON",
                     input.name,
                     parsed.binary.len()
                 )));
+            }
+            // The declared size is checked against the shape before anything is decoded.
+            if let Some(elem) = dt.size() {
+                let want = count.checked_mul(elem);
+                if want != Some(size) {
+                    return Err(ServeError::Shape {
+                        input: input.name.clone(),
+                        reason: format!(
+                            "shape {:?} of {dt} needs {} bytes but binary_data_size is {size}",
+                            input.shape,
+                            want.map_or("more than usize::MAX".to_string(), |w| w.to_string())
+                        ),
+                    });
+                }
             }
             binary_to_f32(&input.name, dt, &parsed.binary[..size])?
         }
@@ -210,6 +224,18 @@ pub fn decode_input(parsed: &ParsedRequest, meta: &ModelMetadata) -> Result<Arra
         input: input.name.clone(),
         reason: e.to_string(),
     })
+}
+
+/// The number of elements of `shape`, or a shape error when the product overflows
+/// (checked before any buffer of that size could be allocated).
+fn element_count(name: &str, declared: &[i64], shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| ServeError::Shape {
+            input: name.to_string(),
+            reason: format!("shape {declared:?} has more elements than fit in memory"),
+        })
 }
 
 fn check_shape(name: &str, shape: &[i64], spec: &TensorSpec) -> Result<Vec<usize>> {

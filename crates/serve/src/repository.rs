@@ -405,6 +405,13 @@ impl ModelRepository {
             .unwrap_or_default()
     }
 
+    /// Whether `name` is registered (configured, found in the model directory and loaded
+    /// once, or added in memory), loaded or not. Cheap: no directory scan. Request metrics
+    /// label only registered names, so invented names cannot grow `/metrics`.
+    pub fn is_registered(&self, name: &str) -> bool {
+        self.read().contains_key(name)
+    }
+
     /// Whether at least one model version is loaded.
     pub fn any_ready(&self) -> bool {
         self.read().values().any(|s| !s.versions.is_empty())

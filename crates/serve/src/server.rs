@@ -15,8 +15,10 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::admin;
-use crate::batcher::{compute_pool, BatchingConfig};
+use crate::batcher::{compute_pool, explain_pool, BatchingConfig, ComputePool};
+use crate::budget::ExplainLimits;
 use crate::config::ServerConfig;
+use crate::conn::{serve_connection, ConnLimits};
 use crate::error::{Result, ServeError};
 use crate::handlers;
 use crate::metrics::Metrics;
@@ -31,6 +33,7 @@ pub(crate) struct Settings {
     pub request_timeout: Duration,
     pub batching: BatchingConfig,
     pub server_name: String,
+    pub explain: ExplainLimits,
 }
 
 /// Shared state of all handlers.
@@ -40,6 +43,10 @@ pub(crate) struct AppState {
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
     pub shutting_down: AtomicBool,
+    /// The explanation pool, separate from the inference pool.
+    pub explain_pool: Arc<ComputePool>,
+    /// Admission permits of explanations (`ExplainLimits::max_concurrent`).
+    pub explain_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Compares two byte strings in time independent of where they differ.
@@ -149,11 +156,31 @@ fn router(state: Arc<AppState>) -> Router {
 pub struct Server {
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
+    conn_limits: ConnLimits,
+    drain_timeout: Duration,
 }
 
-/// Binds `config.addr`, starts the compute pool and loads every configured model.
+fn check_timeouts(config: &ServerConfig) -> Result<()> {
+    for (what, d) in [
+        ("header_read_timeout", config.header_read_timeout),
+        ("idle_timeout", config.idle_timeout),
+        ("request_timeout", config.request_timeout),
+    ] {
+        if d.is_zero() {
+            return Err(ServeError::InvalidRequest(format!(
+                "server setting {what} must be positive"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Binds `config.addr`, starts the compute pools and loads every configured model.
 pub async fn bind(config: ServerConfig) -> Result<Server> {
+    config.explain.validate()?;
+    check_timeouts(&config)?;
     let pool = compute_pool(config.compute_threads)?;
+    let explain_pool = explain_pool(config.explain_threads)?;
     let metrics = Arc::new(Metrics::default());
     let repo = Arc::new(ModelRepository::new(
         config.loader.clone(),
@@ -188,10 +215,21 @@ pub async fn bind(config: ServerConfig) -> Result<Server> {
             request_timeout: config.request_timeout,
             batching: config.batching,
             server_name: config.server_name.clone(),
+            explain: config.explain,
         },
         shutting_down: AtomicBool::new(false),
+        explain_pool,
+        explain_slots: Arc::new(tokio::sync::Semaphore::new(config.explain.max_concurrent)),
     });
-    Ok(Server { listener, state })
+    Ok(Server {
+        listener,
+        state,
+        conn_limits: ConnLimits {
+            header_read: config.header_read_timeout,
+            idle: config.idle_timeout,
+        },
+        drain_timeout: config.drain_timeout,
+    })
 }
 
 impl Server {
@@ -212,18 +250,49 @@ impl Server {
         self.state.metrics.clone()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting connections and waits for
-    /// in-flight requests to finish.
+    /// Serves until `shutdown` completes, then stops accepting connections, lets
+    /// in-flight requests finish for up to the drain timeout (connections without a
+    /// request in flight close at once) and returns; connections still open after the
+    /// drain timeout are dropped. See [`crate::config::ServerConfig::header_read_timeout`]
+    /// and `idle_timeout` for the limits on slow and idle clients.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        let state = self.state.clone();
-        let app = router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                state.shutting_down.store(true, Ordering::Relaxed);
-            })
-            .await
-            .map_err(|e| ServeError::io("serving", e))
+        let Server {
+            listener,
+            state,
+            conn_limits,
+            drain_timeout,
+        } = self;
+        let app = router(state.clone());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut conns = tokio::task::JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nodelay(true);
+                        conns.spawn(serve_connection(stream, app.clone(), conn_limits, stop_rx.clone()));
+                    }
+                    // Out of file descriptors or a connection reset before accept: wait a
+                    // moment instead of spinning, and keep serving.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                },
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+        }
+        state.shutting_down.store(true, Ordering::Relaxed);
+        drop(listener);
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(drain_timeout, async {
+            while conns.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            conns.abort_all();
+            while conns.join_next().await.is_some() {}
+        }
+        Ok(())
     }
 }
 

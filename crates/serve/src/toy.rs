@@ -10,8 +10,9 @@
 //! - `saliency`: ∂ logit_target / ∂ x (gradient of the target's logit).
 //! - `input_x_gradient`: x ⊙ gradient.
 //! - `integrated_gradients`: (x − baseline) ⊙ mean of the gradient over `n_steps`
-//!   midpoint-rule points on the straight path (options `n_steps`, default 32, and
-//!   `baseline`, a number, default 0).
+//!   midpoint-rule points on the straight path (options `n_steps`, default 32, at most
+//!   the server's evaluation limit, and `baseline`, a number, default 0); the request's
+//!   cancellation token is asked before every step.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -231,21 +232,6 @@ pub fn toy_loader(path: &Path) -> Result<Arc<dyn ServableModel>> {
     Ok(Arc::new(MlpClassifier::load(path)?))
 }
 
-fn option_usize(params: &ExplainParams, key: &str, default: usize) -> Result<usize> {
-    match params.options.get(key) {
-        None => Ok(default),
-        Some(v) => v
-            .as_u64()
-            .filter(|&n| n > 0)
-            .map(|n| n as usize)
-            .ok_or_else(|| {
-                ServeError::Explain(format!(
-                    "option '{key}' must be a positive integer, got {v}"
-                ))
-            }),
-    }
-}
-
 fn option_f32(params: &ExplainParams, key: &str, default: f32) -> Result<f32> {
     match params.options.get(key) {
         None => Ok(default),
@@ -277,6 +263,17 @@ impl ServableModel for MlpClassifier {
         ))
     }
 
+    fn check_explain(&self, params: &ExplainParams) -> Result<()> {
+        if params.method == "integrated_gradients" {
+            params.check_option_names(&["n_steps", "baseline"])?;
+            let steps = params.usize_option("n_steps", 32)?;
+            params.limits.check_evaluations("n_steps", steps)?;
+            option_f32(params, "baseline", 0.0).map(|_| ())
+        } else {
+            params.check_option_names(&[])
+        }
+    }
+
     fn explain(&self, batch: ArrayD<f32>, params: &ExplainParams) -> Result<Explanation> {
         let x = self.flatten(&batch)?;
         let pred = Prediction::classification(self.probabilities(x.view()), &[]);
@@ -291,11 +288,13 @@ impl ServableModel for MlpClassifier {
             "saliency" => self.logit_gradient(x.view(), &targets),
             "input_x_gradient" => self.logit_gradient(x.view(), &targets) * &x,
             "integrated_gradients" => {
-                let steps = option_usize(params, "n_steps", 32)?;
+                let steps = params.usize_option("n_steps", 32)?;
+                params.limits.check_evaluations("n_steps", steps)?;
                 let base = option_f32(params, "baseline", 0.0)?;
                 let diff = x.mapv(|v| v - base);
                 let mut total = Array2::<f32>::zeros(x.raw_dim());
                 for k in 0..steps {
+                    params.cancel.check()?;
                     let alpha = (k as f32 + 0.5) / steps as f32;
                     let point = diff.mapv(|d| base + alpha * d);
                     total += &self.logit_gradient(point.view(), &targets);
@@ -329,11 +328,7 @@ mod tests {
     use ndarray::array;
 
     fn params(method: &str, target: Target) -> ExplainParams {
-        ExplainParams {
-            method: method.into(),
-            target,
-            options: Default::default(),
-        }
+        ExplainParams::new(method, target)
     }
 
     #[test]

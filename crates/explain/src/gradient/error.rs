@@ -80,6 +80,10 @@ pub enum GradientError {
         /// The variable without a gradient.
         what: &'static str,
     },
+    /// The model's [`StopCheck`](crate::StopCheck) fired before the method finished
+    /// (see [`GradModel::with_stop`](super::GradModel::with_stop)).
+    #[error("stopped before finishing (deadline passed or cancelled)")]
+    Stopped,
     /// An error of the autodiff engine.
     #[error(transparent)]
     Autograd(#[from] AutogradError),
@@ -93,6 +97,11 @@ pub enum GradientError {
 
 impl From<GradientError> for ExplainError {
     fn from(e: GradientError) -> Self {
+        if matches!(e, GradientError::Stopped) {
+            return ExplainError::Stopped {
+                op: "gradient attribution",
+            };
+        }
         ExplainError::InvalidArgument {
             op: "gradient attribution",
             field: "model or input",

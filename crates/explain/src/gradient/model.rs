@@ -25,6 +25,7 @@ use glassbox_tensor::Tensor;
 
 use super::error::{GradientError, Result};
 use super::rules;
+use crate::stop::StopCheck;
 
 /// How activations propagate gradients back during one forward/backward pass.
 #[derive(Clone, Copy)]
@@ -75,6 +76,7 @@ fn is_affine_kind(m: &dyn Module) -> bool {
 pub struct GradModel<'a> {
     root: &'a dyn Module,
     layers: Vec<Layer<'a>>,
+    stop: StopCheck,
 }
 
 impl std::fmt::Debug for GradModel<'_> {
@@ -111,7 +113,20 @@ impl<'a> GradModel<'a> {
         GradModel {
             root: module,
             layers,
+            stop: StopCheck::never(),
         }
+    }
+
+    /// The same model with a [`StopCheck`] asked before every forward pass: once it fires,
+    /// every method running on this model returns [`GradientError::Stopped`] (reported as
+    /// [`ExplainError::Stopped`](crate::ExplainError::Stopped)) instead of evaluating more.
+    pub fn with_stop(mut self, stop: StopCheck) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    fn check_stop(&self) -> Result<()> {
+        self.stop.check().map_err(|_| GradientError::Stopped)
     }
 
     /// The module.
@@ -200,6 +215,7 @@ impl<'a> GradModel<'a> {
 
     /// Applies layers `from..to` to `x` under `rule`.
     pub(crate) fn forward_range(&self, x: &Var, from: usize, to: usize, rule: Rule) -> Result<Var> {
+        self.check_stop()?;
         if from == 0 && to == self.layers.len() && matches!(rule, Rule::Plain) {
             return Ok(self.root.forward(x)?);
         }
@@ -222,6 +238,7 @@ impl<'a> GradModel<'a> {
 
     /// Runs the whole model on `x` without recording a graph.
     pub fn predict(&self, x: &Tensor) -> Result<Tensor> {
+        self.check_stop()?;
         no_grad(|| self.root.forward(&Var::constant(x.clone())))
             .map(|v| v.value())
             .map_err(Into::into)
@@ -232,6 +249,7 @@ impl<'a> GradModel<'a> {
         &self,
         x: &Tensor,
     ) -> Result<Vec<Option<(Tensor, Tensor)>>> {
+        self.check_stop()?;
         no_grad(|| {
             let mut h = Var::constant(x.clone());
             let mut refs = Vec::with_capacity(self.layers.len());
