@@ -187,19 +187,27 @@ fn integrated_gradients_with(
 ) -> Result<IntegratedGradients> {
     let n = x.nrows();
     let (t, b) = ig_inputs(net, x, baseline, targets)?;
-    let fx = target_outputs(net, &t, targets)?;
-    let fb = target_outputs(net, &b, targets)?;
-    let output_difference: Vec<f64> = fx.iter().zip(&fb).map(|(a, b)| a - b).collect();
+    let tolerance = match tolerance {
+        Some(tol) => tol,
+        None => {
+            let fx = target_outputs(net, &t, targets)?;
+            let fb = target_outputs(net, &b, targets)?;
+            let diff: Vec<f64> = fx.iter().zip(&fb).map(|(a, b)| a - b).collect();
+            tolerance_for(&diff)
+        }
+    };
     let config = AdaptiveIgConfig {
         baseline: eg::Baseline::Tensor(b),
-        tolerance: tolerance.unwrap_or_else(|| tolerance_for(&output_difference)),
+        tolerance,
         ..AdaptiveIgConfig::default()
     };
     let r = integrated_gradients_adaptive(&GradModel::new(net), &t, targets, &config)?;
     Ok(IntegratedGradients {
         attributions: as_rows(r.attributions, n),
         convergence_delta: r.convergence_delta.to_vec(),
-        output_difference,
+        // From each row's own forward pass (not the batch's), so it too depends on the
+        // row alone.
+        output_difference: r.output_difference.to_vec(),
         evaluations: r.evaluations,
         converged: r.converged,
     })
