@@ -18,7 +18,7 @@ use glassbox::explain::shapley::{Background, KernelShap, KernelShapConfig};
 use glassbox::explain::surrogate::{GlobalSurrogate, LabelRule, TreeConfig};
 use glassbox::explain::TryFn;
 use glassbox::gradient::{
-    grad_cam, ig_batch_tolerance, input_gradients, integrated_gradients_with_tolerance, saliency,
+    grad_cam, ig_batch_tolerance, integrated_gradients_with_tolerance, saliency,
 };
 use glassbox::report::{
     AttributionMap, FeatureChart, FeatureValue, GrayImage, ImageExplanation, Report,
@@ -140,21 +140,17 @@ impl Ctx<'_> {
     }
 }
 
+/// SmoothGrad of the CLI: 32 noisy copies per row, noise σ = 0.15 (in the units of the
+/// model's inputs), through `glassbox-explain`'s noise tunnel.
 fn smoothgrad(
     net: &Network,
     x: ArrayView2<f64>,
     targets: &[usize],
     seed: u64,
 ) -> CliResult<Array2<f64>> {
-    let mut rng = glassbox::explain::rng::Rng::new(seed);
-    let (n, m) = x.dim();
-    let mut acc = Array2::zeros((n, m));
-    let samples = 32;
-    for _ in 0..samples {
-        let noisy = x.mapv(|v| v + 0.15 * rng.normal());
-        acc = acc + input_gradients(net, noisy.view(), targets)?;
-    }
-    Ok(acc / samples as f64)
+    Ok(glassbox::gradient::smoothgrad(
+        net, x, targets, 32, 0.15, seed,
+    )?)
 }
 
 fn local(

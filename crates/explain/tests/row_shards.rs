@@ -7,7 +7,8 @@ use glassbox_explain::global::{
     PermutationImportanceConfig,
 };
 use glassbox_explain::gradient::{
-    integrated_gradients, integrated_gradients_rows, BatchCap, GradModel, IgConfig,
+    integrated_gradients, integrated_gradients_adaptive, integrated_gradients_rows,
+    AdaptiveIgConfig, BatchCap, GradModel, IgConfig,
 };
 use glassbox_explain::shapley::{Background, KernelShap, KernelShapConfig};
 use glassbox_nn::{Activation, Linear, Module, Sequential};
@@ -111,4 +112,66 @@ fn integrated_gradient_row_ranges_are_slices_of_the_whole() {
         );
     }
     assert!(integrated_gradients_rows(&m, &x, &targets, &cfg, 9..12).is_err());
+}
+
+/// A ReLU MLP whose paths cross many kinks, so the adaptive rule refines (and a rounding
+/// difference could tip one of its decisions).
+fn relu_mlp(inputs: usize, outputs: usize) -> Sequential {
+    let mut rng = Rng::new(9);
+    Sequential::new()
+        .add(Linear::new(inputs, 48, true, &mut rng).unwrap())
+        .add(Activation::relu())
+        .add(Linear::new(48, 48, true, &mut rng).unwrap())
+        .add(Activation::relu())
+        .add(Linear::new(48, outputs, true, &mut rng).unwrap())
+}
+
+#[test]
+fn adaptive_integrated_gradients_of_a_row_do_not_depend_on_the_other_rows() {
+    let net = relu_mlp(8, 3);
+    let m = GradModel::new(&net);
+    let n = 12;
+    let xs = rows(n, 8, 6).mapv(|v| 3.0 * v);
+    let x = Tensor::from_vec(xs.iter().map(|&v| v as f32).collect(), &[n, 8]).unwrap();
+    let targets: Vec<usize> = (0..n).map(|i| i % 3).collect();
+    let cfg = AdaptiveIgConfig {
+        tolerance: 1e-6,
+        cap: BatchCap::Rows(50),
+        ..AdaptiveIgConfig::default()
+    };
+    let whole = integrated_gradients_adaptive(&m, &x, &targets, &cfg).unwrap();
+    assert!(
+        whole.evaluations.iter().any(|&e| e > 66),
+        "the paths must need refinement: {:?}",
+        whole.evaluations
+    );
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    for r in [0..1, 1..5, 5..12, 7..8] {
+        let part_x = x.try_narrow(0, r.start, r.len()).unwrap().contiguous();
+        let part_t = &targets[r.clone()];
+        for part in [
+            integrated_gradients_adaptive(&m, &part_x, part_t, &cfg).unwrap(),
+            one_thread
+                .install(|| integrated_gradients_adaptive(&m, &part_x, part_t, &cfg).unwrap()),
+        ] {
+            assert_eq!(
+                part.attributions,
+                whole.attributions.slice_axis(Axis(0), r.clone().into()),
+                "rows {r:?}"
+            );
+            assert_eq!(
+                part.convergence_delta,
+                whole.convergence_delta.slice(s![r.clone()])
+            );
+            assert_eq!(
+                part.output_difference,
+                whole.output_difference.slice(s![r.clone()])
+            );
+            assert_eq!(part.evaluations, whole.evaluations[r.clone()]);
+            assert_eq!(part.converged, whole.converged[r.clone()]);
+        }
+    }
 }

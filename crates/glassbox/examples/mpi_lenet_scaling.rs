@@ -132,6 +132,17 @@ fn main() {
     timed.inner.all_reduce_sum_f64(&mut mine);
     if timed.is_root() {
         let per = |v: f64| v / size as f64;
+        // One tab-separated line for scripts/mpi_scaling.sh: np, images, epochs, steps,
+        // s/epoch, ms/step, all-reduce ms/step, its % of a step, waiting ms/step, its %.
+        println!(
+            "scaling\t{size}\t{n}\t{epochs}\t{calls}\t{:.3}\t{:.3}\t{:.4}\t{:.2}\t{:.4}\t{:.2}",
+            per(mine[0]) / epochs as f64,
+            1e3 * per(mine[0]) / calls as f64,
+            1e3 * per(mine[2]) / calls as f64,
+            100.0 * mine[2] / mine[0],
+            1e3 * per(mine[1]) / calls as f64,
+            100.0 * mine[1] / mine[0],
+        );
         println!(
             "np {size}: {n} images, {epochs} epoch(s), batch 64 (global), {calls} steps: \
              {:.2} s/epoch, per step {:.2} ms; all-reduce {:.3} ms/step ({:.1}% of a step), \

@@ -4,11 +4,11 @@
 
 use glassbox_tensor::Tensor;
 use ndarray::{Array1, ArrayD, IxDyn};
+use rayon::prelude::*;
 
 use super::approx::Approximation;
-use super::core::{batch_size, expand_targets, grad_from, Baseline, BatchCap};
+use super::core::{batch_size, expand_targets, grad_from, pick, Baseline, BatchCap};
 use super::error::{GradientError, Result};
-use super::integrated::completeness_delta;
 use super::model::{GradModel, Rule};
 
 const OP: &str = "integrated_gradients_adaptive";
@@ -65,8 +65,11 @@ pub struct AdaptiveAttributions {
     /// Attributions, shaped like the input.
     pub attributions: ArrayD<f64>,
     /// Captum's convergence delta per input, `Σ attributions − (f(x)[t] − f(baseline)[t])`,
-    /// recomputed from two forward passes.
+    /// recomputed from a forward pass of the input and its baseline.
     pub convergence_delta: Array1<f64>,
+    /// `f(x)[t] − f(baseline)[t]` per input, from that same forward pass: what the
+    /// attributions add up to.
+    pub output_difference: Array1<f64>,
     /// Gradient evaluations spent per input (start rule included).
     pub evaluations: Vec<usize>,
     /// Per input, whether every piece of the path met its share of the tolerance (false
@@ -175,8 +178,17 @@ struct Path {
 ///    convergence delta is recomputed from `f(x)` and `f(baseline)` like Captum's, so it
 ///    tells the user what was reached, independently of these internal estimates.
 ///
-/// All points requested by all inputs in one round go through the model together, in
-/// batches of at most [`BatchCap`] rows.
+/// # One input at a time
+///
+/// Each input's path is refined on its own (inputs run in parallel on rayon's pool): every
+/// forward/backward pass holds points of one path only, at most [`BatchCap`] of them, and
+/// the convergence delta comes from a forward pass of that input and its baseline alone.
+/// So an input's result depends on that input alone, bit for bit: explaining it alone, in
+/// a larger batch, or on another process of a distributed job gives the same numbers (a
+/// batched matrix product rounds differently for other batch sizes, and a refinement
+/// decision taken on rounded values would otherwise depend on the company an input keeps).
+/// Products large enough to be split across threads (`glassbox-tensor`'s
+/// `MATMUL_PARALLEL_FLOPS`) are also split by rayon's thread count.
 ///
 /// # Errors
 ///
@@ -200,105 +212,52 @@ pub fn integrated_gradients_adaptive(
     let dim = x.len() / n;
     let xs = x.contiguous().to_vec();
     let bs = base.contiguous().to_vec();
-    let mut paths: Vec<Path> = (0..n)
-        .map(|i| Path {
-            d: (0..dim)
-                .map(|k| xs[i * dim + k] as f64 - bs[i * dim + k] as f64)
-                .collect(),
-            points: Vec::new(),
-            open: Vec::new(),
-            pending: Vec::new(),
-            acc: vec![0.0; dim],
-            evals: 0,
-            fscale: 0.0,
-            max_width: config.resolution,
-            cut: false,
-            tol: config.tolerance,
-        })
-        .collect();
-    let ev = Evaluator {
-        model,
-        x: &xs,
-        base: &bs,
-        shape: x.shape(),
-        targets: &targets,
-        cap,
-    };
-
-    // Start rule: the Gauss–Legendre nodes and the two ends.
     let (alphas, weights) = Approximation::GaussLegendre.alphas_and_weights(config.steps)?;
-    let mut requests = Vec::new();
-    for (i, p) in paths.iter_mut().enumerate() {
-        for &alpha in std::iter::once(&0.0)
-            .chain(&alphas)
-            .chain(std::iter::once(&1.0))
-        {
-            requests.push((i, p.points.len()));
-            p.points.push(Point {
-                alpha,
-                f: 0.0,
-                phi: 0.0,
-                g: Vec::new(),
-            });
-        }
-    }
-    ev.run(&mut paths, &requests)?;
-    for p in &mut paths {
-        let last = p.points.len() - 1;
-        p.fscale = p.points.iter().fold(0.0, |m, q| m.max(q.f.abs()));
-        let mut gl = vec![0.0; dim];
-        for (pt, w) in p.points[1..last].iter().zip(&weights) {
-            for (a, &g) in gl.iter_mut().zip(&pt.g) {
-                *a += w * g as f64;
-            }
-        }
-        let r =
-            p.points[last].f - p.points[0].f - p.d.iter().zip(&gl).map(|(d, g)| d * g).sum::<f64>();
-        let gap = p
-            .points
-            .windows(2)
-            .fold(0f64, |m, w| m.max(w[1].alpha - w[0].alpha));
-        if r.abs() <= p.tol && gap <= p.max_width {
-            p.acc = gl;
-        } else {
-            p.open = (0..last)
-                .map(|a| Piece {
-                    a,
-                    b: a + 1,
-                    mode: Mode::Kink,
-                })
-                .collect();
-        }
-        p.free();
-    }
-
-    // Refinement rounds.
-    loop {
-        requests.clear();
-        for (i, p) in paths.iter_mut().enumerate() {
-            p.plan(i, config.budget, &mut requests);
-        }
-        if requests.is_empty() {
-            break;
-        }
-        ev.run(&mut paths, &requests)?;
-        for p in &mut paths {
-            p.settle();
-        }
-    }
-
-    let attr: Vec<f64> = paths
+    let start = StartRule {
+        alphas: &alphas,
+        weights: &weights,
+    };
+    let rows: Vec<RowResult> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let ev = Evaluator {
+                model,
+                x: &xs[i * dim..(i + 1) * dim],
+                base: &bs[i * dim..(i + 1) * dim],
+                sample: &x.shape()[1..],
+                target: targets[i],
+                cap,
+            };
+            ev.refine(config, &start)
+        })
+        .collect::<Result<_>>()?;
+    let attr: Vec<f64> = rows
         .iter()
-        .flat_map(|p| p.acc.iter().zip(&p.d).map(|(a, d)| a * d))
+        .flat_map(|r| r.attributions.iter().copied())
         .collect();
     let attributions = ArrayD::from_shape_vec(IxDyn(x.shape()), attr).expect("shape");
-    let convergence_delta = completeness_delta(model, x, &base, &targets, &attributions, cap)?;
     Ok(AdaptiveAttributions {
         attributions,
-        convergence_delta,
-        evaluations: paths.iter().map(|p| p.evals).collect(),
-        converged: paths.iter().map(|p| !p.cut).collect(),
+        convergence_delta: rows.iter().map(|r| r.delta).collect(),
+        output_difference: rows.iter().map(|r| r.output_difference).collect(),
+        evaluations: rows.iter().map(|r| r.evaluations).collect(),
+        converged: rows.iter().map(|r| r.converged).collect(),
     })
+}
+
+/// The Gauss–Legendre start rule on `(0, 1)`.
+struct StartRule<'r> {
+    alphas: &'r [f64],
+    weights: &'r [f64],
+}
+
+/// What the refinement of one input's path returns.
+struct RowResult {
+    attributions: Vec<f64>,
+    delta: f64,
+    output_difference: f64,
+    evaluations: usize,
+    converged: bool,
 }
 
 fn validate(config: &AdaptiveIgConfig) -> Result<()> {
@@ -351,52 +310,121 @@ fn grad_eq(u: &[f32], v: &[f32]) -> bool {
     (diff as f64) <= GRAD_EQ * scale as f64
 }
 
-/// Batched evaluation of `F` and `G` at requested points of all paths.
+/// Evaluation of `F` and `G` at the requested points of one input's path. Every
+/// forward/backward pass holds points of this path only, in chunks of at most `cap` formed
+/// from its own requests, so the result of an input is the same bit for bit whichever
+/// other inputs share the call (batched GEMMs round differently for other batch sizes).
 struct Evaluator<'m, 'a> {
     model: &'m GradModel<'a>,
+    /// The input, `[D]`.
     x: &'m [f32],
+    /// Its baseline, `[D]`.
     base: &'m [f32],
-    shape: &'m [usize],
-    targets: &'m [usize],
+    /// Shape of one sample (the input's shape without its batch dimension).
+    sample: &'m [usize],
+    target: usize,
     cap: usize,
 }
 
 impl Evaluator<'_, '_> {
-    /// Fills `paths[i].points[k]` for every `(i, k)` in `requests`, in batches of at most
-    /// `cap` rows. `α = 0` and `α = 1` use the baseline and the input themselves.
-    fn run(&self, paths: &mut [Path], requests: &[(usize, usize)]) -> Result<()> {
-        let dim = self.x.len() / self.shape[0];
-        let mut shape = self.shape.to_vec();
+    /// Runs the start rule and the refinement rounds of this input's path.
+    fn refine(&self, config: &AdaptiveIgConfig, start: &StartRule) -> Result<RowResult> {
+        let dim = self.x.len();
+        let mut p = Path {
+            d: self
+                .x
+                .iter()
+                .zip(self.base)
+                .map(|(&x, &b)| x as f64 - b as f64)
+                .collect(),
+            points: Vec::new(),
+            open: Vec::new(),
+            pending: Vec::new(),
+            acc: vec![0.0; dim],
+            evals: 0,
+            fscale: 0.0,
+            max_width: config.resolution,
+            cut: false,
+            tol: config.tolerance,
+        };
+        // Start rule: the Gauss–Legendre nodes and the two ends.
+        let mut requests = Vec::new();
+        for &alpha in std::iter::once(&0.0)
+            .chain(start.alphas)
+            .chain(std::iter::once(&1.0))
+        {
+            p.new_point(alpha, &mut requests);
+        }
+        self.run(&mut p, &requests)?;
+        p.start(start.weights);
+        // Refinement rounds.
+        loop {
+            requests.clear();
+            p.plan(config.budget, &mut requests);
+            if requests.is_empty() {
+                break;
+            }
+            self.run(&mut p, &requests)?;
+            p.settle();
+        }
+        let attributions: Vec<f64> = p.acc.iter().zip(&p.d).map(|(a, d)| a * d).collect();
+        // Captum's delta, from a forward pass of the input and the baseline of its own.
+        let mut pair = Vec::with_capacity(2 * dim);
+        pair.extend_from_slice(self.x);
+        pair.extend_from_slice(self.base);
+        let out = self
+            .model
+            .predict(&Tensor::from_vec(pair, &self.shape(2))?)?;
+        let f = pick(OP, &out, &[self.target; 2])?;
+        let output_difference = f[0] - f[1];
+        Ok(RowResult {
+            delta: attributions.iter().sum::<f64>() - output_difference,
+            attributions,
+            output_difference,
+            evaluations: p.evals,
+            converged: !p.cut,
+        })
+    }
+
+    /// `[rows, sample…]`.
+    fn shape(&self, rows: usize) -> Vec<usize> {
+        std::iter::once(rows)
+            .chain(self.sample.iter().copied())
+            .collect()
+    }
+
+    /// Fills `path.points[k]` for every `k` in `requests`, in batches of at most `cap`
+    /// rows. `α = 0` and `α = 1` use the baseline and the input themselves.
+    fn run(&self, path: &mut Path, requests: &[usize]) -> Result<()> {
+        let dim = self.x.len();
         for chunk in requests.chunks(self.cap.max(1)) {
             let mut buf = Vec::with_capacity(chunk.len() * dim);
-            let mut tg = Vec::with_capacity(chunk.len());
-            for &(i, k) in chunk {
-                let alpha = paths[i].points[k].alpha;
-                let (xi, bi) = (
-                    &self.x[i * dim..(i + 1) * dim],
-                    &self.base[i * dim..(i + 1) * dim],
-                );
+            for &k in chunk {
+                let alpha = path.points[k].alpha;
                 if alpha == 0.0 {
-                    buf.extend_from_slice(bi);
+                    buf.extend_from_slice(self.base);
                 } else if alpha == 1.0 {
-                    buf.extend_from_slice(xi);
+                    buf.extend_from_slice(self.x);
                 } else {
                     let a = alpha as f32;
-                    buf.extend(xi.iter().zip(bi).map(|(&xv, &bv)| bv + a * (xv - bv)));
+                    buf.extend(
+                        self.x
+                            .iter()
+                            .zip(self.base)
+                            .map(|(&xv, &bv)| bv + a * (xv - bv)),
+                    );
                 }
-                tg.push(self.targets[i]);
             }
-            shape[0] = chunk.len();
-            let pts = Tensor::from_vec(buf, &shape)?;
+            let pts = Tensor::from_vec(buf, &self.shape(chunk.len()))?;
+            let tg = vec![self.target; chunk.len()];
             let (g, f) = grad_from(OP, self.model, &pts, 0, &tg, Rule::Plain)?;
             let gs = g.contiguous();
             let gv = gs.as_slice().expect("contiguous");
-            for (r, &(i, k)) in chunk.iter().enumerate() {
-                let p = &mut paths[i];
-                p.evals += 1;
+            for (r, &k) in chunk.iter().enumerate() {
+                path.evals += 1;
                 let g = &gv[r * dim..(r + 1) * dim];
-                let phi = dot(&p.d, g);
-                let pt = &mut p.points[k];
+                let phi = dot(&path.d, g);
+                let pt = &mut path.points[k];
                 pt.f = f[r];
                 pt.phi = phi;
                 pt.g = g.to_vec();
@@ -493,7 +521,7 @@ impl Path {
         }
     }
 
-    fn new_point(&mut self, alpha: f64, input: usize, requests: &mut Vec<(usize, usize)>) -> usize {
+    fn new_point(&mut self, alpha: f64, requests: &mut Vec<usize>) -> usize {
         let k = self.points.len();
         self.points.push(Point {
             alpha,
@@ -501,13 +529,46 @@ impl Path {
             phi: 0.0,
             g: Vec::new(),
         });
-        requests.push((input, k));
+        requests.push(k);
         k
+    }
+
+    /// After the start rule's points (`α = 0`, the nodes, `α = 1`) are evaluated: accepts
+    /// the Gauss–Legendre estimate if it meets the tolerance and the nodes are no further
+    /// apart than the resolution, else opens every gap between the points.
+    fn start(&mut self, weights: &[f64]) {
+        let last = self.points.len() - 1;
+        self.fscale = self.points.iter().fold(0.0, |m, q| m.max(q.f.abs()));
+        let mut gl = vec![0.0; self.d.len()];
+        for (pt, w) in self.points[1..last].iter().zip(weights) {
+            for (a, &g) in gl.iter_mut().zip(&pt.g) {
+                *a += w * g as f64;
+            }
+        }
+        let r = self.points[last].f
+            - self.points[0].f
+            - self.d.iter().zip(&gl).map(|(d, g)| d * g).sum::<f64>();
+        let gap = self
+            .points
+            .windows(2)
+            .fold(0f64, |m, w| m.max(w[1].alpha - w[0].alpha));
+        if r.abs() <= self.tol && gap <= self.max_width {
+            self.acc = gl;
+        } else {
+            self.open = (0..last)
+                .map(|a| Piece {
+                    a,
+                    b: a + 1,
+                    mode: Mode::Kink,
+                })
+                .collect();
+        }
+        self.free();
     }
 
     /// Accepts what can be accepted without new evaluations and requests the points the
     /// other open pieces need, within the budget.
-    fn plan(&mut self, input: usize, budget: usize, requests: &mut Vec<(usize, usize)>) {
+    fn plan(&mut self, budget: usize, requests: &mut Vec<usize>) {
         if self.open.is_empty() {
             return;
         }
@@ -567,12 +628,12 @@ impl Path {
                     let h = b - a;
                     let p1 = c - (PROBE * h).min(0.5 * (c - a));
                     let p2 = c + (PROBE * h).min(0.5 * (b - c));
-                    let p1 = self.new_point(p1, input, requests);
-                    let p2 = self.new_point(p2, input, requests);
+                    let p1 = self.new_point(p1, requests);
+                    let p2 = self.new_point(p2, requests);
                     self.pending.push(Pending::Kink { piece, p1, p2 });
                 }
                 None => {
-                    let m = self.new_point(0.5 * (a + b), input, requests);
+                    let m = self.new_point(0.5 * (a + b), requests);
                     self.pending.push(Pending::Mid { piece, m });
                 }
             }

@@ -216,7 +216,7 @@ pub(crate) fn choose(logits: &[f32], decoding: Decoding, rng: &mut Rng) -> Resul
         return Err(invalid("logits", "contain NaN".into()));
     }
     match decoding {
-        Decoding::Greedy => Ok(argmax(logits) as u32),
+        Decoding::Greedy => Ok(glassbox_tensor::ops::reduce::argmax(logits) as u32),
         Decoding::Sample {
             temperature,
             top_k,
@@ -239,19 +239,6 @@ pub(crate) fn choose(logits: &[f32], decoding: Decoding, rng: &mut Rng) -> Resul
             Ok(last as u32)
         }
     }
-}
-
-fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv {
-                (i, x)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
 }
 
 /// The probabilities the sampler draws from (f64, zero outside the kept set).
