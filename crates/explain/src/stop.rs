@@ -219,8 +219,10 @@ mod tests {
     }
 
     /// Adaptive Integrated Gradients on a model whose check fires after three forward
-    /// passes stops there: the check is asked once per pass, so it is asked exactly four
-    /// times (three passes run, the fourth is refused).
+    /// passes stops there: the check is asked once per pass, three passes run, and the next
+    /// ask of each row's refinement is refused. The two rows are refined in parallel (each
+    /// path on its own), so the other row may ask once before it sees the stop: four or
+    /// five asks, never a pass after a refusal.
     #[test]
     fn gradient_methods_stop_between_forward_passes() {
         use crate::gradient::{integrated_gradients_adaptive, AdaptiveIgConfig, GradModel};
@@ -250,7 +252,8 @@ mod tests {
             ExplainError::from(err),
             ExplainError::Stopped { .. }
         ));
-        assert_eq!(asked.load(Ordering::Relaxed), 4);
+        let asks = asked.load(Ordering::Relaxed);
+        assert!((4..=5).contains(&asks), "asked {asks} times");
         // The same run without a check finishes.
         assert!(integrated_gradients_adaptive(&GradModel::new(&net), &x, &[0, 1], &config).is_ok());
     }
