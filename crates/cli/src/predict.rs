@@ -102,7 +102,7 @@ pub fn run(a: PredictArgs) -> CliResult<()> {
                 LongInputs::Error
             };
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let p = clf.predict(&refs, long).map_err(text_error)?;
+            let p = clf.classify(&refs, long).map_err(text_error)?;
             let texts = a.data.is_none().then_some(texts);
             (p, clf.labels().to_vec(), texts)
         }

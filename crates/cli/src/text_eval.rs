@@ -59,7 +59,7 @@ pub fn evaluate(model: &AutoModel, a: &EvaluateArgs) -> CliResult<Value> {
     };
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let Predictions::Classes { probabilities, .. } =
-        clf.predict(&refs, long).map_err(text_error)?
+        clf.classify(&refs, long).map_err(text_error)?
     else {
         return Err(failure(
             "a text classifier returned values instead of classes",

@@ -146,10 +146,10 @@ pub use predict::{
 };
 pub use progress::ProgressBar;
 pub use source::{
-    AutoModel, Generation, HfArchitecture, LoadedModel, LongInputs, ModelSource, TextClassifier,
-    TextEmbedder, TextGenerator,
+    AutoModel, Generation, HfArchitecture, LoadedModel, ModelSource, TextEmbedder, TextGenerator,
 };
 pub use tabular::{fit_table, transform_table, TabularSet};
+pub use text::{LongInputs, TextClassifier};
 pub use trainer::{
     BatchProgress, Callback, OptimizerKind, Targets, TrainConfig, TrainData, Trainer,
 };

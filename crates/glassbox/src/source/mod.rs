@@ -39,7 +39,9 @@ use ndarray::Array2;
 
 pub use detect::{HfArchitecture, ModelSource};
 pub use generator::{Generation, TextGenerator};
-pub use text::{LongInputs, TextClassifier, TextEmbedder, TEXT_BATCH};
+pub use text::TextEmbedder;
+
+use crate::text::{LongInputs, TextClassifier};
 
 use crate::error::{Error, Result};
 use crate::model::{Model, Predictions};
@@ -72,7 +74,7 @@ impl ModelSource {
             ModelSource::Bundle(path) => LoadedModel::Bundle(Model::load(path)?),
             ModelSource::HuggingFace { dir, architecture } => match architecture {
                 HfArchitecture::BertForSequenceClassification => {
-                    LoadedModel::TextClassifier(TextClassifier::from_dir(dir)?)
+                    LoadedModel::TextClassifier(TextClassifier::load(dir)?)
                 }
                 HfArchitecture::SentenceTransformer => {
                     LoadedModel::TextEmbedder(TextEmbedder::from_dir(dir)?)
@@ -168,9 +170,9 @@ impl AutoModel {
         }
     }
 
-    /// Classifies `texts` ([`TextClassifier::predict`]).
+    /// Classifies `texts` ([`TextClassifier::classify`]).
     pub fn classify_texts(&self, texts: &[&str], long: LongInputs) -> Result<Predictions> {
-        self.text_classifier()?.predict(texts, long)
+        self.text_classifier()?.classify(texts, long)
     }
 
     /// Embeds `texts` ([`TextEmbedder::embed`]).

@@ -1,23 +1,25 @@
 //! [`TextClassifier`]: a Hugging Face `BertForSequenceClassification` with its tokenizer
 //! and length limit, created from scratch or from a pretrained encoder, saved and loaded
-//! as a Hugging Face model directory.
+//! as a Hugging Face model directory, and run on raw texts. The one text classifier type:
+//! `glassbox train` writes it, [`AutoModel`](crate::AutoModel) loads it, and the CLI's
+//! `predict`/`evaluate` run it.
 
 use std::path::{Path, PathBuf};
 
 use glassbox_autograd::no_grad;
 use glassbox_hf::{
-    Batch, BertConfig, BertForSequenceClassification, ModelDir, Tokenizer, Truncation,
-    WordPieceOptions,
+    BertConfig, BertForSequenceClassification, ModelDir, Tokenizer, WordPieceOptions,
 };
 use glassbox_nn::Module;
-use rayon::prelude::*;
+use glassbox_tensor::ops::reduce::argmax;
+use glassbox_tensor::Tensor;
+use ndarray::Array2;
 
+use super::batching::{batched, LongInputs, Tokenizers};
 use super::data::TextData;
 use super::spec::TransformerSpec;
 use crate::error::{Error, Result};
-
-/// Texts per forward pass when predicting.
-const PREDICT_BATCH: usize = 64;
+use crate::model::Predictions;
 
 /// Token ids of several texts, each cut to the length limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,17 +30,32 @@ pub struct Encoded {
     pub truncated: usize,
 }
 
-/// A BERT text classifier: model, tokenizer and `max_len`.
+/// A BERT text classifier: model, tokenizer, class names and `max_len`.
 ///
-/// Texts longer than `max_len` tokens are cut explicitly (head truncation: the first
-/// `max_len − 2` word pieces plus `[CLS]` and `[SEP]` are kept, as transformers'
-/// `truncation=True`); [`Encoded::truncated`] counts them. The truncation is written into
-/// the saved `tokenizer.json`, so Python's `tokenizers` cuts the same way.
+/// Over-long texts are handled explicitly. Training and [`encode`](Self::encode) cut them
+/// (head truncation: the first `max_len − 2` word pieces plus `[CLS]` and `[SEP]` are kept,
+/// as transformers' `truncation=True`; [`Encoded::truncated`] counts them), and the
+/// truncation is written into the saved `tokenizer.json`, so Python's `tokenizers` cuts the
+/// same way. Inference on raw texts ([`logits`](Self::logits), [`classify`](Self::classify))
+/// takes a [`LongInputs`]: an error naming the text and the limit, or the same truncation.
+///
+/// ```
+/// use glassbox::{LongInputs, Predictions, TextClassifier};
+///
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/transformers/bert_tiny");
+/// let clf = TextClassifier::load(dir)?;
+/// let p = clf.classify(&["Free money!!!", "Re: the meeting"], LongInputs::Error)?;
+/// let Predictions::Classes { labels, probabilities, .. } = p else { unreachable!() };
+/// assert_eq!(probabilities.shape(), &[2, 3]);
+/// assert!(labels.iter().all(|l| clf.labels().contains(l)));
+/// # Ok::<(), glassbox::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct TextClassifier {
     /// The model.
     pub model: BertForSequenceClassification,
-    tokenizer: Tokenizer,
+    tokenizers: Tokenizers,
+    labels: Vec<String>,
     max_len: usize,
 }
 
@@ -68,14 +85,10 @@ impl TextClassifier {
                 ),
             });
         }
-        let tokenizer = tokenizer
-            .with_limit(max_len)
-            .with_truncation(Truncation::OnlyFirst {
-                max_length: max_len,
-            })?;
         Ok(TextClassifier {
+            tokenizers: Tokenizers::new(tokenizer, max_len)?,
+            labels: model.labels(),
             model,
-            tokenizer,
             max_len,
         })
     }
@@ -117,7 +130,8 @@ impl TextClassifier {
 
     /// Loads a directory written by [`save`](Self::save) (or any Hugging Face
     /// `BertForSequenceClassification` directory with a `tokenizer.json`); the length
-    /// limit is the tokenizer file's truncation, else `max_position_embeddings`.
+    /// limit is the tokenizer file's truncation, else `max_position_embeddings`. Class
+    /// names come from `id2label` (`LABEL_{i}` when absent, as in transformers).
     pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = ModelDir::open(dir)?;
         let model = BertForSequenceClassification::from_dir(dir.path())?;
@@ -132,7 +146,7 @@ impl TextClassifier {
     /// Writes the Hugging Face directory `dir` (`config.json`, `model.safetensors`,
     /// `tokenizer.json`), each file atomically.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
-        Ok(self.model.save_pretrained(dir, Some(&self.tokenizer))?)
+        Ok(self.model.save_pretrained(dir, Some(self.tokenizer()))?)
     }
 
     /// Writes the directory `dir` as a whole: it is built in a temporary directory next to
@@ -182,24 +196,24 @@ impl TextClassifier {
         Ok(())
     }
 
-    /// The tokenizer (with the length limit and truncation applied).
+    /// The tokenizer (with the length limit and head truncation applied, as saved).
     pub fn tokenizer(&self) -> &Tokenizer {
-        &self.tokenizer
+        self.tokenizers.pick(LongInputs::Truncate)
     }
 
-    /// The length limit in tokens.
+    /// The length limit in tokens (special tokens included).
     pub fn max_len(&self) -> usize {
         self.max_len
     }
 
-    /// Class names.
-    pub fn classes(&self) -> Vec<String> {
-        self.model.labels()
+    /// Class names in output order.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
     }
 
     /// Token ids of `texts`, cut to `max_len` (counted in [`Encoded::truncated`]).
     pub fn encode(&self, texts: &[&str]) -> Result<Encoded> {
-        let enc = self.tokenizer.encode_batch(texts, true)?;
+        let enc = self.tokenizer().encode_batch(texts, true)?;
         let truncated = enc.iter().filter(|e| e.len() >= self.max_len).count();
         Ok(Encoded {
             ids: enc.into_iter().map(|e| e.ids).collect(),
@@ -207,47 +221,59 @@ impl TextClassifier {
         })
     }
 
-    /// Class probabilities of each of `texts` (evaluation mode is the caller's: call
-    /// `model.set_training(false)` first when the model was training).
+    /// Logits `[texts, classes]` of encoded texts: batches of similar length, in parallel,
+    /// without a graph.
+    pub fn logits_of_ids(&self, ids: &[Vec<u32>]) -> Result<Array2<f32>> {
+        let pad = self.tokenizer().pad_id();
+        batched(ids, pad, self.model.num_labels(), |b| {
+            Ok(no_grad(|| self.model.forward(b))?.value())
+        })
+    }
+
+    /// Logits `[texts, classes]`. Every text is tokenized (and, with
+    /// [`LongInputs::Error`], checked against the limit) before the first forward pass.
+    pub fn logits(&self, texts: &[&str], long: LongInputs) -> Result<Array2<f32>> {
+        let enc = self.tokenizers.pick(long).encode_batch(texts, true)?;
+        let ids: Vec<Vec<u32>> = enc.into_iter().map(|e| e.ids).collect();
+        self.logits_of_ids(&ids)
+    }
+
+    /// Class probabilities (softmax of the logits), predicted class indices (the first
+    /// on ties) and names.
+    pub fn classify(&self, texts: &[&str], long: LongInputs) -> Result<Predictions> {
+        let probabilities = softmax_rows(self.logits(texts, long)?)?;
+        let indices: Vec<usize> = probabilities
+            .rows()
+            .into_iter()
+            .map(|r| argmax(r.as_slice().expect("standard layout")))
+            .collect();
+        let labels = indices.iter().map(|&i| self.labels[i].clone()).collect();
+        Ok(Predictions::Classes {
+            indices,
+            labels,
+            probabilities,
+        })
+    }
+
+    /// Class probabilities of each of `texts`, cut to `max_len` (evaluation mode is the
+    /// caller's: call `model.set_training(false)` first when the model was training).
     pub fn predict_proba(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let enc = self.encode(texts)?;
         self.proba_of_ids(&enc.ids)
     }
 
-    /// Class probabilities of encoded texts: batches of similar length, in parallel.
+    /// Class probabilities of encoded texts.
     pub fn proba_of_ids(&self, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| ids[i].len());
-        let pad = self.tokenizer.pad_id();
-        let chunks: Vec<&[usize]> = order.chunks(PREDICT_BATCH).collect();
-        let parts = chunks
-            .par_iter()
-            .map(|chunk| -> Result<Vec<(usize, Vec<f32>)>> {
-                let rows: Vec<Vec<u32>> = chunk.iter().map(|&i| ids[i].clone()).collect();
-                let batch = Batch::from_ids(&rows, pad)?;
-                let logits = no_grad(|| self.model.forward(&batch))?.value();
-                let p = logits.try_softmax(1)?.to_vec();
-                let c = p.len() / chunk.len();
-                Ok(chunk
-                    .iter()
-                    .zip(p.chunks(c))
-                    .map(|(&i, r)| (i, r.to_vec()))
-                    .collect())
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut out = vec![Vec::new(); ids.len()];
-        for (i, p) in parts.into_iter().flatten() {
-            out[i] = p;
-        }
-        Ok(out)
+        let p = softmax_rows(self.logits_of_ids(ids)?)?;
+        Ok(p.rows().into_iter().map(|r| r.to_vec()).collect())
     }
 
-    /// The most probable class of each of `texts`.
+    /// The most probable class of each of `texts` (cut to `max_len`).
     pub fn predict(&self, texts: &[&str]) -> Result<Vec<usize>> {
         Ok(self
             .predict_proba(texts)?
             .iter()
-            .map(|p| glassbox_tensor::ops::reduce::argmax(p))
+            .map(|p| argmax(p))
             .collect())
     }
 
@@ -258,5 +284,88 @@ impl TextClassifier {
         let pred = self.predict(&data.text_refs());
         self.model.set_training(was);
         Ok(glassbox_metrics::accuracy(&data.labels, &pred?)?)
+    }
+}
+
+fn softmax_rows(logits: Array2<f32>) -> Result<Array2<f32>> {
+    Ok(Tensor::from(logits.into_dyn())
+        .try_softmax(1)?
+        .into_array()
+        .into_dimensionality()
+        .expect("rank 2"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glassbox_hf::Batch;
+
+    fn bert_tiny() -> std::path::PathBuf {
+        glassbox_testkit::reference_path("transformers/bert_tiny")
+    }
+
+    #[test]
+    fn classifier_logits_match_transformers_in_any_batch_order() {
+        let r = glassbox_testkit::reference_json("transformers/bert_tiny/reference.json");
+        let texts: Vec<&str> = r["texts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        let clf = TextClassifier::load(bert_tiny()).unwrap();
+        let want = glassbox_testkit::json_f64(&r["logits"]);
+        let got = clf.logits(&texts, LongInputs::Error).unwrap();
+        glassbox_testkit::assert_close("logits", got.as_slice().unwrap(), &want, 1e-4);
+        // Reversed order: rows follow the input whatever the length-sorted batching does.
+        let rev: Vec<&str> = texts.iter().rev().copied().collect();
+        let got = clf.logits(&rev, LongInputs::Error).unwrap();
+        for (i, row) in got.rows().into_iter().enumerate() {
+            let j = texts.len() - 1 - i;
+            let w = &want[j * 3..(j + 1) * 3];
+            glassbox_testkit::assert_close("reversed logits", row.as_slice().unwrap(), w, 1e-4);
+        }
+        let Predictions::Classes {
+            labels,
+            probabilities,
+            ..
+        } = clf.classify(&texts, LongInputs::Error).unwrap()
+        else {
+            panic!("classes")
+        };
+        assert_eq!(labels.len(), 4);
+        for row in probabilities.rows() {
+            assert!((row.sum() - 1.0).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn long_texts_fail_with_the_limit_unless_truncated() {
+        let clf = TextClassifier::load(bert_tiny()).unwrap();
+        let long = "money ".repeat(200);
+        let e = clf
+            .classify(&["short", &long], LongInputs::Error)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("text 1") && e.contains("limit of 64"), "{e}");
+        let cut = clf.logits(&[&long], LongInputs::Truncate).unwrap();
+        // Truncation keeps [CLS], the first 62 tokens of the text and [SEP]: built by
+        // hand here from the untruncated tokens.
+        let tok = clf.tokenizer();
+        let words = tok
+            .clone()
+            .with_limit(10_000)
+            .encode(&long, false)
+            .unwrap()
+            .ids;
+        let cls = tok.token_to_id("[CLS]").unwrap();
+        let sep = tok.token_to_id("[SEP]").unwrap();
+        let mut ids = vec![cls];
+        ids.extend_from_slice(&words[..62]);
+        ids.push(sep);
+        let b = Batch::from_ids(&[ids], 0).unwrap();
+        let want = no_grad(|| clf.model.forward(&b)).unwrap().value().to_vec();
+        let want: Vec<f64> = want.into_iter().map(f64::from).collect();
+        glassbox_testkit::assert_close("truncated logits", cut.as_slice().unwrap(), &want, 1e-5);
     }
 }

@@ -20,11 +20,13 @@
 //! # Ok::<(), glassbox::Error>(())
 //! ```
 
+pub(crate) mod batching;
 mod classifier;
 mod data;
 mod spec;
 mod train;
 
+pub use batching::{LongInputs, TEXT_BATCH};
 pub use classifier::{Encoded, TextClassifier};
 pub use data::TextData;
 pub use spec::TransformerSpec;
