@@ -54,10 +54,13 @@ pub enum Method {
     Permutation,
     /// Surrogate decision-tree rules and their fidelity.
     Rules,
+    /// Layer Integrated Gradients on the embeddings of a Hugging Face text model (with
+    /// `--text`): a BERT classifier's class or a GPT-2's next token.
+    Lig,
 }
 
 impl Method {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Method::Ig => "ig",
             Method::Saliency => "saliency",
@@ -69,6 +72,7 @@ impl Method {
             Method::Lime => "lime",
             Method::Permutation => "permutation",
             Method::Rules => "rules",
+            Method::Lig => "lig",
         }
     }
 }
@@ -76,12 +80,25 @@ impl Method {
 /// Flags of `glassbox explain`.
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// Model bundle.
+    /// Model bundle, or a Hugging Face model directory (with `--text`).
     #[arg(long, value_parser = crate::path_arg)]
     pub model: PathBuf,
-    /// Data file (CSV or IDX images).
+    /// Data file (CSV or IDX images) of a bundle.
     #[arg(long, value_parser = crate::path_arg)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
+    /// A text to explain with a Hugging Face BertForSequenceClassification (its predicted
+    /// class, or `--target`) or GPT2LMHeadModel (its next token) directory.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Gauss–Legendre points of `--method lig` (default 50, as Captum).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Output to explain with `--text`: class index or token id (default: the largest).
+    #[arg(long)]
+    pub target: Option<usize>,
+    /// Also aggregate subword scores to words (`--text`).
+    #[arg(long, value_enum)]
+    pub words: Option<crate::explain_text::WordsFlag>,
     /// Method.
     #[arg(long, value_enum)]
     pub method: Method,
@@ -321,8 +338,8 @@ fn local(
             }
             a
         }
-        Method::Permutation | Method::Rules => {
-            unreachable!("global methods are handled by the caller")
+        Method::Permutation | Method::Rules | Method::Lig => {
+            unreachable!("global and text methods are handled by the caller")
         }
     };
     for (k, e) in extra.iter_mut().enumerate() {
@@ -426,8 +443,53 @@ fn write_pictures(
     Ok(report.write_html(dir.join("explanations.html"))?)
 }
 
+/// The data file of a bundle's explanation, after the checks that the flags are those of
+/// a bundle (not of `--text`) and that `--model` is not a Hugging Face directory.
+fn check_bundle_flags(a: &ExplainArgs) -> CliResult<PathBuf> {
+    if a.method == Method::Lig {
+        return Err(usage(
+            "invalid value 'lig' for '--method': lig explains a text of a Hugging Face model \
+             directory; pass '--text \"…\"' (a bundle takes '--data' and another method)",
+        ));
+    }
+    for (set, flag) in [
+        (a.steps.is_some(), "--steps"),
+        (a.target.is_some(), "--target"),
+        (a.words.is_some(), "--words"),
+    ] {
+        if set {
+            return Err(usage(format!(
+                "'{flag}' goes with '--text' (a Hugging Face text model)"
+            )));
+        }
+    }
+    if a.model.is_dir() {
+        if let Ok(source @ glassbox::ModelSource::HuggingFace { .. }) =
+            glassbox::ModelSource::detect(&a.model)
+        {
+            return Err(usage(format!(
+                "'--model {}': 'glassbox explain' with '--data' takes glassbox bundles and does \
+                 not support a Hugging Face {}; explain one text with '--text \"…\"' \
+                 (--method lig)",
+                a.model.display(),
+                source.kind()
+            )));
+        }
+    }
+    a.data.clone().ok_or_else(|| {
+        usage(
+            "the following required argument was not provided: '--data <DATA>' (or '--text' \
+             with a Hugging Face model directory)",
+        )
+    })
+}
+
 /// Runs `glassbox explain`.
 pub fn run(a: ExplainArgs) -> CliResult<()> {
+    if let Some(text) = &a.text {
+        return crate::explain_text::run(&a, text);
+    }
+    let data = check_bundle_flags(&a)?;
     let comm = crate::distributed::communicator(a.distributed)?;
     if comm.is_some() && !matches!(a.method, Method::Shap | Method::Ig | Method::Permutation) {
         return Err(usage(format!(
@@ -437,7 +499,7 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
     }
     let comm = comm.as_deref();
     let (bundle, net) = crate::models::load_bundle(&a.model, "explain")?.into_parts();
-    let prepared = prepare(&bundle, &a.data)?;
+    let prepared = prepare(&bundle, &data)?;
     if let Some(c) = comm {
         // Every rank must explain the same model on the same rows.
         let model_print = glassbox::distributed::values_print(&net);
@@ -445,7 +507,7 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
             .map_err(glassbox::Error::from)?;
         let rows: Vec<f32> = prepared.x.iter().map(|&v| v as f32).collect();
         let data_print = glassbox::distributed::array_print(prepared.x.shape(), rows.iter());
-        glassbox::distributed::agree(c, &format!("data {}", a.data.display()), data_print)
+        glassbox::distributed::agree(c, &format!("data {}", data.display()), data_print)
             .map_err(glassbox::Error::from)?;
     }
     let root = comm.is_none_or(|c| c.is_root());
@@ -500,7 +562,7 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
             let Some(Targets::Classes { labels, .. }) = prepared.targets else {
                 return Err(failure(format!(
                     "{}: permutation importance needs the target column of a classifier",
-                    a.data.display()
+                    data.display()
                 )));
             };
             let f = TryFn(|v: ArrayView2<f64>| ctx.outputs(v));

@@ -9,6 +9,7 @@ mod embed;
 mod error;
 mod evaluate;
 mod explain;
+mod explain_text;
 mod generate;
 mod input;
 mod models;

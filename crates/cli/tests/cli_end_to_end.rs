@@ -12,6 +12,10 @@ use serde_json::Value;
 #[path = "cli_end_to_end/hf_models.rs"]
 mod hf_models;
 
+/// `explain --text --method lig` against Captum.
+#[path = "cli_end_to_end/explain_text.rs"]
+mod explain_text;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_glassbox"))
 }

@@ -17,6 +17,7 @@
 //! | [`plot`] | attribution heatmap PNG over an image, SVG bar charts |
 //! | [`stop`] | stopping any method at a deadline or on cancellation ([`StopCheck`], [`Stoppable`]) |
 //! | [`selection`] | variance threshold, f_classif, χ², mutual information, SelectKBest, RFE |
+//! | [`text`] | token and word attributions of text models: Layer Integrated Gradients on the embeddings, generation attributions, subword → word aggregation |
 //!
 //! ```
 //! use glassbox_explain::shapley::{exact_shapley, Background, KernelShap, KernelShapConfig};
@@ -71,6 +72,7 @@ pub mod selection;
 pub mod shapley;
 pub mod stop;
 pub mod surrogate;
+pub mod text;
 
 pub use attribution::Attribution;
 pub use error::{ExplainError, ModelError, PredictError, Result};

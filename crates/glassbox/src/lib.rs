@@ -19,6 +19,8 @@
 //!   Protocol by `glassbox-serve` ([`serve::BundleModel`]);
 //! - [`tabular`]: CSV table → model-ready rows (imputation, one-hot, scaling), stored in the
 //!   bundle and re-applied unchanged;
+//! - [`explain_text`]: Layer Integrated Gradients of Hugging Face text models (BERT
+//!   classifiers, GPT-2's next token and continuations) with tokens, offsets and words;
 //! - [`AutoModel`] / [`ModelSource`] ([`source`]): one way to open any model path — a bundle
 //!   file, or a Hugging Face directory holding a text classifier, a sentence embedder or a
 //!   GPT-2 — and a typed error when a model is asked for what its kind cannot do.
@@ -101,6 +103,7 @@ mod data_parallel;
 mod error;
 mod estimator;
 pub mod eval;
+pub mod explain_text;
 pub mod gradient;
 pub mod history;
 mod inference;

@@ -204,7 +204,7 @@ pub fn integrated_gradients_adaptive(
     targets: &[usize],
     config: &AdaptiveIgConfig,
 ) -> Result<AdaptiveAttributions> {
-    validate(config)?;
+    validate(&config.rule())?;
     let targets = expand_targets(OP, x, targets)?;
     let base = config.baseline.expand(OP, x)?;
     let cap = config.cap.rows(OP, model, x)?;
@@ -212,23 +212,27 @@ pub fn integrated_gradients_adaptive(
     let dim = x.len() / n;
     let xs = x.contiguous().to_vec();
     let bs = base.contiguous().to_vec();
+    let rule = config.rule();
     let (alphas, weights) = Approximation::GaussLegendre.alphas_and_weights(config.steps)?;
     let start = StartRule {
         alphas: &alphas,
         weights: &weights,
     };
-    let rows: Vec<RowResult> = (0..n)
+    let rows: Vec<PathResult> = (0..n)
         .into_par_iter()
         .map(|i| {
-            let ev = Evaluator {
+            let f = ModelTarget {
                 model,
+                target: targets[i],
+            };
+            let ev = Evaluator {
+                f: &f,
                 x: &xs[i * dim..(i + 1) * dim],
                 base: &bs[i * dim..(i + 1) * dim],
                 sample: &x.shape()[1..],
-                target: targets[i],
                 cap,
             };
-            ev.refine(config, &start)
+            ev.refine(&rule, &start)
         })
         .collect::<Result<_>>()?;
     let attr: Vec<f64> = rows
@@ -252,15 +256,101 @@ struct StartRule<'r> {
 }
 
 /// What the refinement of one input's path returns.
-struct RowResult {
-    attributions: Vec<f64>,
-    delta: f64,
-    output_difference: f64,
-    evaluations: usize,
-    converged: bool,
+#[derive(Debug, Clone)]
+pub(crate) struct PathResult {
+    /// `(x − baseline) ⊙ ∫ G`, flat.
+    pub attributions: Vec<f64>,
+    /// `Σ attributions − output_difference`.
+    pub delta: f64,
+    /// `F(x) − F(baseline)`, from a forward pass of the two.
+    pub output_difference: f64,
+    /// Gradient evaluations spent (start rule included).
+    pub evaluations: usize,
+    /// Whether every piece met its share of the tolerance.
+    pub converged: bool,
 }
 
-fn validate(config: &AdaptiveIgConfig) -> Result<()> {
+/// The refinement settings of [`AdaptiveIgConfig`] (everything but the baseline and the
+/// batch cap), shared by every model the adaptive rule runs on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefineRule {
+    /// Gauss–Legendre nodes of the start rule.
+    pub steps: usize,
+    /// Absolute completeness tolerance.
+    pub tolerance: f64,
+    /// Most gradient evaluations, start rule included.
+    pub budget: usize,
+    /// Widest piece accepted without a look inside.
+    pub resolution: f64,
+}
+
+impl AdaptiveIgConfig {
+    fn rule(&self) -> RefineRule {
+        RefineRule {
+            steps: self.steps,
+            tolerance: self.tolerance,
+            budget: self.budget,
+            resolution: self.resolution,
+        }
+    }
+}
+
+/// What the adaptive rule needs of a model along one input's path: the explained output
+/// `F` and its gradient at points of the path.
+pub(crate) trait PathEval: Sync {
+    /// `(G, F)` at `points` (`[len, sample…]`): the gradient, shaped like `points`, and the
+    /// explained output of every point.
+    fn grad(&self, points: Tensor) -> Result<(Tensor, Vec<f64>)>;
+    /// `F` at `points`, without recording a graph.
+    fn value(&self, points: Tensor) -> Result<Vec<f64>>;
+}
+
+/// A [`GradModel`]'s output `target` with respect to its input.
+struct ModelTarget<'m, 'a> {
+    model: &'m GradModel<'a>,
+    target: usize,
+}
+
+impl PathEval for ModelTarget<'_, '_> {
+    fn grad(&self, points: Tensor) -> Result<(Tensor, Vec<f64>)> {
+        let tg = vec![self.target; points.shape()[0]];
+        grad_from(OP, self.model, &points, 0, &tg, Rule::Plain)
+    }
+
+    fn value(&self, points: Tensor) -> Result<Vec<f64>> {
+        let out = self.model.predict(&points)?;
+        pick(OP, &out, &vec![self.target; points.shape()[0]])
+    }
+}
+
+/// Adaptive Integrated Gradients of one path from `base` to `x` (flat, one sample of shape
+/// `sample` each) for the model `f`, with at most `cap` points per evaluation: the rule of
+/// [`integrated_gradients_adaptive`] for any [`PathEval`].
+pub(crate) fn refine_path(
+    f: &dyn PathEval,
+    x: &[f32],
+    base: &[f32],
+    sample: &[usize],
+    cap: usize,
+    rule: &RefineRule,
+) -> Result<PathResult> {
+    validate(rule)?;
+    let (alphas, weights) = Approximation::GaussLegendre.alphas_and_weights(rule.steps)?;
+    let start = StartRule {
+        alphas: &alphas,
+        weights: &weights,
+    };
+    Evaluator {
+        f,
+        x,
+        base,
+        sample,
+        cap,
+    }
+    .refine(rule, &start)
+}
+
+fn validate(config: &RefineRule) -> Result<()> {
     let bad = |field, reason: String| {
         Err(GradientError::InvalidArgument {
             op: OP,
@@ -314,21 +404,21 @@ fn grad_eq(u: &[f32], v: &[f32]) -> bool {
 /// forward/backward pass holds points of this path only, in chunks of at most `cap` formed
 /// from its own requests, so the result of an input is the same bit for bit whichever
 /// other inputs share the call (batched GEMMs round differently for other batch sizes).
-struct Evaluator<'m, 'a> {
-    model: &'m GradModel<'a>,
+struct Evaluator<'m> {
+    /// The model and its explained output.
+    f: &'m dyn PathEval,
     /// The input, `[D]`.
     x: &'m [f32],
     /// Its baseline, `[D]`.
     base: &'m [f32],
     /// Shape of one sample (the input's shape without its batch dimension).
     sample: &'m [usize],
-    target: usize,
     cap: usize,
 }
 
-impl Evaluator<'_, '_> {
+impl Evaluator<'_> {
     /// Runs the start rule and the refinement rounds of this input's path.
-    fn refine(&self, config: &AdaptiveIgConfig, start: &StartRule) -> Result<RowResult> {
+    fn refine(&self, config: &RefineRule, start: &StartRule) -> Result<PathResult> {
         let dim = self.x.len();
         let mut p = Path {
             d: self
@@ -372,12 +462,9 @@ impl Evaluator<'_, '_> {
         let mut pair = Vec::with_capacity(2 * dim);
         pair.extend_from_slice(self.x);
         pair.extend_from_slice(self.base);
-        let out = self
-            .model
-            .predict(&Tensor::from_vec(pair, &self.shape(2))?)?;
-        let f = pick(OP, &out, &[self.target; 2])?;
+        let f = self.f.value(Tensor::from_vec(pair, &self.shape(2))?)?;
         let output_difference = f[0] - f[1];
-        Ok(RowResult {
+        Ok(PathResult {
             delta: attributions.iter().sum::<f64>() - output_difference,
             attributions,
             output_difference,
@@ -416,8 +503,15 @@ impl Evaluator<'_, '_> {
                 }
             }
             let pts = Tensor::from_vec(buf, &self.shape(chunk.len()))?;
-            let tg = vec![self.target; chunk.len()];
-            let (g, f) = grad_from(OP, self.model, &pts, 0, &tg, Rule::Plain)?;
+            let (g, f) = self.f.grad(pts)?;
+            if g.len() != chunk.len() * dim || f.len() != chunk.len() {
+                return Err(GradientError::Shape {
+                    op: OP,
+                    what: "gradient at the path points",
+                    expected: format!("{} points of shape {:?}", chunk.len(), self.sample),
+                    found: g.shape().to_vec(),
+                });
+            }
             let gs = g.contiguous();
             let gv = gs.as_slice().expect("contiguous");
             for (r, &k) in chunk.iter().enumerate() {

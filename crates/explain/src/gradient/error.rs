@@ -80,6 +80,15 @@ pub enum GradientError {
         /// The variable without a gradient.
         what: &'static str,
     },
+    /// The model being explained returned an error of its own (a model behind a trait
+    /// such as [`EmbeddingModel`](crate::text::EmbeddingModel)).
+    #[error("{op}: the model failed: {error}")]
+    Model {
+        /// Method that called the model.
+        op: &'static str,
+        /// The model's error.
+        error: crate::error::ModelError,
+    },
     /// The model's [`StopCheck`](crate::StopCheck) fired before the method finished
     /// (see [`GradModel::with_stop`](super::GradModel::with_stop)).
     #[error("stopped before finishing (deadline passed or cancelled)")]
@@ -97,10 +106,14 @@ pub enum GradientError {
 
 impl From<GradientError> for ExplainError {
     fn from(e: GradientError) -> Self {
-        if matches!(e, GradientError::Stopped) {
-            return ExplainError::Stopped {
-                op: "gradient attribution",
-            };
+        match e {
+            GradientError::Stopped => {
+                return ExplainError::Stopped {
+                    op: "gradient attribution",
+                }
+            }
+            GradientError::Model { op, error } => return ExplainError::Model { op, error },
+            _ => {}
         }
         ExplainError::InvalidArgument {
             op: "gradient attribution",

@@ -10,6 +10,7 @@ use super::approx::Approximation;
 use super::core::{batch_size, expand_targets, grad_from, pick, rows, Baseline, BatchCap};
 use super::error::{GradientError, Result};
 use super::model::{GradModel, Rule};
+use super::path::{path_integral_chunked, Paths};
 
 const OP: &str = "integrated_gradients";
 
@@ -162,50 +163,20 @@ pub(crate) fn path_integral_rows(
     rule: Rule,
     rows: Range<usize>,
 ) -> Result<Vec<f64>> {
-    let n = h.shape()[0];
-    let d = h.len() / n;
-    let steps = alphas.len();
     let hs = h.contiguous().to_vec();
     let bs = base.contiguous().to_vec();
-    let mut acc = vec![0f64; rows.len() * d];
-    let total = n * steps;
-    let chunk = cap.min(total).max(1);
-    let (first, last) = (rows.start * steps, rows.end * steps);
-    let mut sample_shape = h.shape().to_vec();
-    let mut start = first / chunk * chunk;
-    let mut buf = Vec::with_capacity(chunk * d);
-    let mut tg = Vec::with_capacity(chunk);
-    while start < last {
-        let len = chunk.min(total - start);
-        buf.clear();
-        tg.clear();
-        for r in start..start + len {
-            let (i, s) = (r / steps, r % steps);
-            let a = alphas[s] as f32;
-            let (hi, bi) = (&hs[i * d..(i + 1) * d], &bs[i * d..(i + 1) * d]);
-            buf.extend(hi.iter().zip(bi).map(|(&xv, &bv)| bv + a * (xv - bv)));
-            tg.push(targets[i]);
-        }
-        sample_shape[0] = len;
-        let points = Tensor::from_vec(std::mem::take(&mut buf), &sample_shape)?;
-        let (g, _) = grad_from(OP, model, &points, from, &tg, rule)?;
-        let gs = g.contiguous();
-        let gv = gs.as_slice().expect("contiguous");
-        for (k, r) in (start..start + len).enumerate() {
-            if r < first || r >= last {
-                continue;
-            }
-            let (i, s) = (r / steps - rows.start, r % steps);
-            let w = weights[s];
-            let dst = &mut acc[i * d..(i + 1) * d];
-            for (a, &gj) in dst.iter_mut().zip(&gv[k * d..(k + 1) * d]) {
-                *a += w * gj as f64;
-            }
-        }
-        buf = Vec::with_capacity(chunk * d);
-        start += len;
-    }
-    Ok(acc)
+    let paths = Paths {
+        h: &hs,
+        base: &bs,
+        sample: &h.shape()[1..],
+        alphas,
+        weights,
+        cap,
+    };
+    path_integral_chunked(&paths, rows, false, |points, of_row| {
+        let tg: Vec<usize> = of_row.iter().map(|&i| targets[i]).collect();
+        Ok(grad_from(OP, model, &points, from, &tg, rule)?.0)
+    })
 }
 
 /// `Σ attributions[i] − (f(x_i)[t_i] − f(b_i)[t_i])` with the forward passes chunked by

@@ -49,12 +49,15 @@ mod integrated;
 mod layer;
 pub mod model;
 mod noise_tunnel;
+mod path;
 mod rows;
 mod rules;
 mod simple;
 
 pub use self::core::{from_array, to_array, Baseline, BatchCap};
+pub(crate) use self::core::{pick, target_mask};
 pub use adaptive::{integrated_gradients_adaptive, AdaptiveAttributions, AdaptiveIgConfig};
+pub(crate) use adaptive::{refine_path, PathEval, RefineRule};
 pub use approx::{gauss_legendre, Approximation};
 pub use deeplift::deeplift;
 pub use error::{GradientError, Result};
@@ -65,6 +68,7 @@ pub use integrated::{
 pub use layer::{layer_conductance, layer_integrated_gradients};
 pub use model::{GradModel, Layer};
 pub use noise_tunnel::{noise_tunnel, NoiseTunnelConfig, NoiseTunnelKind};
+pub(crate) use path::{path_integral_chunked, Paths};
 pub use rows::{GradientAttribution, GradientMethod};
 pub use rules::{deconv_relu, guided_relu, rescale, DEEPLIFT_EPS};
 pub use simple::{deconvolution, guided_backprop, input_gradients, input_x_gradient, saliency};

@@ -1,3 +1,4 @@
 //! End-to-end tests of the umbrella crate (one test binary).
 
+mod text_lig;
 mod text_spam;

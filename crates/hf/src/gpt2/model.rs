@@ -148,6 +148,18 @@ impl Gpt2LmHeadModel {
         Ok(self.ln_f.forward_owned(x)?)
     }
 
+    /// The model from the output of `wte` (`[batch, seq_len, n_embd]`, the token embeddings
+    /// before the position embeddings are added): position embeddings from position 0,
+    /// dropout, the blocks and `ln_f`, as [`forward_hidden`](Self::forward_hidden) computes
+    /// them after its `wte` lookup. This is the layer Captum's
+    /// `LayerIntegratedGradients(f, model.transformer.wte)` perturbs.
+    pub fn forward_token_embeddings(&self, x: Var, batch: &Batch) -> Result<Var> {
+        self.check_length(batch.seq_len)?;
+        let x = self.wpe.forward_offset(&x, 0)?;
+        let x = self.dropout.forward_owned(x)?;
+        self.forward_embeddings(x, batch)
+    }
+
     /// Logits `[batch, new, vocab]` of the new tokens `ids` (`[batch, new]`, row-major),
     /// attending to everything already in `cache`, whose keys and values are extended.
     /// Runs without a graph.

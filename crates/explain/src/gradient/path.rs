@@ -1,0 +1,115 @@
+//! The fixed-rule path integral of Integrated Gradients, `Σ_s w_s G(b + α_s (h − b))`, over
+//! chunks of path points, for any model that gives the gradient of its explained output at
+//! a batch of points. [`integrated_gradients`](super::integrated_gradients) and the layer
+//! methods run it on a [`GradModel`](super::GradModel); the text methods
+//! ([`crate::text`]) run it on the output of an embedding layer.
+
+use std::ops::Range;
+
+use glassbox_tensor::Tensor;
+use rayon::prelude::*;
+
+use super::error::{GradientError, Result};
+
+/// The straight paths of a batch and the quadrature rule along them.
+pub(crate) struct Paths<'p> {
+    /// End points `h`, `[n · d]` (row-major, `n` rows of `d` values).
+    pub h: &'p [f32],
+    /// Start points (baselines), `[n · d]`.
+    pub base: &'p [f32],
+    /// Shape of one row (`d` values); points are passed as `[len, sample…]`.
+    pub sample: &'p [usize],
+    /// Points `α` of the rule on `[0, 1]`.
+    pub alphas: &'p [f64],
+    /// Weights of the rule.
+    pub weights: &'p [f64],
+    /// Most points per gradient evaluation (one forward/backward pass).
+    pub cap: usize,
+}
+
+/// `Σ_s w_s G_i(b_i + α_s (h_i − b_i))` for the rows `rows` (`[rows.len() · d]`, `f64`).
+///
+/// The `n × steps` points are numbered input-major (point `r` is step `r % steps` of row
+/// `r / steps`) and cut into chunks of `cap` points counted from point 0, so the chunks
+/// holding points of `rows` are those of the whole batch, whole (points of other rows in
+/// them are computed and discarded). `grad(points, rows_of_points)` returns the gradient
+/// at `points` (`[len, sample…]`), `rows_of_points[k]` being the row of point `k`.
+///
+/// With `parallel`, up to rayon's thread count of chunks are evaluated at once (peak memory
+/// is then that many chunks); their gradients are still folded into the `f64` accumulator
+/// one chunk after the other in point order, so the result is the same bit for bit as
+/// without.
+pub(crate) fn path_integral_chunked<G>(
+    paths: &Paths,
+    rows: Range<usize>,
+    parallel: bool,
+    grad: G,
+) -> Result<Vec<f64>>
+where
+    G: Fn(Tensor, &[usize]) -> Result<Tensor> + Sync,
+{
+    let d = paths.sample.iter().product::<usize>();
+    let n = paths.h.len() / d.max(1);
+    let steps = paths.alphas.len();
+    let mut acc = vec![0f64; rows.len() * d];
+    let total = n * steps;
+    let chunk = paths.cap.min(total).max(1);
+    let (first, last) = (rows.start * steps, rows.end * steps);
+    let starts: Vec<usize> = (first / chunk * chunk..last).step_by(chunk).collect();
+    let eval = |start: usize| -> Result<Tensor> {
+        let len = chunk.min(total - start);
+        let mut buf = Vec::with_capacity(len * d);
+        let mut of_row = Vec::with_capacity(len);
+        for r in start..start + len {
+            let (i, s) = (r / steps, r % steps);
+            let a = paths.alphas[s] as f32;
+            let (hi, bi) = (
+                &paths.h[i * d..(i + 1) * d],
+                &paths.base[i * d..(i + 1) * d],
+            );
+            buf.extend(hi.iter().zip(bi).map(|(&xv, &bv)| bv + a * (xv - bv)));
+            of_row.push(i);
+        }
+        let mut shape = Vec::with_capacity(paths.sample.len() + 1);
+        shape.push(len);
+        shape.extend_from_slice(paths.sample);
+        grad(Tensor::from_vec(buf, &shape)?, &of_row)
+    };
+    let width = if parallel {
+        rayon::current_num_threads().max(1)
+    } else {
+        1
+    };
+    for window in starts.chunks(width) {
+        let grads: Vec<Tensor> = if window.len() > 1 {
+            window.par_iter().map(|&s| eval(s)).collect::<Result<_>>()?
+        } else {
+            window.iter().map(|&s| eval(s)).collect::<Result<_>>()?
+        };
+        for (&start, g) in window.iter().zip(grads) {
+            let len = chunk.min(total - start);
+            if g.len() != len * d {
+                return Err(GradientError::Shape {
+                    op: "path integral",
+                    what: "gradient at the path points",
+                    expected: format!("{len} points of shape {:?}", paths.sample),
+                    found: g.shape().to_vec(),
+                });
+            }
+            let gs = g.contiguous();
+            let gv = gs.as_slice().expect("contiguous");
+            for (k, r) in (start..start + len).enumerate() {
+                if r < first || r >= last {
+                    continue;
+                }
+                let (i, s) = (r / steps - rows.start, r % steps);
+                let w = paths.weights[s];
+                let dst = &mut acc[i * d..(i + 1) * d];
+                for (a, &gj) in dst.iter_mut().zip(&gv[k * d..(k + 1) * d]) {
+                    *a += w * gj as f64;
+                }
+            }
+        }
+    }
+    Ok(acc)
+}

@@ -1,0 +1,32 @@
+//! Explanations of Hugging Face text models: Layer Integrated Gradients of a BERT
+//! classifier's class or a GPT-2's next token, attributions of a GPT-2 continuation, and
+//! word scores, with tokens and character offsets into the text.
+//!
+//! The algorithms are `glassbox-explain`'s ([`glassbox_explain::text`]); this module
+//! implements its traits for `glassbox-hf`'s models ([`BertEmbeddingModel`],
+//! [`Gpt2EmbeddingModel`]) and ties them to the tokenizer ([`TextExplainer`]).
+//!
+//! ```
+//! use glassbox::explain_text::{TextExplainer, TextLigOptions};
+//! use glassbox::explain::text::WordAggregation;
+//!
+//! let dir = glassbox_testkit::reference_path("transformers/bert_tiny");
+//! let explainer = TextExplainer::from_dir(&dir)?;
+//! let options = TextLigOptions { words: Some(WordAggregation::Sum), ..TextLigOptions::default() };
+//! let e = explainer.lig("Free money!!! Click here", &options)?;
+//! assert_eq!(e.tokens.len(), e.scores.len());
+//! assert_eq!(e.attributions().dim(), (e.tokens.len(), 32));
+//! // 50 Gauss–Legendre points: the scores add up to f(x) − f(baseline).
+//! assert!(e.convergence_delta().abs() < 1e-3 * e.output_difference().abs().max(1e-3));
+//! let words = e.words.as_ref().unwrap();
+//! assert_eq!(words.words[0].text, "Free");
+//! # Ok::<(), glassbox::Error>(())
+//! ```
+
+mod generation;
+mod lig;
+mod models;
+
+pub use generation::{GenerationExplanation, GenerationOptions};
+pub use lig::{TextExplainer, TextExplanation, TextLigOptions, TextTask};
+pub use models::{freeze_parameters, BertEmbeddingModel, Gpt2EmbeddingModel};
