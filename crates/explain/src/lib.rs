@@ -16,6 +16,7 @@
 //! | [`checks`] | deletion/insertion curves and AUC, infidelity, max-sensitivity, Spearman rank correlation |
 //! | [`plot`] | attribution heatmap PNG over an image, SVG bar charts |
 //! | [`stop`] | stopping any method at a deadline or on cancellation ([`StopCheck`], [`Stoppable`]) |
+//! | [`text`] | over token ids: attention rollout and flow, occlusion, Kernel SHAP and LIME over tokens or words, ERASER AOPC and deletion/insertion curves |
 //! | [`selection`] | variance threshold, f_classif, χ², mutual information, SelectKBest, RFE |
 //!
 //! ```
@@ -71,6 +72,7 @@ pub mod selection;
 pub mod shapley;
 pub mod stop;
 pub mod surrogate;
+pub mod text;
 
 pub use attribution::Attribution;
 pub use error::{ExplainError, ModelError, PredictError, Result};
