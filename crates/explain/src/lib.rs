@@ -16,6 +16,7 @@
 //! | [`checks`] | deletion/insertion curves and AUC, infidelity, max-sensitivity, Spearman rank correlation |
 //! | [`plot`] | attribution heatmap PNG over an image, SVG bar charts |
 //! | [`stop`] | stopping any method at a deadline or on cancellation ([`StopCheck`], [`Stoppable`]) |
+//! | [`text`] | over token ids: attention rollout and flow, occlusion, Kernel SHAP and LIME over tokens or words, ERASER AOPC and deletion/insertion curves |
 //! | [`selection`] | variance threshold, f_classif, χ², mutual information, SelectKBest, RFE |
 //! | [`text`] | token and word attributions of text models: Layer Integrated Gradients on the embeddings, generation attributions, subword → word aggregation |
 //!

@@ -6,6 +6,14 @@
 //! | [`layer_integrated_gradients`] | Layer Integrated Gradients on that layer: `[tokens, hidden]` attributions, per-token scores, convergence delta; fixed or adaptive rule, row cap |
 //! | [`CausalLm`], [`generation_lig`], [`generation_ablation`] | attributions of a generated continuation: each generated token over the prompt and the earlier generated tokens (Captum's `LLMGradientAttribution` / `LLMAttribution`) |
 //! | [`aggregate_words`] | subword scores to words through character offsets (sum, mean, max-abs) |
+//! | [`attention_rollout`], [`attention_flow`] | attention as data (Abnar & Zuidema 2020): heuristics over the attention graph, not explanations |
+//! | [`text_occlusion`], [`text_kernel_shap`], [`lime_text`] | perturbation methods over tokens or words ([`word_groups`]) through a [`TokenPredictor`] |
+//! | [`aopc`], [`faithfulness`], [`text_curves`] | faithfulness measured: ERASER comprehensiveness and sufficiency, deletion and insertion curves, against [`random_faithfulness`] |
+//!
+//! Perturbation methods see a model only through [`TokenPredictor`] (rows of token ids in,
+//! one output column per class out); [`MaskedText`] turns one input text into a
+//! [`Predictor`](crate::Predictor) over presence masks, so the crate's Kernel SHAP, feature
+//! occlusion, LIME's weighted ridge and the deletion/insertion curves run on it unchanged.
 //!
 //! The model is seen only through these traits, so this crate never depends on a
 //! tokenizer or a model format: `glassbox` (the umbrella crate) implements them for
@@ -51,10 +59,16 @@
 //! # Ok::<(), glassbox_explain::ExplainError>(())
 //! ```
 
+mod faithfulness;
 mod generation;
 mod generation_ablation;
 mod lig;
+mod lime_text;
 mod model;
+mod perturb;
+mod perturb_methods;
+mod perturb_words;
+mod rollout;
 mod words;
 
 pub use generation::{
@@ -65,4 +79,18 @@ pub use lig::{layer_integrated_gradients, LigRule, TextLigConfig, TokenAttributi
 pub use model::EmbeddingModel;
 pub use words::{
     aggregate_words, word_spans, UnalignedToken, WordAggregation, WordScore, WordScores,
+};
+pub use faithfulness::{
+    aopc, faithfulness, random_faithfulness, random_scores, text_curves, AopcScores, Faithfulness,
+    FaithfulnessConfig, TextCurves, ERASER_BINS,
+};
+pub use lime_text::{lime_text, LimeTextConfig, LimeTextExplanation};
+pub use perturb::{BudgetSpent, MaskedText, Removal, TextBudget, TextFeatures, TokenPredictor};
+pub use perturb_methods::{
+    text_kernel_shap, text_occlusion, TextAttribution, TextKernelShapConfig, TextOcclusionConfig,
+};
+pub use perturb_words::word_groups;
+pub use rollout::{
+    attention_flow, attention_rollout, augmented_attention, max_flow_value, HeadFusion,
+    RolloutConfig,
 };
