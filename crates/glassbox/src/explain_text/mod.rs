@@ -1,6 +1,9 @@
 //! Explanations of Hugging Face text models: Layer Integrated Gradients of a BERT
 //! classifier's class or a GPT-2's next token, attributions of a GPT-2 continuation, and
-//! word scores, with tokens and character offsets into the text.
+//! word scores, with tokens and character offsets into the text; the same models as
+//! explain's [`TokenPredictor`](glassbox_explain::text::TokenPredictor) for occlusion,
+//! Kernel SHAP and LIME over tokens or words, attention maps for rollout and flow, and
+//! faithfulness tables (ERASER AOPC, deletion and insertion curves) for any method.
 //!
 //! The algorithms are `glassbox-explain`'s ([`glassbox_explain::text`]); this module
 //! implements its traits for `glassbox-hf`'s models ([`BertEmbeddingModel`],
@@ -23,10 +26,18 @@
 //! # Ok::<(), glassbox::Error>(())
 //! ```
 
+mod faithfulness;
 mod generation;
 mod lig;
 mod models;
+mod perturb;
 
+pub use faithfulness::{
+    explain_with, faithfulness_table, FaithfulnessRow, PerturbMethod, Scorer, TextMethodConfig,
+};
 pub use generation::{GenerationExplanation, GenerationOptions};
 pub use lig::{TextExplainer, TextExplanation, TextLigOptions, TextTask};
 pub use models::{freeze_parameters, BertEmbeddingModel, Gpt2EmbeddingModel};
+pub use perturb::{
+    attention_maps, rollout_scores, text_features, BertPredictor, Gpt2NextToken, Granularity,
+};
