@@ -206,6 +206,61 @@ fn model_directory_versions_index_load_unload() {
             .unwrap();
         assert_eq!(broken["state"], "UNAVAILABLE");
         assert!(broken["reason"].as_str().unwrap().contains("broken.json"));
+
+        // A hostile version dropped into a served model's directory: the reload fails, the
+        // loaded versions keep serving, and the index says why beside them; a good load
+        // clears it.
+        std::fs::create_dir_all(dir.join("beta/3")).unwrap();
+        std::fs::write(dir.join("beta/3/model.json"), br#"{"layers": "hostile"}"#).unwrap();
+        let r = c
+            .post_json("/v2/repository/models/beta/load", &[], &json!({}))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 500);
+        let path_named = |s: &str| s.contains("beta/3");
+        assert!(
+            path_named(r.json()["error"].as_str().unwrap()),
+            "{}",
+            r.json()
+        );
+        let r = c
+            .post_json("/v2/models/beta/versions/2/infer", &[], &body)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.json());
+        let beta_rows = |v: Value| -> Vec<Value> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["name"] == "beta")
+                .cloned()
+                .collect()
+        };
+        let r = c
+            .post_json("/v2/repository/index", &[], &json!({}))
+            .await
+            .unwrap();
+        let rows = beta_rows(r.json());
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        for row in &rows {
+            assert_eq!(row["state"], "READY");
+            let reason = row["reason"].as_str().unwrap();
+            assert!(
+                reason.contains("the last load failed") && path_named(reason),
+                "{reason}"
+            );
+        }
+        std::fs::remove_dir_all(dir.join("beta/3")).unwrap();
+        let r = c
+            .post_json("/v2/repository/models/beta/load", &[], &json!({}))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+        let r = c
+            .post_json("/v2/repository/index", &[], &json!({}))
+            .await
+            .unwrap();
+        assert!(beta_rows(r.json()).iter().all(|e| e["reason"] == ""));
         let r = c
             .post_json("/v2/repository/models/..%2Fetc/load", &[], &json!({}))
             .await

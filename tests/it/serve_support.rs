@@ -83,16 +83,8 @@ pub fn naive_probabilities(m: &MlpClassifier, x: &[f32]) -> Vec<f64> {
     e.iter().map(|v| v / s).collect()
 }
 
-/// Arg-max (first on ties).
-pub fn argmax(v: &[f64]) -> usize {
-    let mut b = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[b] {
-            b = i;
-        }
-    }
-    b
-}
+/// Arg-max (first on ties): the library's one.
+pub use glassbox_tensor::ops::reduce::argmax;
 
 /// A JSON infer request with one FP32 input.
 pub fn infer_body(name: &str, shape: &[usize], data: &[f32]) -> Value {
@@ -116,14 +108,10 @@ pub fn output_f32(resp: &Value, name: &str) -> Vec<f64> {
 
 /// A deterministic pseudo-random sample of `n` values in [0, 1).
 pub fn sample(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = glassbox_tensor::rng::Rng::new(seed);
+    // 24 random bits: exactly representable, so the values stay below 1 in f32.
     (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32
-        })
+        .map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32)
         .collect()
 }
 

@@ -284,8 +284,8 @@ pub fn load_training(path: &Path, target: Option<&str>, spec: &ModelSpec) -> Cli
     let set = fit_table(&table, target).map_err(|e| match e {
         // fit_table refuses a single-class target; on the command line that is a usage
         // error naming the flag and the file.
-        glassbox::Error::Input(m) if m.contains("single class") => usage(format!(
-            "invalid value '{target}' for '--target': {}: {m}; a classifier needs at least two",
+        e @ glassbox::Error::SingleClass { .. } => usage(format!(
+            "invalid value '{target}' for '--target': {}: {e}",
             path.display()
         )),
         other => other.into(),

@@ -175,7 +175,7 @@ impl<D: Dataset> DataLoader<D> {
     pub fn epoch_order(&self, epoch: u64) -> Vec<usize> {
         let n = self.dataset.len();
         if self.config.shuffle {
-            Rng::with_stream(self.config.seed, epoch).permutation(n)
+            Rng::derive(self.config.seed, epoch).permutation(n)
         } else {
             (0..n).collect()
         }

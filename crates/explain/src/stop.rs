@@ -258,6 +258,68 @@ mod tests {
         assert!(integrated_gradients_adaptive(&GradModel::new(&net), &x, &[0, 1], &config).is_ok());
     }
 
+    /// Saliency and Grad-CAM run their rows in chunks of the model's cap and ask the check
+    /// before every pass: a check that fires at its third ask stops saliency after two
+    /// chunks of 2 rows (of 5 chunks), and Grad-CAM (two passes per chunk: the prefix and the
+    /// gradient) after its first chunk. Without a check, the chunked results equal the
+    /// one-pass results.
+    #[test]
+    fn saliency_and_grad_cam_stop_between_chunks() {
+        use crate::gradient::{grad_cam, saliency, BatchCap, GradModel, GradientError};
+        use glassbox_nn::{Activation, Conv2d, Conv2dConfig, Flatten, Linear, Sequential};
+        use glassbox_tensor::{rng::Rng, Tensor};
+
+        let mut rng = Rng::new(0);
+        let net = Sequential::new()
+            .add(Conv2d::new(Conv2dConfig::new(1, 2, 3), &mut rng).unwrap())
+            .add(Activation::tanh())
+            .add(Flatten::new())
+            .add(Linear::new(2 * 4 * 4, 3, true, &mut rng).unwrap());
+        let x = Tensor::from_vec(
+            (0..10 * 36)
+                .map(|i| ((i * 7) % 11) as f32 * 0.2 - 1.0)
+                .collect(),
+            &[10, 1, 6, 6],
+        )
+        .unwrap();
+        let targets: Vec<usize> = (0..10).map(|i| i % 3).collect();
+        let counted = || {
+            let asked = Arc::new(AtomicUsize::new(0));
+            let a = asked.clone();
+            (
+                asked,
+                StopCheck::new(move || a.fetch_add(1, Ordering::Relaxed) >= 2),
+            )
+        };
+
+        let (asked, stop) = counted();
+        let chunked = GradModel::new(&net).with_cap(BatchCap::Rows(2));
+        let err = saliency(&chunked.clone().with_stop(stop), &x, &targets, true).unwrap_err();
+        assert!(matches!(err, GradientError::Stopped), "{err}");
+        assert_eq!(asked.load(Ordering::Relaxed), 3);
+        let (asked, stop) = counted();
+        let err = grad_cam(&chunked.clone().with_stop(stop), &x, &targets, "0", true).unwrap_err();
+        assert!(matches!(err, GradientError::Stopped), "{err}");
+        assert_eq!(asked.load(Ordering::Relaxed), 3);
+
+        let whole = GradModel::new(&net);
+        let close = |a: &ndarray::ArrayD<f64>, b: &ndarray::ArrayD<f64>| {
+            assert_eq!(a.shape(), b.shape());
+            assert!(a
+                .iter()
+                .zip(b)
+                .all(|(p, q)| (p - q).abs() <= 1e-6 * (1.0 + q.abs())));
+        };
+        close(
+            &saliency(&chunked, &x, &targets, true).unwrap(),
+            &saliency(&whole, &x, &targets, true).unwrap(),
+        );
+        close(
+            &grad_cam(&chunked, &x, &targets, "0", true).unwrap(),
+            &grad_cam(&whole, &x, &targets, "0", true).unwrap(),
+        );
+    }
+
     #[test]
     fn flags_and_defaults() {
         let flag = Arc::new(AtomicBool::new(false));

@@ -126,6 +126,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A classification target holds one class only: there is nothing to learn.
+    #[error(
+        "target column '{column}' has a single class ('{class}'); a classifier needs at least two"
+    )]
+    SingleClass {
+        /// The target column.
+        column: String,
+        /// The one class found.
+        class: String,
+    },
     /// The loss became NaN or infinite.
     #[error("training diverged at epoch {epoch}, batch {batch}: loss is {loss}")]
     Diverged {

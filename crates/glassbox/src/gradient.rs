@@ -71,10 +71,31 @@ pub fn input_gradients(
     Ok(as_rows(g, x.nrows()))
 }
 
+/// Rows per forward pass of [`saliency_with_stop`] and [`grad_cam_with_stop`]: their stop
+/// check is asked before each such chunk.
+pub const STOPPABLE_CHUNK_ROWS: usize = 64;
+
 /// Saliency (Simonyan et al., 2014): |∂ output[target] / ∂ input|.
 pub fn saliency(net: &Network, x: ArrayView2<f64>, targets: &[usize]) -> Result<Array2<f64>> {
     let t = rows_tensor(net, x, targets)?;
     let s = eg::saliency(&GradModel::new(net), &t, targets, true)?;
+    Ok(as_rows(s, x.nrows()))
+}
+
+/// [`saliency`] in chunks of [`STOPPABLE_CHUNK_ROWS`] rows, asking `stop` before each:
+/// once it fires, the work ends with a "stopped" error instead of running the other
+/// chunks (a server's deadline).
+pub fn saliency_with_stop(
+    net: &Network,
+    x: ArrayView2<f64>,
+    targets: &[usize],
+    stop: &StopCheck,
+) -> Result<Array2<f64>> {
+    let t = rows_tensor(net, x, targets)?;
+    let model = GradModel::new(net)
+        .with_stop(stop.clone())
+        .with_cap(eg::BatchCap::Rows(STOPPABLE_CHUNK_ROWS));
+    let s = eg::saliency(&model, &t, targets, true)?;
     Ok(as_rows(s, x.nrows()))
 }
 
@@ -321,6 +342,18 @@ pub fn grad_cam(
     targets: &[usize],
     layer: &str,
 ) -> Result<Array2<f64>> {
+    grad_cam_with_stop(net, x, targets, layer, &StopCheck::never())
+}
+
+/// [`grad_cam`] in chunks of [`STOPPABLE_CHUNK_ROWS`] rows, asking `stop` before every
+/// forward pass (two per chunk): once it fires, the work ends with a "stopped" error.
+pub fn grad_cam_with_stop(
+    net: &Network,
+    x: ArrayView2<f64>,
+    targets: &[usize],
+    layer: &str,
+    stop: &StopCheck,
+) -> Result<Array2<f64>> {
     let t = rows_tensor(net, x, targets)?;
     let shape = net.architecture().input_shape();
     let (height, width) = match shape.as_slice() {
@@ -333,7 +366,10 @@ pub fn grad_cam(
     let mut full = vec![x.nrows()];
     full.extend(&shape);
     let t = t.try_reshape(&full)?;
-    let cam = eg::grad_cam(&GradModel::new(seq), &t, targets, layer, true)?;
+    let model = GradModel::new(seq)
+        .with_stop(stop.clone())
+        .with_cap(eg::BatchCap::Rows(STOPPABLE_CHUNK_ROWS));
+    let cam = eg::grad_cam(&model, &t, targets, layer, true)?;
     let up = eg::interpolate(&cam, height, width, Interpolation::Nearest)?;
     Ok(as_rows(up.into_dyn(), x.nrows()))
 }
@@ -370,6 +406,30 @@ mod tests {
         let s = saliency(&net, x.view(), &[2]).unwrap();
         assert_eq!(s, g.mapv(f64::abs));
         assert!(input_gradients(&net, x.view(), &[0, 1]).is_err());
+    }
+
+    #[test]
+    fn saliency_with_stop_asks_between_chunks() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let arch = ModelSpec::Mlp(vec![6]).resolve(&[4], 3).unwrap();
+        let net = arch.build(5).unwrap();
+        let n = 2 * STOPPABLE_CHUNK_ROWS + 1;
+        let x = Array2::from_shape_fn((n, 4), |(i, j)| ((i * 3 + j) % 7) as f64 * 0.3 - 1.0);
+        let t: Vec<usize> = (0..n).map(|i| i % 3).collect();
+        let never = saliency_with_stop(&net, x.view(), &t, &StopCheck::never()).unwrap();
+        let whole = saliency(&net, x.view(), &t).unwrap();
+        assert!(never
+            .iter()
+            .zip(&whole)
+            .all(|(a, b)| (a - b).abs() <= 1e-6 * (1.0 + b.abs())));
+        // Fires at its second ask: the first chunk ran, the other two did not.
+        let asked = Arc::new(AtomicUsize::new(0));
+        let a = asked.clone();
+        let stop = StopCheck::new(move || a.fetch_add(1, Ordering::Relaxed) >= 1);
+        let e = saliency_with_stop(&net, x.view(), &t, &stop).unwrap_err();
+        assert!(e.to_string().contains("stopped"), "{e}");
+        assert_eq!(asked.load(Ordering::Relaxed), 2);
     }
 
     #[test]

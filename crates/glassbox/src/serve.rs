@@ -53,7 +53,8 @@ use serde_json::Value;
 
 use crate::bundle::{Bundle, Task};
 use crate::gradient::{
-    grad_cam, integrated_gradients_limited, saliency, IgLimits, IG_MIN_EVALUATIONS,
+    grad_cam_with_stop, integrated_gradients_limited, saliency_with_stop, IgLimits,
+    IG_MIN_EVALUATIONS,
 };
 use crate::model::Model;
 
@@ -348,9 +349,9 @@ impl ServableModel for BundleModel {
                     .map(|r| r.attributions)
             }
             "shap" => self.shap(&x, &targets, params, stop),
-            "saliency" => saliency(net, x.view(), &targets),
+            "saliency" => saliency_with_stop(net, x.view(), &targets, &stop),
             "gradcam" => match self.gradcam_layer() {
-                Some(layer) => grad_cam(net, x.view(), &targets, &layer),
+                Some(layer) => grad_cam_with_stop(net, x.view(), &targets, &layer, &stop),
                 None => {
                     return Err(ServeError::Explain(
                         "gradcam needs a convolutional model".into(),

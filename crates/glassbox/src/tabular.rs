@@ -101,9 +101,10 @@ pub fn encode_target(table: &Table, target: &str) -> Result<(Targets, Task)> {
             classes.sort();
             classes.dedup();
             if classes.len() < 2 {
-                return Err(Error::Input(format!(
-                    "target column '{target}' has a single class"
-                )));
+                return Err(Error::SingleClass {
+                    column: target.to_string(),
+                    class: classes.pop().unwrap_or_default(),
+                });
             }
             let labels = vals
                 .iter()
@@ -306,5 +307,17 @@ mod tests {
         let t = read_csv_bytes(csv.as_bytes(), "t.csv", &CsvOptions::default()).unwrap();
         let s = fit_table(&t, "y").unwrap();
         assert!(matches!(s.task, Task::Regression { mean, .. } if (mean - 1.5).abs() < 1e-12));
+    }
+
+    #[test]
+    fn a_single_class_target_is_its_own_error() {
+        let csv = "a,y\n1,spam\n2,spam\n3,spam\n";
+        let t = read_csv_bytes(csv.as_bytes(), "t.csv", &CsvOptions::default()).unwrap();
+        match fit_table(&t, "y") {
+            Err(Error::SingleClass { column, class }) => {
+                assert_eq!((column.as_str(), class.as_str()), ("y", "spam"));
+            }
+            other => panic!("expected SingleClass, got {:?}", other.map(|s| s.task)),
+        }
     }
 }

@@ -6,6 +6,13 @@
 //! pool (a rayon pool, never the async executor). Results are split back by row ranges and
 //! sent to each waiting request. When the model version is unloaded the queue is drained
 //! before the collector exits, so no accepted request is dropped.
+//!
+//! Deadlines: a request whose deadline has passed (its client already got 504), or whose
+//! client went away, is dropped when its batch reaches a pool thread, before the model
+//! runs, and again before each retry when a merged batch failed and its requests are run
+//! one by one. What still runs: a model's `predict` call that has started is not
+//! interrupted (`ServableModel::predict` has no cancel token; inference batches are short);
+//! it runs to its end and its answer is discarded.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -294,8 +301,9 @@ fn predict_guarded(
     Ok(p)
 }
 
-/// Executes one merged batch and answers every job in it.
-fn run_batch(model: &dyn ServableModel, name: &str, metrics: &Metrics, batch: Vec<Job>) {
+/// The jobs still worth running: those whose client waits and whose deadline has not
+/// passed. The others are answered (nobody reads it) and dropped without running.
+fn live_jobs(batch: Vec<Job>) -> Vec<Job> {
     let now = Instant::now();
     let (live, expired): (Vec<Job>, Vec<Job>) = batch
         .into_iter()
@@ -305,6 +313,12 @@ fn run_batch(model: &dyn ServableModel, name: &str, metrics: &Metrics, batch: Ve
             "request expired in the queue".into(),
         )));
     }
+    live
+}
+
+/// Executes one merged batch and answers every job in it.
+fn run_batch(model: &dyn ServableModel, name: &str, metrics: &Metrics, batch: Vec<Job>) {
+    let live = live_jobs(batch);
     if live.is_empty() {
         return;
     }
@@ -334,11 +348,88 @@ fn run_batch(model: &dyn ServableModel, name: &str, metrics: &Metrics, batch: Ve
             }
         }
         Err(_) => {
-            // One bad request must not fail its neighbours: retry each one alone.
+            // One bad request must not fail its neighbours: retry each one alone (those
+            // still waiting and within their deadline).
             for j in live {
-                let r = predict_guarded(model, name, j.input, j.rows);
-                let _ = j.reply.send(r);
+                for j in live_jobs(vec![j]) {
+                    let r = predict_guarded(model, name, j.input, j.rows);
+                    let _ = j.reply.send(r);
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ExplainParams, Explanation, ModelMetadata};
+    use ndarray::{Array2, IxDyn};
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts the rows it predicts; fails any batch holding a negative value, after 50 ms.
+    struct Counting(AtomicUsize);
+
+    impl ServableModel for Counting {
+        fn metadata(&self) -> ModelMetadata {
+            ModelMetadata::classifier("x", &[1], 2, &[])
+        }
+        fn predict(&self, batch: ArrayD<f32>) -> Result<Prediction> {
+            if batch.iter().any(|&v| v < 0.0) {
+                std::thread::sleep(Duration::from_millis(50));
+                return Err(ServeError::InvalidRequest("negative".into()));
+            }
+            let n = batch.shape()[0];
+            self.0.fetch_add(n, Ordering::Relaxed);
+            Ok(Prediction::classification(
+                Array2::from_elem((n, 2), 0.5),
+                &["a".into(), "b".into()],
+            ))
+        }
+        fn explain(&self, _: ArrayD<f32>, _: &ExplainParams) -> Result<Explanation> {
+            Err(ServeError::Explain("none".into()))
+        }
+    }
+
+    fn job(value: f32, deadline: Instant) -> (Job, oneshot::Receiver<Result<Prediction>>) {
+        let (reply, rx) = oneshot::channel();
+        let j = Job {
+            input: ArrayD::from_elem(IxDyn(&[1, 1]), value),
+            rows: 1,
+            enqueued: Instant::now(),
+            deadline,
+            reply,
+        };
+        (j, rx)
+    }
+
+    #[test]
+    fn expired_and_abandoned_requests_never_reach_the_model() {
+        let model = Counting(AtomicUsize::new(0));
+        let metrics = Metrics::default();
+        let later = Instant::now() + Duration::from_secs(60);
+        let past = Instant::now() - Duration::from_millis(1);
+        let (live, mut live_rx) = job(1.0, later);
+        let (expired, mut expired_rx) = job(1.0, past);
+        let (gone, gone_rx) = job(1.0, later);
+        drop(gone_rx);
+        run_batch(&model, "m", &metrics, vec![live, expired, gone]);
+        assert_eq!(model.0.load(Ordering::Relaxed), 1, "only the live row ran");
+        assert!(live_rx.try_recv().unwrap().is_ok());
+        let e = expired_rx.try_recv().unwrap().unwrap_err();
+        assert!(e.to_string().contains("expired"), "{e}");
+
+        // A failed merged batch (50 ms) retries its requests one by one; a request whose
+        // 20 ms deadline passed meanwhile is not run again.
+        let model = Counting(AtomicUsize::new(0));
+        let (bad, mut bad_rx) = job(-1.0, later);
+        let (good, mut good_rx) = job(1.0, later);
+        let (late, mut late_rx) = job(1.0, Instant::now() + Duration::from_millis(20));
+        run_batch(&model, "m", &metrics, vec![bad, good, late]);
+        assert!(bad_rx.try_recv().unwrap().is_err());
+        assert!(good_rx.try_recv().unwrap().is_ok());
+        let e = late_rx.try_recv().unwrap().unwrap_err();
+        assert!(e.to_string().contains("expired"), "{e}");
+        assert_eq!(model.0.load(Ordering::Relaxed), 1, "only the good row ran");
     }
 }

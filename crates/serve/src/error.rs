@@ -46,6 +46,19 @@ pub enum ServeError {
         /// The value found, printed (`NaN`, `inf`, `-inf`).
         value: String,
     },
+    /// A model produced NaN or an infinity in an output (prediction or explanation): the
+    /// response is refused rather than sent with `null`s (JSON has no NaN).
+    #[error("model '{model}' produced a non-finite value ({value}) in output '{output}' at flat index {index}; nothing was sent")]
+    NonFiniteOutput {
+        /// Model name.
+        model: String,
+        /// Name of the output tensor (`probabilities`, `attributions`, …).
+        output: String,
+        /// Flat (row-major) index of the first non-finite element.
+        index: usize,
+        /// The value found, printed (`NaN`, `inf`, `-inf`).
+        value: String,
+    },
     /// No model of this name is known to the repository.
     #[error("unknown model '{0}'")]
     UnknownModel(String),
@@ -169,9 +182,10 @@ impl ServeError {
             ServeError::Unavailable(_)
             | ServeError::ExplainStopped { .. }
             | ServeError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ServeError::Load { .. } | ServeError::Model { .. } | ServeError::Io { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ServeError::Load { .. }
+            | ServeError::Model { .. }
+            | ServeError::NonFiniteOutput { .. }
+            | ServeError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -246,5 +260,13 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
         let msg = v["error"].as_str().unwrap();
         assert!(msg.contains("'x'") && msg.contains("NaN") && msg.contains('3'));
+        let e = ServeError::NonFiniteOutput {
+            model: "m".into(),
+            output: "attributions".into(),
+            index: 5,
+            value: "inf".into(),
+        };
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(e.to_string().contains("'attributions'") && e.to_string().contains("inf"));
     }
 }

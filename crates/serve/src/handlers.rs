@@ -188,12 +188,28 @@ pub async fn model_config(
     }
 }
 
+/// Encodes a response after checking that every FP32 output is finite: JSON has no NaN
+/// or infinity (they would be sent as `null`), so a non-finite prediction or attribution
+/// is a typed 500 naming the output instead.
 fn encoded(
     model: &str,
     version: u64,
     req: &crate::protocol::InferRequest,
     outputs: &[(String, OutputTensor)],
 ) -> Result<Response> {
+    for (output, t) in outputs {
+        if let OutputTensor::Fp32(a) = t {
+            // Logical (row-major) order, whatever the array's memory layout.
+            if let Some((index, v)) = a.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(ServeError::NonFiniteOutput {
+                    model: model.to_string(),
+                    output: output.clone(),
+                    index,
+                    value: v.to_string(),
+                });
+            }
+        }
+    }
     let enc = encode_response(model, &version.to_string(), req, outputs)?;
     let mut r = (StatusCode::OK, enc.body).into_response();
     let h = r.headers_mut();

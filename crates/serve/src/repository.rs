@@ -56,7 +56,11 @@ enum Source {
 struct Slot {
     source: Option<Source>,
     versions: BTreeMap<u64, Arc<ModelEntry>>,
+    /// Why no version is loaded (`unloaded`, or the last load's error).
     reason: String,
+    /// The error of the last load when it failed (empty after a successful load): the
+    /// index shows it beside the versions that still serve.
+    failed_load: String,
 }
 
 /// One row of the repository index (`POST /v2/repository/index`).
@@ -69,7 +73,8 @@ pub struct IndexEntry {
     pub version: Option<String>,
     /// `READY` or `UNAVAILABLE`.
     pub state: String,
-    /// Why the model is unavailable (empty when ready).
+    /// Why the model is unavailable; for a `READY` version, why the model's last load
+    /// failed while this version kept serving (empty when the last load succeeded).
     pub reason: String,
 }
 
@@ -331,10 +336,12 @@ impl ModelRepository {
                     slot.versions.insert(e.version, e);
                 }
                 slot.reason.clear();
+                slot.failed_load.clear();
                 Ok(())
             }
             Err(e) => {
                 slot.reason = e.to_string();
+                slot.failed_load = e.to_string();
                 Err(e)
             }
         }
@@ -429,7 +436,11 @@ impl ModelRepository {
                     name: name.clone(),
                     version: Some(v.to_string()),
                     state: "READY".into(),
-                    reason: String::new(),
+                    reason: if slot.failed_load.is_empty() {
+                        String::new()
+                    } else {
+                        format!("still serving; the last load failed: {}", slot.failed_load)
+                    },
                 })),
                 None if !ready_only => out.push(IndexEntry {
                     name: name.clone(),

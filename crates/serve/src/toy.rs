@@ -17,6 +17,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use glassbox_tensor::rng::Rng;
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, IxDyn};
 use serde::{Deserialize, Serialize};
 
@@ -51,23 +52,11 @@ pub struct MlpClassifier {
     pub class_names: Vec<String>,
 }
 
-/// Deterministic xorshift64* generator for reproducible toy weights.
-fn next_uniform(state: &mut u64) -> f32 {
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    let v = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
-    ((v >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-}
-
 impl MlpClassifier {
     /// A network with uniform(±1/√fan_in) weights from `seed`: sizes
     /// `prod(input_shape) → hidden[0] → … → n_classes`.
     pub fn random(input_shape: &[usize], hidden: &[usize], n_classes: usize, seed: u64) -> Self {
-        let mut state = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407)
-            | 1;
+        let mut rng = Rng::new(seed);
         let mut sizes = vec![input_shape.iter().product::<usize>()];
         sizes.extend_from_slice(hidden);
         sizes.push(n_classes);
@@ -77,9 +66,11 @@ impl MlpClassifier {
                 let scale = 1.0 / (w[0] as f32).sqrt();
                 Dense {
                     weight: Array2::from_shape_simple_fn((w[1], w[0]), || {
-                        next_uniform(&mut state) * scale
+                        rng.uniform_range(-1.0, 1.0) as f32 * scale
                     }),
-                    bias: Array1::from_shape_simple_fn(w[1], || next_uniform(&mut state) * scale),
+                    bias: Array1::from_shape_simple_fn(w[1], || {
+                        rng.uniform_range(-1.0, 1.0) as f32 * scale
+                    }),
                 }
             })
             .collect();

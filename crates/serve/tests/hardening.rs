@@ -537,3 +537,49 @@ fn zero_limits_are_configuration_errors() {
     assert!(matches!(e, ServeError::InvalidRequest(_)), "{e}");
     assert!(e.to_string().contains("--explain-max-rows"), "{e}");
 }
+
+#[test]
+fn non_finite_outputs_are_a_500_naming_the_output_never_null() {
+    // A softmax-linear toy whose weights are all 10: a finite FP32 input of 3e38 overflows
+    // its logits (so the probabilities are NaN) and its input × gradient attribution
+    // (3e38 · 10 = inf in f32). Neither may reach the client as `null`.
+    let mut m = MlpClassifier::random(&[D], &[], 3, 7);
+    m.layers[0].weight.fill(10.0);
+    let cfg = ServerConfig::default().with_model("overflow", 1, Arc::new(m));
+    rt().block_on(async {
+        let srv = start(cfg).await;
+        let mut c = HttpClient::connect(srv.addr).await.unwrap();
+        let huge = |params: Value| {
+            json!({"inputs": [{"name": "input", "shape": [1, D], "datatype": "FP32",
+                   "data": [3e38, 0.5, 0.25, 0.0]}], "parameters": params})
+        };
+        let r = c
+            .post_json("/v2/models/overflow/infer", &[], &huge(Value::Null))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 500, "{}", r.text());
+        assert!(!r.text().contains("null"), "{}", r.text());
+        assert!(error_of(&r).contains("'probabilities'"), "{}", r.text());
+        let r = c
+            .post_json(
+                "/v2/models/overflow/explain",
+                &[],
+                &huge(json!({"method": "input_x_gradient", "target": 0})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 500, "{}", r.text());
+        let e = error_of(&r);
+        assert!(
+            e.contains("'attributions'") && e.contains("inf") && e.contains("flat index 0"),
+            "{e}"
+        );
+        // Finite inputs still answer 200 with numbers.
+        let r = c
+            .post_json("/v2/models/overflow/infer", &[], &body(1, Value::Null))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        srv.shutdown().await;
+    });
+}

@@ -1,28 +1,34 @@
-//! Explanations of the test's softmax regressions, computed directly: Integrated Gradients,
-//! occlusion, pooled saliency, linear SHAP, permutation importance, a depth-2 surrogate tree
+//! Explanations of the test's softmax regressions: Integrated Gradients by
+//! `glassbox-explain` (the one implementation), and computed directly: occlusion, pooled saliency, linear SHAP, permutation importance, a depth-2 surrogate tree
 //! and deletion/insertion curves.
+
+use glassbox_explain::gradient::{integrated_gradients as ig, GradModel, IgConfig};
+use glassbox_nn::{Activation, ActivationKind, Linear, Sequential};
+use glassbox_tensor::Tensor;
 
 use super::fit::{argmax, Rng, Softmax};
 
-/// Integrated Gradients of `p_c` from a zero baseline with `steps` midpoint-rule steps.
-/// Returns the attributions and the completeness gap `|Σ attr − (p_c(x) − p_c(0))|`.
+/// Integrated Gradients of `p_c` from a zero baseline with `steps` Gauss–Legendre points,
+/// by `glassbox-explain` on the same model as an `nn` network (`Linear`, then `Softmax`;
+/// f32). Returns the attributions and the completeness gap `|Σ attr − (p_c(x) − p_c(0))|`.
 pub fn integrated_gradients(m: &Softmax, x: &[f64], c: usize, steps: usize) -> (Vec<f64>, f64) {
-    let mut total = vec![0.0; x.len()];
-    for s in 0..steps {
-        let alpha = (s as f64 + 0.5) / steps as f64;
-        let xs: Vec<f64> = x.iter().map(|v| v * alpha).collect();
-        for (t, g) in total.iter_mut().zip(m.grad_proba(&xs, c)) {
-            *t += g;
-        }
-    }
-    let attr: Vec<f64> = total
-        .iter()
-        .zip(x)
-        .map(|(t, v)| t / steps as f64 * v)
-        .collect();
-    let zero = vec![0.0; x.len()];
-    let gap = (attr.iter().sum::<f64>() - (m.proba(x)[c] - m.proba(&zero)[c])).abs();
-    (attr, gap)
+    let (k, d) = (m.w.len(), x.len());
+    let f32s = |v: &mut dyn Iterator<Item = &f64>| v.map(|&a| a as f32).collect::<Vec<f32>>();
+    let w = Tensor::from_vec(f32s(&mut m.w.iter().flatten()), &[k, d]).expect("weight shape");
+    let b = Tensor::from_vec(f32s(&mut m.b.iter()), &[k]).expect("bias shape");
+    let net = Sequential::new()
+        .add(Linear::from_tensors(w, Some(b)).expect("linear layer"))
+        .add(Activation::new(ActivationKind::Softmax(1)));
+    let xt = Tensor::from_vec(f32s(&mut x.iter()), &[1, d]).expect("input shape");
+    let config = IgConfig {
+        steps,
+        ..IgConfig::default()
+    };
+    let r = ig(&GradModel::new(&net), &xt, &[c], &config).expect("IG of a softmax regression");
+    (
+        r.attributions.iter().copied().collect(),
+        r.convergence_delta[0].abs(),
+    )
 }
 
 /// Occlusion with single-pixel patches and a zero baseline: `p_c(x) − p_c(x with pixel i = 0)`.

@@ -3,33 +3,8 @@
 
 use std::path::Path;
 
-/// A tiny seeded generator (SplitMix64) so the test is reproducible.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `[0, 1)`.
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.uniform() * n as f64) as usize % n.max(1)
-    }
-    pub fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            v.swap(i, self.below(i + 1));
-        }
-    }
-}
+/// The workspace's seeded generator, so the test is reproducible.
+pub use glassbox_tensor::rng::Rng;
 
 /// A labelled table: feature names, rows and integer labels from the `target` column.
 pub struct Table {
@@ -192,12 +167,8 @@ impl Softmax {
     }
 }
 
-pub fn argmax(v: &[f64]) -> usize {
-    v.iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i)
-}
+/// Arg-max (first on ties): the library's one.
+pub use glassbox_tensor::ops::reduce::argmax;
 
 /// Per-class precision, recall, F1 and support from a confusion matrix (zero when undefined,
 /// as scikit-learn's `zero_division=0`).

@@ -4,6 +4,9 @@
 //! Both are one graph node whose backward is closed-form: for a row with log-probabilities
 //! `ℓ = log_softmax(z)` and a (weighted, smoothed) target vector `q`, the loss is
 //! `−Σ_k q_k ℓ_k` and its gradient with respect to the logits is `(Σ_k q_k) softmax(z) − q`.
+//! The value is one fused pass over each row (log-sum-exp and loss together); the gradient
+//! is built only when the logits need one. [`record_loss`] records any loss computed with
+//! its local gradient this way (`glassbox-nn`'s elementwise losses use it too).
 
 use glassbox_tensor::Tensor;
 
@@ -119,68 +122,79 @@ pub fn targets_matrix(
     (q, denom)
 }
 
-struct RowLossBackward {
-    /// Probabilities `softmax(z)` (`None` for NLL, whose input is already log-probabilities).
-    probs: Option<Tensor>,
-    q: Tensor,
-    /// Per-row multiplier of the upstream gradient (1/denominator for mean).
-    scale: f32,
+/// Backward of a loss whose gradient with respect to its single input was computed with
+/// the value (the fused losses here and `glassbox-nn`'s elementwise losses): the input's
+/// gradient is `local · upstream`, with the scalar upstream for a reduced loss, or each
+/// row's (`cols` elements per row) upstream for `Reduction::None`.
+struct PrecomputedGrad {
+    /// Gradient of the reduced loss (for `None`, of each output element) w.r.t. the input.
+    local: Tensor,
     reduction: Reduction,
+    /// Input elements per output element for `Reduction::None` (1 for elementwise losses).
+    cols: usize,
     name: &'static str,
 }
 
-impl BackwardOp for RowLossBackward {
-    fn backward(&self, g: &Tensor, _inputs: &[Var]) -> Result<Vec<Option<Tensor>>> {
-        let (n, c) = (self.q.shape()[0], self.q.shape()[1]);
-        // upstream per row
-        let up: Vec<f32> = match self.reduction {
-            Reduction::None => g.to_vec().iter().map(|u| u * self.scale).collect(),
-            _ => vec![g.sum_all() * self.scale; n],
-        };
-        let up = Tensor::from_vec(up, &[n, 1])?;
-        let local = match &self.probs {
-            // (Σ q) p − q
-            Some(p) => {
-                let qsum = self.q.try_sum_axes(&[1], true)?;
-                p.try_mul(&qsum)?.try_sub(&self.q)?
+impl BackwardOp for PrecomputedGrad {
+    fn backward(&self, grad_out: &Tensor, _inputs: &[Var]) -> Result<Vec<Option<Tensor>>> {
+        let g = match self.reduction {
+            Reduction::Mean | Reduction::Sum => self.local.mul_scalar(grad_out.sum_all()),
+            Reduction::None => {
+                let up = grad_out.contiguous();
+                let us = up.as_slice().expect("contiguous");
+                let mut l = self.local.contiguous();
+                let cols = self.cols;
+                for (i, x) in l.as_slice_mut().iter_mut().enumerate() {
+                    *x *= us[i / cols];
+                }
+                l
             }
-            // d(−Σ q ℓ)/dℓ = −q
-            None => self.q.neg(),
         };
-        debug_assert_eq!(local.shape(), &[n, c]);
-        Ok(vec![Some(local.try_mul(&up)?)])
+        Ok(vec![Some(g)])
     }
+
     fn name(&self) -> &'static str {
         self.name
     }
 }
 
-fn row_loss(
+/// Records a loss computed in one pass together with its local gradient: `value` is the
+/// loss (a scalar, or one value per output element for `Reduction::None`), `local` the
+/// gradient of the reduced loss (for `None`, of each output element) with respect to
+/// `input`, already scaled (by `1/N` or the weighted mean's denominator), and `cols` the
+/// input elements per output element under `None`. `local` is only called when a gradient
+/// is needed, so inference under [`no_grad`](crate::no_grad) computes none.
+pub fn record_loss(
     name: &'static str,
     input: &Var,
-    logp: Tensor,
-    probs: Option<Tensor>,
-    targets: &[usize],
-    opts: &CrossEntropyOptions,
+    value: Tensor,
+    reduction: Reduction,
+    cols: usize,
+    local: impl FnOnce() -> Result<Tensor>,
 ) -> Result<Var> {
-    let (n, c) = (logp.shape()[0], logp.shape()[1]);
-    let (q, denom) = targets_matrix(n, c, targets, opts);
-    let q = Tensor::from_vec(q, &[n, c])?;
-    // per-row loss −Σ_k q_k ℓ_k
-    let rows = q.try_mul(&logp)?.try_sum_axes(&[1], false)?.neg();
-    let (value, scale) = match opts.reduction {
-        Reduction::None => (rows, 1.0),
-        Reduction::Sum => (Tensor::scalar(rows.sum_all()), 1.0),
-        Reduction::Mean => (Tensor::scalar(rows.sum_all() / denom), 1.0 / denom),
-    };
-    let reduction = opts.reduction;
-    Ok(Var::record(value, &[input], || RowLossBackward {
-        probs,
-        q,
-        scale,
+    if !(crate::no_grad::is_grad_enabled() && input.requires_grad()) {
+        return Ok(Var::constant(value));
+    }
+    let local = local()?;
+    Ok(Var::record(value, &[input], || PrecomputedGrad {
+        local,
         reduction,
+        cols,
         name,
     }))
+}
+
+/// Reduces per-row losses: returns the output value and the gradient scale of each row.
+fn reduce_rows(rows: Vec<f32>, denom: f32, reduction: Reduction) -> Result<(Tensor, f32)> {
+    let n = rows.len();
+    Ok(match reduction {
+        Reduction::Mean => (
+            Tensor::scalar(rows.iter().sum::<f32>() / denom),
+            1.0 / denom,
+        ),
+        Reduction::Sum => (Tensor::scalar(rows.iter().sum::<f32>()), 1.0),
+        Reduction::None => (Tensor::from_vec(rows, &[n])?, 1.0),
+    })
 }
 
 /// Cross-entropy of `logits` `[N, C]` against class indices `targets` (length N), as
@@ -199,26 +213,62 @@ fn row_loss(
 /// assert_eq!(z.grad().unwrap().to_vec(), vec![0.25, 0.25, -0.75, 0.25]);
 /// ```
 pub fn cross_entropy(logits: &Var, targets: &[usize], opts: &CrossEntropyOptions) -> Result<Var> {
-    let z = logits.value();
-    check("cross_entropy", &z, targets, opts)?;
-    let logp = z.try_log_softmax(1)?;
-    let probs = logits.requires_grad().then(|| logp.exp());
-    row_loss("cross_entropy", logits, logp, probs, targets, opts)
+    let x = logits.value();
+    let (n, c) = check("cross_entropy", &x, targets, opts)?;
+    let (q, denom) = targets_matrix(n, c, targets, opts);
+    let xc = x.contiguous();
+    let xs = xc.as_slice().expect("contiguous");
+    // One pass per row: the log-sum-exp, the loss Σ q_k (lse − z_k), and (kept for the
+    // backward) the lse, so the gradient (Σ q) softmax(z) − q needs no second softmax.
+    let mut rows = vec![0.0f32; n];
+    let mut lses = vec![0.0f32; n];
+    for i in 0..n {
+        let r = &xs[i * c..(i + 1) * c];
+        let qr = &q[i * c..(i + 1) * c];
+        let m = r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let se: f32 = r.iter().map(|&v| (v - m).exp()).sum();
+        let lse = m + se.ln();
+        lses[i] = lse;
+        rows[i] = qr.iter().zip(r).map(|(&qk, &v)| qk * (lse - v)).sum();
+    }
+    let (value, scale) = reduce_rows(rows, denom, opts.reduction)?;
+    record_loss("cross_entropy", logits, value, opts.reduction, c, || {
+        let mut local = vec![0.0f32; n * c];
+        for (i, lse) in lses.iter().enumerate() {
+            let r = &xs[i * c..(i + 1) * c];
+            let qr = &q[i * c..(i + 1) * c];
+            let qsum: f32 = qr.iter().sum();
+            for (k, l) in local[i * c..(i + 1) * c].iter_mut().enumerate() {
+                *l = (qsum * (r[k] - lse).exp() - qr[k]) * scale;
+            }
+        }
+        Tensor::from_vec(local, &[n, c]).map_err(Into::into)
+    })
 }
 
 /// Negative log-likelihood of log-probabilities `log_probs` `[N, C]` (the output of a
 /// log-softmax) against `targets`, as `torch.nn.functional.nll_loss` (class weights,
 /// ignored class, reduction; `label_smoothing` must be 0).
 pub fn nll_loss(log_probs: &Var, targets: &[usize], opts: &CrossEntropyOptions) -> Result<Var> {
-    let lp = log_probs.value();
-    check("nll_loss", &lp, targets, opts)?;
     if opts.label_smoothing != 0.0 {
         return Err(AutogradError::invalid(
             "nll_loss",
             "label smoothing is only defined for cross_entropy",
         ));
     }
-    row_loss("nll_loss", log_probs, lp, None, targets, opts)
+    let x = log_probs.value();
+    let (n, c) = check("nll_loss", &x, targets, opts)?;
+    let (q, denom) = targets_matrix(n, c, targets, opts);
+    let xc = x.contiguous();
+    let xs = xc.as_slice().expect("contiguous");
+    let rows: Vec<f32> = (0..n)
+        .map(|i| -(0..c).map(|k| q[i * c + k] * xs[i * c + k]).sum::<f32>())
+        .collect();
+    let (value, scale) = reduce_rows(rows, denom, opts.reduction)?;
+    record_loss("nll_loss", log_probs, value, opts.reduction, c, || {
+        let local = q.iter().map(|v| -v * scale).collect();
+        Tensor::from_vec(local, &[n, c]).map_err(Into::into)
+    })
 }
 
 #[cfg(test)]

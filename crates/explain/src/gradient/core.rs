@@ -116,6 +116,32 @@ pub(crate) fn rows(x: &Tensor, start: usize, len: usize) -> Result<Tensor> {
     Ok(x.try_narrow(0, start, len)?.contiguous())
 }
 
+/// Runs `f` on chunks of at most [`GradModel::cap`] rows of `x` (with their `targets`,
+/// already one per row) and stacks the results along axis 0. Every chunk is its own
+/// forward pass, so the model's [`StopCheck`](crate::stop::StopCheck) is asked between
+/// chunks and peak memory is one chunk's.
+pub(crate) fn by_chunks(
+    op: &'static str,
+    model: &GradModel,
+    x: &Tensor,
+    targets: &[usize],
+    f: impl Fn(&Tensor, &[usize]) -> Result<ArrayD<f64>>,
+) -> Result<ArrayD<f64>> {
+    let n = targets.len();
+    let cap = model.cap().rows(op, model, x)?;
+    if cap >= n {
+        return f(x, targets);
+    }
+    let mut parts = Vec::with_capacity(n.div_ceil(cap));
+    for start in (0..n).step_by(cap) {
+        let len = cap.min(n - start);
+        parts.push(f(&rows(x, start, len)?, &targets[start..start + len])?);
+    }
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    Ok(ndarray::concatenate(ndarray::Axis(0), &views)
+        .expect("the chunks share their trailing shape"))
+}
+
 /// Checks `x` is a batch `[N, …]` with `N > 0` and expands `targets` (one per row or one
 /// for all rows).
 pub(crate) fn expand_targets(

@@ -5,7 +5,7 @@ use glassbox_autograd::{no_grad, Var};
 use glassbox_tensor::Tensor;
 use ndarray::{Array4, ArrayD, IxDyn};
 
-use super::core::{expand_targets, grad_from};
+use super::core::{by_chunks, expand_targets, grad_from};
 use super::error::{GradientError, Result};
 use super::model::{GradModel, Rule};
 
@@ -15,6 +15,8 @@ const OP: &str = "grad_cam";
 /// e.g. a Conv2d's `[N, C, h, w]`): `Σ_c α_c A_c` with `α_c` the spatial mean of
 /// `∂f_t/∂A_c`, clamped at 0 when `relu` (Captum's `relu_attributions`). Returns
 /// `[N, 1, …spatial]`. The model is split at the layer: the prefix runs without a graph.
+/// Rows go through the model in chunks of [`GradModel::cap`] rows; the model's stop check
+/// is asked before each pass.
 pub fn grad_cam(
     model: &GradModel,
     x: &Tensor,
@@ -24,6 +26,19 @@ pub fn grad_cam(
 ) -> Result<ArrayD<f64>> {
     let targets = expand_targets(OP, x, targets)?;
     let idx = model.layer_index(OP, layer)?;
+    by_chunks(OP, model, x, &targets, |xc, tc| {
+        chunk(model, xc, tc, idx, relu)
+    })
+}
+
+/// Grad-CAM of one chunk of rows on layer `idx`.
+fn chunk(
+    model: &GradModel,
+    x: &Tensor,
+    targets: &[usize],
+    idx: usize,
+    relu: bool,
+) -> Result<ArrayD<f64>> {
     let a = no_grad(|| model.forward_range(&Var::constant(x.clone()), 0, idx + 1, Rule::Plain))?
         .value();
     let s = a.shape().to_vec();
@@ -35,7 +50,7 @@ pub fn grad_cam(
             found: s,
         });
     }
-    let (g, _) = grad_from(OP, model, &a, idx + 1, &targets, Rule::Plain)?;
+    let (g, _) = grad_from(OP, model, &a, idx + 1, targets, Rule::Plain)?;
     let (n, c) = (s[0], s[1]);
     let sp: usize = s[2..].iter().product();
     let (av, gv) = (a.contiguous().to_vec(), g.contiguous().to_vec());

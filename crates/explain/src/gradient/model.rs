@@ -23,6 +23,7 @@ use glassbox_autograd::{no_grad, Var};
 use glassbox_nn::{named_modules, ActivationKind, LayerKind, Module};
 use glassbox_tensor::Tensor;
 
+use super::core::BatchCap;
 use super::error::{GradientError, Result};
 use super::rules;
 use crate::stop::StopCheck;
@@ -77,6 +78,7 @@ pub struct GradModel<'a> {
     root: &'a dyn Module,
     layers: Vec<Layer<'a>>,
     stop: StopCheck,
+    cap: BatchCap,
 }
 
 impl std::fmt::Debug for GradModel<'_> {
@@ -114,7 +116,23 @@ impl<'a> GradModel<'a> {
             root: module,
             layers,
             stop: StopCheck::never(),
+            cap: BatchCap::default(),
         }
+    }
+
+    /// The same model with one-pass methods (saliency, Input×Gradient, guided backprop,
+    /// deconvolution, input gradients) and Grad-CAM run on chunks of at most `cap` rows
+    /// ([`BatchCap::default`] otherwise): each chunk is its own forward pass, so peak memory
+    /// is bounded and the [`StopCheck`] is asked between chunks. Integrated Gradients takes
+    /// its cap from its config.
+    pub fn with_cap(mut self, cap: BatchCap) -> Self {
+        self.cap = cap;
+        self
+    }
+
+    /// The row cap of one-pass methods and Grad-CAM (see [`GradModel::with_cap`]).
+    pub fn cap(&self) -> BatchCap {
+        self.cap
     }
 
     /// The same model with a [`StopCheck`] asked before every forward pass: once it fires,

@@ -3,17 +3,15 @@
 use glassbox_tensor::Tensor;
 use ndarray::ArrayD;
 
-use super::core::{expand_targets, grad_from, to_array};
+use super::core::{by_chunks, expand_targets, grad_from, to_array};
 use super::error::Result;
 use super::model::{GradModel, Rule};
 
 /// Gradient of output `targets` (one per row or one for all) with respect to the batch
-/// `x` (`[N, …]`), shaped like `x`.
+/// `x` (`[N, …]`), shaped like `x`. Rows go through the model in chunks of
+/// [`GradModel::cap`] rows; the model's stop check is asked before each.
 pub fn input_gradients(model: &GradModel, x: &Tensor, targets: &[usize]) -> Result<ArrayD<f64>> {
-    let t = expand_targets("input_gradients", x, targets)?;
-    Ok(to_array(
-        &grad_from("input_gradients", model, x, 0, &t, Rule::Plain)?.0,
-    ))
+    modified(model, x, targets, Rule::Plain, "input_gradients")
 }
 
 /// Saliency (Simonyan et al., 2014): `|∂f_t/∂x|` when `abs` (Captum's default), else the
@@ -53,7 +51,11 @@ fn modified(
     rule: Rule,
     op: &'static str,
 ) -> Result<ArrayD<f64>> {
-    model.check_walkable(op, false)?;
+    if !matches!(rule, Rule::Plain) {
+        model.check_walkable(op, false)?;
+    }
     let t = expand_targets(op, x, targets)?;
-    Ok(to_array(&grad_from(op, model, x, 0, &t, rule)?.0))
+    by_chunks(op, model, x, &t, |xc, tc| {
+        Ok(to_array(&grad_from(op, model, xc, 0, tc, rule)?.0))
+    })
 }
