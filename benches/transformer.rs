@@ -17,10 +17,10 @@
 //! Threads come from `RAYON_NUM_THREADS` (the script runs 1 and 2).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use glassbox_autograd::{no_grad, Var};
+use glassbox::explain_text::BertMeanPooledModel;
+use glassbox_autograd::no_grad;
 use glassbox_explain::gradient::{Approximation, BatchCap};
-use glassbox_explain::text::{layer_integrated_gradients, EmbeddingModel, LigRule, TextLigConfig};
-use glassbox_explain::PredictError;
+use glassbox_explain::text::{layer_integrated_gradients, LigRule, TextLigConfig};
 use glassbox_hf::{
     Batch, BertConfig, BertForSequenceClassification, BertModel, Checkpoint, Decoding,
     GenerateOptions, Gpt2Config, Gpt2LmHeadModel,
@@ -82,33 +82,6 @@ fn gpt2_124m() -> Gpt2LmHeadModel {
     model
 }
 
-/// MiniLM split at its embedding layer, output = the mean-pooled last hidden state (all
-/// tokens are real: no padding), the function Captum's side attributes.
-struct MeanPooled<'m>(&'m BertModel);
-
-impl EmbeddingModel for MeanPooled<'_> {
-    fn layer_name(&self) -> &str {
-        "embeddings"
-    }
-    fn hidden_size(&self) -> usize {
-        self.0.config.hidden_size
-    }
-    fn embed(&self, ids: &[u32]) -> Result<Tensor, PredictError> {
-        let batch = Batch::from_ids(&[ids.to_vec()], 0)?;
-        let e = no_grad(|| self.0.embeddings.forward_batch(&batch))?;
-        Ok(e.value().try_reshape(&[ids.len(), self.hidden_size()])?)
-    }
-    fn forward_from_embeddings(&self, emb: &Var, ids: &[u32]) -> Result<Var, PredictError> {
-        let rows = emb.shape()[0];
-        let batch = Batch::from_ids(&vec![ids.to_vec(); rows], 0)?;
-        let h = self
-            .0
-            .forward_embeddings(emb.clone(), &batch, Default::default())?
-            .last_hidden_state;
-        Ok(h.mean_axes(&[1], false)?)
-    }
-}
-
 fn bench(c: &mut Criterion) {
     let mut rng = Rng::new(0);
     let ids = random_ids(&mut rng, 8, 128, 1000, 30000);
@@ -142,7 +115,7 @@ fn bench(c: &mut Criterion) {
             };
             // Input gradients only, as `torch.autograd.grad` in Captum.
             glassbox::explain_text::freeze_parameters(&minilm);
-            let model = MeanPooled(&minilm);
+            let model = BertMeanPooledModel::new(&minilm);
             g.bench_function("minilm_lig_64tok_50steps", |b| {
                 b.iter(|| {
                     layer_integrated_gradients(&model, &x, &base, Some(0), &config).expect("lig")

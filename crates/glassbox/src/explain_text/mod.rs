@@ -37,7 +37,7 @@ pub use faithfulness::{
 };
 pub use generation::{GenerationExplanation, GenerationOptions};
 pub use lig::{TextExplainer, TextExplanation, TextLigOptions, TextTask};
-pub use models::{freeze_parameters, BertEmbeddingModel, Gpt2EmbeddingModel};
+pub use models::{freeze_parameters, BertEmbeddingModel, BertMeanPooledModel, Gpt2EmbeddingModel};
 pub use perturb::{
     attention_maps, rollout_scores, text_features, BertPredictor, Gpt2NextToken, Granularity,
 };

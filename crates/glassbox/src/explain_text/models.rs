@@ -5,7 +5,9 @@
 use glassbox_autograd::{no_grad, Var};
 use glassbox_explain::text::{CausalLm, EmbeddingModel};
 use glassbox_explain::PredictError;
-use glassbox_hf::{Batch, BertForSequenceClassification, Gpt2Cache, Gpt2LmHeadModel};
+use glassbox_hf::{
+    Batch, BertConfig, BertForSequenceClassification, BertModel, Gpt2Cache, Gpt2LmHeadModel,
+};
 use glassbox_nn::Module;
 use glassbox_tensor::Tensor;
 
@@ -72,17 +74,7 @@ impl EmbeddingModel for BertEmbeddingModel<'_> {
     }
 
     fn embed(&self, ids: &[u32]) -> Result<Tensor, PredictError> {
-        let batch = repeated(ids, 1)?;
-        let c = &self.model.bert.config;
-        if let Some(&bad) = ids.iter().find(|&&i| i as usize >= c.vocab_size) {
-            return Err(format!(
-                "token id {bad} is outside the vocabulary of {}",
-                c.vocab_size
-            )
-            .into());
-        }
-        let e = no_grad(|| self.model.bert.embeddings.forward_batch(&batch))?;
-        Ok(e.value().try_reshape(&[ids.len(), c.hidden_size])?)
+        bert_embed(&self.model.bert, ids)
     }
 
     fn forward_from_embeddings(&self, emb: &Var, ids: &[u32]) -> Result<Var, PredictError> {
@@ -91,13 +83,76 @@ impl EmbeddingModel for BertEmbeddingModel<'_> {
         Ok(self.model.forward_embeddings(emb.clone(), &batch)?)
     }
 
-    /// Per encoder layer: the attention block's projections, scores and probabilities and
-    /// the feed-forward block's activations, each with its gradient.
     fn bytes_per_row(&self, seq_len: usize) -> usize {
-        let c = &self.model.bert.config;
-        let per_layer = seq_len * (12 * c.hidden_size + 3 * c.intermediate_size)
-            + 3 * c.num_attention_heads * seq_len * seq_len;
-        2 * 4 * (c.num_hidden_layers * per_layer + 4 * seq_len * c.hidden_size)
+        bert_bytes_per_row(&self.model.bert.config, seq_len)
+    }
+}
+
+/// The output of `bert.embeddings` for one unpadded segment `ids`, `[tokens, hidden]`.
+fn bert_embed(bert: &BertModel, ids: &[u32]) -> Result<Tensor, PredictError> {
+    let batch = repeated(ids, 1)?;
+    let c = &bert.config;
+    if let Some(&bad) = ids.iter().find(|&&i| i as usize >= c.vocab_size) {
+        return Err(format!(
+            "token id {bad} is outside the vocabulary of {}",
+            c.vocab_size
+        )
+        .into());
+    }
+    let e = no_grad(|| bert.embeddings.forward_batch(&batch))?;
+    Ok(e.value().try_reshape(&[ids.len(), c.hidden_size])?)
+}
+
+/// Per encoder layer: the attention block's projections, scores and probabilities and the
+/// feed-forward block's activations, each with its gradient.
+fn bert_bytes_per_row(c: &BertConfig, seq_len: usize) -> usize {
+    let per_layer = seq_len * (12 * c.hidden_size + 3 * c.intermediate_size)
+        + 3 * c.num_attention_heads * seq_len * seq_len;
+    2 * 4 * (c.num_hidden_layers * per_layer + 4 * seq_len * c.hidden_size)
+}
+
+/// A [`BertModel`] (e.g. a sentence-transformers encoder such as all-MiniLM-L6-v2) split at
+/// the output of its `embeddings`; its outputs are the **mean-pooled last hidden state**
+/// `[rows, hidden]` (one unpadded segment, so the mean is over every token), the function
+/// Captum's `LayerIntegratedGradients(lambda ids: model(ids).last_hidden_state.mean(1),
+/// model.embeddings)` attributes. A target is one embedding dimension.
+#[derive(Debug, Clone, Copy)]
+pub struct BertMeanPooledModel<'m> {
+    model: &'m BertModel,
+}
+
+impl<'m> BertMeanPooledModel<'m> {
+    /// Wraps `model` (see [`freeze_parameters`] for speed).
+    pub fn new(model: &'m BertModel) -> Self {
+        BertMeanPooledModel { model }
+    }
+}
+
+impl EmbeddingModel for BertMeanPooledModel<'_> {
+    fn layer_name(&self) -> &str {
+        "embeddings"
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.model.config.hidden_size
+    }
+
+    fn embed(&self, ids: &[u32]) -> Result<Tensor, PredictError> {
+        bert_embed(self.model, ids)
+    }
+
+    fn forward_from_embeddings(&self, emb: &Var, ids: &[u32]) -> Result<Var, PredictError> {
+        let rows = rows_of(emb, ids, self.hidden_size())?;
+        let batch = repeated(ids, rows)?;
+        let h = self
+            .model
+            .forward_embeddings(emb.clone(), &batch, Default::default())?
+            .last_hidden_state;
+        Ok(h.mean_axes(&[1], false)?)
+    }
+
+    fn bytes_per_row(&self, seq_len: usize) -> usize {
+        bert_bytes_per_row(&self.model.config, seq_len)
     }
 }
 
