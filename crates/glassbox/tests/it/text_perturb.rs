@@ -26,7 +26,7 @@ fn kernel_shap_over_words_equals_brute_force_shapley_values() {
     let enc = tok.encode(text, true).unwrap();
     let features = text_features(text, &enc, Granularity::Words).unwrap();
     let m = features.n_features();
-    assert_eq!(m, 8, "{:?}", features.groups());
+    assert_eq!(m, 9, "{:?}", features.groups());
     let p = BertPredictor {
         model: &model,
         pad_id: tok.pad_id(),
