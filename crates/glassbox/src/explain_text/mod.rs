@@ -29,6 +29,7 @@
 mod faithfulness;
 mod generation;
 mod lig;
+mod methods;
 mod models;
 mod perturb;
 
@@ -37,6 +38,7 @@ pub use faithfulness::{
 };
 pub use generation::{GenerationExplanation, GenerationOptions};
 pub use lig::{TextExplainer, TextExplanation, TextLigOptions, TextTask};
+pub use methods::{MethodDelta, MethodExplanation, MethodOptions, TextMethod};
 pub use models::{freeze_parameters, BertEmbeddingModel, Gpt2EmbeddingModel};
 pub use perturb::{
     attention_maps, rollout_scores, text_features, BertPredictor, Gpt2NextToken, Granularity,
