@@ -44,6 +44,9 @@ impl PerturbMethod {
     }
 }
 
+/// `scores(features, target)` of a custom scorer: one score per feature.
+pub type ScoreFn<'a> = Box<dyn Fn(&TextFeatures, usize) -> Result<Vec<f64>> + Sync + 'a>;
+
 /// A method's scores for a table row: built in, or given by the caller (e.g. Layer
 /// Integrated Gradients, one score per feature of the text for the target class).
 pub enum Scorer<'a> {
@@ -54,7 +57,7 @@ pub enum Scorer<'a> {
         /// Name in the table.
         name: String,
         /// The scores.
-        scores: Box<dyn Fn(&TextFeatures, usize) -> Result<Vec<f64>> + Sync + 'a>,
+        scores: ScoreFn<'a>,
     },
 }
 

@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use glassbox_autograd::no_grad;
 use glassbox_explain::text::{
-    aggregate_words, lime_text, text_kernel_shap, text_occlusion, LimeTextConfig, RolloutConfig,
-    TextFeatures, TextKernelShapConfig, TextOcclusionConfig, TokenPredictor, UnalignedToken,
-    WordAggregation, WordScore, WordScores,
+    aggregate_words, lime_text, text_kernel_shap, text_occlusion, LimeTextConfig, Removal,
+    RolloutConfig, TextFeatures, TextKernelShapConfig, TextOcclusionConfig, TokenPredictor,
+    UnalignedToken, WordAggregation, WordScore, WordScores,
 };
 use glassbox_hf::{Batch, Encoding};
 
@@ -148,7 +148,10 @@ pub struct MethodExplanation {
 
 impl TextExplainer {
     /// Explains `text` with `method` (see [`TextMethod`] for what applies to which model;
-    /// rollout of a GPT-2 is an [`Error::Capability`]).
+    /// rollout of a GPT-2 is an [`Error::Capability`]). The perturbation methods remove
+    /// features as `options.perturb.removal` says for a BERT classifier; a GPT-2's removed
+    /// tokens become `<|endoftext|>` (its text has no special tokens, so deleting them all
+    /// would leave nothing to predict from).
     pub fn explain_method(
         &self,
         text: &str,
@@ -244,7 +247,7 @@ impl TextExplainer {
                 };
                 (target, s)
             }
-            TextNetwork::NextToken { model, .. } => {
+            TextNetwork::NextToken { model, baseline_id } => {
                 let target = match options.target {
                     Some(t) => t,
                     None => {
@@ -263,13 +266,17 @@ impl TextExplainer {
                     pad_id,
                     targets: vec![id],
                 };
-                (
-                    target,
-                    perturb_scores(&p, m, &features, 0, &options.perturb)?,
-                )
+                // A GPT-2 text has no special tokens: deleting every token would leave
+                // nothing to predict from, so removed tokens become the LIG baseline's
+                // `<|endoftext|>`.
+                let config = TextMethodConfig {
+                    removal: Removal::Replace(*baseline_id),
+                    ..options.perturb.clone()
+                };
+                (target, perturb_scores(&p, m, &features, 0, &config)?)
             }
         };
-        Ok(self.assemble(text, enc, method, target, &features, scores)?)
+        self.assemble(text, enc, method, target, &features, scores)
     }
 
     fn assemble(

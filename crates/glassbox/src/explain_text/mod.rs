@@ -31,15 +31,19 @@ mod generation;
 mod lig;
 mod methods;
 mod models;
+mod page;
 mod perturb;
+mod table;
 
 pub use faithfulness::{
-    explain_with, faithfulness_table, FaithfulnessRow, PerturbMethod, Scorer, TextMethodConfig,
+    explain_with, faithfulness_table, FaithfulnessRow, PerturbMethod, ScoreFn, Scorer,
+    TextMethodConfig,
 };
 pub use generation::{GenerationExplanation, GenerationOptions};
 pub use lig::{TextExplainer, TextExplanation, TextLigOptions, TextTask};
 pub use methods::{MethodDelta, MethodExplanation, MethodOptions, TextMethod};
 pub use models::{freeze_parameters, BertEmbeddingModel, Gpt2EmbeddingModel};
+pub use page::{report_attribution, report_faithfulness};
 pub use perturb::{
     attention_maps, rollout_scores, text_features, BertPredictor, Gpt2NextToken, Granularity,
 };
