@@ -3,7 +3,7 @@
 //! quadrature rules of [`integrated_gradients`](crate::gradient::integrated_gradients) or
 //! its adaptive rule, under a row cap.
 
-use glassbox_autograd::{no_grad, Var};
+use glassbox_autograd::{enable_grad, no_grad, Var};
 use glassbox_tensor::Tensor;
 use ndarray::Array2;
 
@@ -364,22 +364,25 @@ impl<M: EmbeddingModel + ?Sized> PathEval for Explained<'_, M> {
     fn grad(&self, points: Tensor) -> std::result::Result<(Tensor, Vec<f64>), GradientError> {
         self.stop.check().map_err(|_| GradientError::Stopped)?;
         let rows = points.shape()[0];
-        let v = Var::leaf(points, true);
-        let out = self
-            .model
-            .forward_from_embeddings(&v, self.ids)
-            .map_err(model_error)?;
-        let ov = out.value();
-        check_outputs(&ov, rows)?;
-        let targets = vec![self.target; rows];
-        let mask = target_mask(OP, &ov, &targets)?;
-        let f = pick(OP, &ov, &targets)?;
-        out.backward_with(&mask)?;
-        let g = v.grad().ok_or(GradientError::NoGradient {
-            op: OP,
-            what: "the embedding layer output",
-        })?;
-        Ok((g, f))
+        // Recorded even on a pool thread that stole this task inside a no_grad scope.
+        enable_grad(|| {
+            let v = Var::leaf(points, true);
+            let out = self
+                .model
+                .forward_from_embeddings(&v, self.ids)
+                .map_err(model_error)?;
+            let ov = out.value();
+            check_outputs(&ov, rows)?;
+            let targets = vec![self.target; rows];
+            let mask = target_mask(OP, &ov, &targets)?;
+            let f = pick(OP, &ov, &targets)?;
+            out.backward_with(&mask)?;
+            let g = v.grad().ok_or(GradientError::NoGradient {
+                op: OP,
+                what: "the embedding layer output",
+            })?;
+            Ok((g, f))
+        })
     }
 
     fn value(&self, points: Tensor) -> std::result::Result<Vec<f64>, GradientError> {
