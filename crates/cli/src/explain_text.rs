@@ -210,7 +210,7 @@ fn lig_options(a: &ExplainArgs) -> CliResult<TextLigOptions> {
 
 fn explain(explainer: &TextExplainer, text: &str, a: &ExplainArgs) -> CliResult<TextExplanation> {
     let options = lig_options(a)?;
-    Ok(explainer.lig(text, &options).map_err(target_error)?)
+    explainer.lig(text, &options).map_err(target_error)
 }
 
 pub(crate) fn task_name(t: TextTask) -> &'static str {
