@@ -5,6 +5,13 @@
 //! Kernel SHAP and LIME over tokens or words, attention maps for rollout and flow, and
 //! faithfulness tables (ERASER AOPC, deletion and insertion curves) for any method.
 //!
+//! [`TextExplainer::explain_method`] runs any [`TextMethod`] (LIG, occlusion, Kernel SHAP,
+//! LIME, rollout) in one shape; [`TextExplainer::report_sample`] and
+//! [`report_faithfulness`] turn the results into the report's text page, and
+//! [`TextExplainer::faithfulness`] measures every method (LIG through
+//! [`TextExplainer::lig_scorer`]) next to random rankings. A classifier trained in memory is
+//! explained through [`TextExplainer::from_text_classifier`].
+//!
 //! The algorithms are `glassbox-explain`'s ([`glassbox_explain::text`]); this module
 //! implements its traits for `glassbox-hf`'s models ([`BertEmbeddingModel`],
 //! [`Gpt2EmbeddingModel`]) and ties them to the tokenizer ([`TextExplainer`]).
