@@ -9,6 +9,7 @@
 mod build;
 mod explain;
 mod fit;
+mod text_page;
 
 use std::path::{Path, PathBuf};
 

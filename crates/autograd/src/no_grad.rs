@@ -34,6 +34,27 @@ pub fn no_grad<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// Runs `f` with graph recording switched **on** on this thread, restoring the previous
+/// state afterwards (also on panic), as PyTorch's `enable_grad`.
+///
+/// Gradient methods wrap their recorded passes in it: a rayon worker waiting inside a
+/// [`no_grad`] scope (an inference pass that itself runs parallel kernels) may steal and
+/// run another task of the pool, and that task would otherwise inherit the worker's
+/// no-grad state and record no graph.
+///
+/// ```
+/// use glassbox_autograd::{enable_grad, is_grad_enabled, no_grad};
+/// assert!(no_grad(|| enable_grad(is_grad_enabled)));
+/// assert!(is_grad_enabled());
+/// ```
+pub fn enable_grad<T>(f: impl FnOnce() -> T) -> T {
+    let _guard = NoGradGuard {
+        previous: GRAD_ENABLED.with(|g| g.replace(true)),
+        _not_send: std::marker::PhantomData,
+    };
+    f()
+}
+
 /// RAII guard that disables graph recording on this thread until it is dropped.
 ///
 /// Guards nest: dropping one restores whatever state was in force when it was created.
@@ -65,33 +86,6 @@ impl Drop for NoGradGuard {
     fn drop(&mut self) {
         GRAD_ENABLED.with(|g| g.set(self.previous));
     }
-}
-
-/// Runs `f` with graph recording switched **on** on this thread, whatever the enclosing
-/// scope, restoring the previous state afterwards (also on panic): PyTorch's
-/// `torch.enable_grad`.
-///
-/// Code that needs a graph and may run as a rayon job uses it: a pool thread that waits
-/// inside another job's [`no_grad`] (a batched inference that itself calls into rayon)
-/// steals and runs queued jobs with that job's thread-local state, so a gradient job
-/// stolen there would otherwise record nothing.
-///
-/// ```
-/// use glassbox_autograd::{enable_grad, no_grad, Var};
-/// use glassbox_tensor::Tensor;
-/// let w = Var::parameter(Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap());
-/// let y = no_grad(|| enable_grad(|| w.mul_scalar(3.0)));
-/// assert!(y.requires_grad());
-/// ```
-pub fn enable_grad<T>(f: impl FnOnce() -> T) -> T {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            GRAD_ENABLED.with(|g| g.set(self.0));
-        }
-    }
-    let _restore = Restore(GRAD_ENABLED.with(|g| g.replace(true)));
-    f()
 }
 
 /// Number of graph nodes (op records) created on this thread since it started.
@@ -142,6 +136,16 @@ mod tests {
         let inside = no_grad(is_grad_enabled);
         assert!(!inside);
         assert!(is_grad_enabled());
+    }
+
+    #[test]
+    fn enable_grad_inside_no_grad_records_and_restores() {
+        let _g = NoGradGuard::new();
+        assert!(enable_grad(is_grad_enabled));
+        assert!(!is_grad_enabled());
+        let r = std::panic::catch_unwind(|| enable_grad(|| panic!("boom")));
+        assert!(r.is_err());
+        assert!(!is_grad_enabled());
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub enum Method {
     /// Layer Integrated Gradients on the embeddings of a Hugging Face text model (with
     /// `--text`): a BERT classifier's class or a GPT-2's next token.
     Lig,
+    /// Attention rollout of `[CLS]` (Abnar & Zuidema; a heuristic, not an explanation) of a
+    /// Hugging Face BERT classifier (with `--text`).
+    Rollout,
 }
 
 impl Method {
@@ -73,6 +76,7 @@ impl Method {
             Method::Permutation => "permutation",
             Method::Rules => "rules",
             Method::Lig => "lig",
+            Method::Rollout => "rollout",
         }
     }
 }
@@ -108,9 +112,15 @@ pub struct ExplainArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Write pictures (SVG bar charts or PNG heatmaps) and an HTML page here.
+    /// Write pictures (SVG bar charts or PNG heatmaps) and an HTML page here; with `--text`,
+    /// the report's text page (every method side by side, faithfulness table) to this
+    /// `.html` file (or `explanation.html` in this directory).
     #[arg(long, value_parser = crate::path_arg)]
     pub out: Option<PathBuf>,
+    /// With `--text` and `--out`: a faithfulness table (JSON, as written by the
+    /// `text_faithfulness` example) to show instead of measuring on the one text.
+    #[arg(long, value_parser = crate::path_arg)]
+    pub faithfulness: Option<PathBuf>,
     /// Seed of the sampling methods.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -338,7 +348,7 @@ fn local(
             }
             a
         }
-        Method::Permutation | Method::Rules | Method::Lig => {
+        Method::Permutation | Method::Rules | Method::Lig | Method::Rollout => {
             unreachable!("global and text methods are handled by the caller")
         }
     };
@@ -446,16 +456,18 @@ fn write_pictures(
 /// The data file of a bundle's explanation, after the checks that the flags are those of
 /// a bundle (not of `--text`) and that `--model` is not a Hugging Face directory.
 fn check_bundle_flags(a: &ExplainArgs) -> CliResult<PathBuf> {
-    if a.method == Method::Lig {
-        return Err(usage(
-            "invalid value 'lig' for '--method': lig explains a text of a Hugging Face model \
+    if matches!(a.method, Method::Lig | Method::Rollout) {
+        return Err(usage(format!(
+            "invalid value '{}' for '--method': it explains a text of a Hugging Face model \
              directory; pass '--text \"…\"' (a bundle takes '--data' and another method)",
-        ));
+            a.method.name()
+        )));
     }
     for (set, flag) in [
         (a.steps.is_some(), "--steps"),
         (a.target.is_some(), "--target"),
         (a.words.is_some(), "--words"),
+        (a.faithfulness.is_some(), "--faithfulness"),
     ] {
         if set {
             return Err(usage(format!(

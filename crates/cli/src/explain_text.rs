@@ -4,7 +4,10 @@
 use clap::ValueEnum;
 use glassbox::explain::gradient::{Approximation, BatchCap};
 use glassbox::explain::text::{LigRule, TextLigConfig, WordAggregation};
-use glassbox::explain_text::{TextExplainer, TextExplanation, TextLigOptions, TextTask};
+use glassbox::explain_text::{
+    Granularity, MethodExplanation, MethodOptions, TextExplainer, TextExplanation, TextLigOptions,
+    TextMethod, TextMethodConfig, TextTask,
+};
 use glassbox::{HfArchitecture, ModelSource};
 use serde_json::{json, Value};
 
@@ -32,28 +35,32 @@ impl From<WordsFlag> for WordAggregation {
     }
 }
 
-/// The methods that explain a text: one arm per method here and in [`explain`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TextMethod {
-    /// Layer Integrated Gradients on the embeddings.
-    Lig,
+/// The `--method` of a text, as `glassbox`'s [`TextMethod`].
+fn text_method(m: Method) -> CliResult<TextMethod> {
+    Ok(match m {
+        Method::Lig => TextMethod::Lig,
+        Method::Occlusion => TextMethod::Occlusion,
+        Method::Shap => TextMethod::KernelShap,
+        Method::Lime => TextMethod::Lime,
+        Method::Rollout => TextMethod::Rollout,
+        other => {
+            return Err(usage(format!(
+                "invalid value '{}' for '--method' with '--text': a text is explained with \
+                 lig, occlusion, shap, lime or rollout",
+                other.name()
+            )))
+        }
+    })
 }
 
-impl TextMethod {
-    fn from_flag(m: Method) -> CliResult<Self> {
-        match m {
-            Method::Lig => Ok(TextMethod::Lig),
-            other => Err(usage(format!(
-                "invalid value '{}' for '--method' with '--text': a text is explained with lig",
-                other.name()
-            ))),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            TextMethod::Lig => "lig",
-        }
+/// The `--method` name of a text method.
+pub(crate) fn flag_name(m: TextMethod) -> &'static str {
+    match m {
+        TextMethod::Lig => "lig",
+        TextMethod::Occlusion => "occlusion",
+        TextMethod::KernelShap => "shap",
+        TextMethod::Lime => "lime",
+        TextMethod::Rollout => "rollout",
     }
 }
 
@@ -62,12 +69,11 @@ const ROW_CAP: usize = 10;
 
 /// Runs `glassbox explain --text`.
 pub fn run(a: &ExplainArgs, text: &str) -> CliResult<()> {
-    let method = TextMethod::from_flag(a.method)?;
+    let method = text_method(a.method)?;
     for (set, flag) in [
         (a.data.is_some(), "--data"),
         (a.rows.is_some(), "--rows"),
         (a.distributed, "--distributed"),
-        (a.out.is_some(), "--out"),
     ] {
         if set {
             return Err(usage(format!(
@@ -75,17 +81,88 @@ pub fn run(a: &ExplainArgs, text: &str) -> CliResult<()> {
             )));
         }
     }
+    if a.steps.is_some() && method != TextMethod::Lig && a.out.is_none() {
+        return Err(usage(format!(
+            "'--steps' goes with '--method lig' (or '--out', which runs lig too), not with \
+             '--method {}'",
+            flag_name(method)
+        )));
+    }
+    if a.faithfulness.is_some() && a.out.is_none() {
+        return Err(usage(
+            "'--faithfulness' goes with '--out' (it fills the page's faithfulness table)",
+        ));
+    }
     let explainer = open(a)?;
-    let e = explain(&explainer, method, text, a)?;
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&to_json(&e, method, a)).expect("json")
-        );
+    if !method.applies_to(explainer.task()) {
+        return Err(usage(format!(
+            "invalid value '{}' for '--method': '--model {}' is a GPT2LMHeadModel, explained \
+             with lig, occlusion, shap or lime (rollout reads a BERT classifier's [CLS] \
+             attention)",
+            flag_name(method),
+            a.model.display()
+        )));
+    }
+    if method == TextMethod::Lig {
+        let e = explain(&explainer, text, a)?;
+        if a.json {
+            println!("{}", pretty(&to_json(&e, a)));
+        } else {
+            print_text(&e);
+        }
     } else {
-        print_text(&e, method);
+        let e = explainer
+            .explain_method(text, method, &method_options(a)?)
+            .map_err(target_error)?;
+        if a.json {
+            println!("{}", pretty(&method_json(&e, a)));
+        } else {
+            print_method(&e);
+        }
+    }
+    if let Some(out) = &a.out {
+        let path = crate::explain_text_page::write_page(&explainer, text, a, out)?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).expect("json")
+}
+
+/// The options of every method, from the flags (`--words` makes the perturbation methods
+/// remove whole words).
+pub(crate) fn method_options(a: &ExplainArgs) -> CliResult<MethodOptions> {
+    Ok(MethodOptions {
+        lig: lig_options(a)?,
+        perturb: TextMethodConfig {
+            granularity: if a.words.is_some() {
+                Granularity::Words
+            } else {
+                Granularity::Tokens
+            },
+            seed: a.seed,
+            ..TextMethodConfig::default()
+        },
+        target: a.target,
+        words: a.words.map(WordAggregation::from),
+    })
+}
+
+/// A target beyond the model's outputs is a usage error naming `--target`.
+pub(crate) fn target_error(e: glassbox::Error) -> crate::error::CliError {
+    match e {
+        glassbox::Error::Explain(glassbox::explain::ExplainError::TargetOutOfRange {
+            target,
+            outputs,
+            ..
+        }) => usage(format!(
+            "invalid value '{target}' for '--target': the model has {outputs} outputs \
+             (0..{outputs})"
+        )),
+        e => e.into(),
+    }
 }
 
 /// Opens `--model` as a text model to explain.
@@ -111,17 +188,13 @@ fn open(a: &ExplainArgs) -> CliResult<TextExplainer> {
     }
 }
 
-fn explain(
-    explainer: &TextExplainer,
-    method: TextMethod,
-    text: &str,
-    a: &ExplainArgs,
-) -> CliResult<TextExplanation> {
+/// LIG's options from `--steps`, `--target` and `--words`.
+fn lig_options(a: &ExplainArgs) -> CliResult<TextLigOptions> {
     let steps = a.steps.unwrap_or(50);
     if steps == 0 {
         return Err(usage("invalid value '0' for '--steps': at least 1 point"));
     }
-    let options = TextLigOptions {
+    Ok(TextLigOptions {
         config: TextLigConfig {
             rule: LigRule::Fixed {
                 steps,
@@ -132,30 +205,22 @@ fn explain(
         },
         target: a.target,
         words: a.words.map(WordAggregation::from),
-    };
-    match method {
-        TextMethod::Lig => explainer.lig(text, &options).map_err(|e| match e {
-            glassbox::Error::Explain(glassbox::explain::ExplainError::TargetOutOfRange {
-                target,
-                outputs,
-                ..
-            }) => usage(format!(
-                "invalid value '{target}' for '--target': the model has {outputs} outputs \
-                 (0..{outputs})"
-            )),
-            e => e.into(),
-        }),
-    }
+    })
 }
 
-fn task_name(t: TextTask) -> &'static str {
+fn explain(explainer: &TextExplainer, text: &str, a: &ExplainArgs) -> CliResult<TextExplanation> {
+    let options = lig_options(a)?;
+    explainer.lig(text, &options).map_err(target_error)
+}
+
+pub(crate) fn task_name(t: TextTask) -> &'static str {
     match t {
         TextTask::Classification => "classification",
         TextTask::NextToken => "next_token",
     }
 }
 
-fn to_json(e: &TextExplanation, method: TextMethod, a: &ExplainArgs) -> Value {
+fn to_json(e: &TextExplanation, a: &ExplainArgs) -> Value {
     let tokens: Vec<Value> = (0..e.tokens.len())
         .map(|i| {
             json!({
@@ -169,7 +234,7 @@ fn to_json(e: &TextExplanation, method: TextMethod, a: &ExplainArgs) -> Value {
         })
         .collect();
     let mut out = json!({
-        "method": method.name(),
+        "method": "lig",
         "model": a.model.display().to_string(),
         "task": task_name(e.task),
         "layer": e.layer,
@@ -202,16 +267,14 @@ fn to_json(e: &TextExplanation, method: TextMethod, a: &ExplainArgs) -> Value {
     out
 }
 
-fn print_text(e: &TextExplanation, method: TextMethod) {
+fn print_text(e: &TextExplanation) {
     let what = match e.task {
         TextTask::Classification => format!("class '{}' ({})", e.target_label, e.target),
         TextTask::NextToken => format!("next token {:?} (id {})", e.target_label, e.target),
     };
     println!(
-        "{} of {what} on {} ({} Gauss–Legendre steps)",
-        method.name(),
-        e.layer,
-        e.lig.evaluations
+        "lig of {what} on {} ({} Gauss–Legendre steps)",
+        e.layer, e.lig.evaluations
     );
     println!(
         "f(x) = {:.6}, f(baseline) = {:.6}, difference {:+.6}, convergence delta {:+.2e}",
@@ -228,6 +291,112 @@ fn print_text(e: &TextExplanation, method: TextMethod) {
     }
     if let Some(w) = &e.words {
         println!("words ({}):", w.aggregation.name());
+        for w in &w.words {
+            println!(
+                "  {:<16} {:>9}  {:+.6}",
+                w.text,
+                format!("{}..{}", w.start, w.end),
+                w.score
+            );
+        }
+    }
+}
+
+/// The JSON of a perturbation or attention method.
+fn method_json(e: &MethodExplanation, a: &ExplainArgs) -> Value {
+    let tokens: Vec<Value> = (0..e.tokens.len())
+        .map(|i| {
+            json!({
+                "token": e.tokens[i],
+                "id": e.ids[i],
+                "start": e.offsets[i].0,
+                "end": e.offsets[i].1,
+                "special": e.special[i],
+                "score": e.scores[i],
+            })
+        })
+        .collect();
+    let features: Vec<Value> = e
+        .features
+        .iter()
+        .zip(&e.feature_scores)
+        .map(|(g, s)| {
+            let start = g.iter().map(|&t| e.offsets[t].0).min();
+            let end = g.iter().map(|&t| e.offsets[t].1).max();
+            json!({"tokens": g, "start": start, "end": end, "score": s})
+        })
+        .collect();
+    let mut out = json!({
+        "method": flag_name(e.method),
+        "family": e.method.family(),
+        "model": a.model.display().to_string(),
+        "task": task_name(e.task),
+        "text": e.text,
+        "target": e.target_label,
+        "target_index": e.target,
+        "granularity": if a.words.is_some() { "words" } else { "tokens" },
+        "evaluations": e.evaluations,
+        "seconds": e.seconds,
+        "tokens": tokens,
+        "features": features,
+    });
+    if e.output.is_finite() {
+        out["output"] = json!(e.output);
+    }
+    if e.method != TextMethod::Rollout {
+        out["removal"] = json!(match e.task {
+            TextTask::Classification => "delete",
+            TextTask::NextToken => "replace with <|endoftext|>",
+        });
+        out["seed"] = json!(a.seed);
+    }
+    if let Some(d) = &e.delta {
+        out[d.name] = json!(d.value);
+    }
+    if let Some(w) = &e.words {
+        out["words"] = w
+            .words
+            .iter()
+            .map(|w| {
+                json!({"word": w.text, "start": w.start, "end": w.end, "tokens": w.tokens, "score": w.score})
+            })
+            .collect();
+    }
+    out
+}
+
+fn print_method(e: &MethodExplanation) {
+    let what = match e.task {
+        TextTask::Classification => format!("class '{}' ({})", e.target_label, e.target),
+        TextTask::NextToken => format!("next token {:?} (id {})", e.target_label, e.target),
+    };
+    println!(
+        "{} ({}) of {what}, {} model evaluations",
+        flag_name(e.method),
+        e.method.family(),
+        e.evaluations
+    );
+    let mut line = String::new();
+    if e.output.is_finite() {
+        line.push_str(&format!("probability {:.6}", e.output));
+    }
+    if let Some(d) = &e.delta {
+        line.push_str(&format!(", {} {:+.2e}", d.name.replace('_', " "), d.value));
+    }
+    if !line.is_empty() {
+        println!("{line}");
+    }
+    println!("  {:<16} {:>9}  {:>10}", "token", "chars", "score");
+    for i in 0..e.tokens.len() {
+        let span = if e.special[i] {
+            "special".to_string()
+        } else {
+            format!("{}..{}", e.offsets[i].0, e.offsets[i].1)
+        };
+        println!("  {:<16} {:>9}  {:+.6}", e.tokens[i], span, e.scores[i]);
+    }
+    if let Some(w) = &e.words {
+        println!("words:");
         for w in &w.words {
             println!(
                 "  {:<16} {:>9}  {:+.6}",

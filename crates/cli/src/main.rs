@@ -10,6 +10,7 @@ mod error;
 mod evaluate;
 mod explain;
 mod explain_text;
+mod explain_text_page;
 mod generate;
 mod input;
 mod models;

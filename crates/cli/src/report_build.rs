@@ -396,6 +396,8 @@ impl DemoReport<'_> {
             tabular_attributions: vec![self.explained.importance],
             rules: Some(self.rules),
             checks: Some(self.explained.checks),
+            text_explanations: None,
+            faithfulness: None,
         })
     }
 }

@@ -16,6 +16,10 @@ mod hf_models;
 #[path = "cli_end_to_end/explain_text.rs"]
 mod explain_text;
 
+/// `explain --text --method occlusion|shap|lime|rollout` and the text page (`--out`).
+#[path = "cli_end_to_end/explain_text_methods.rs"]
+mod explain_text_methods;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_glassbox"))
 }

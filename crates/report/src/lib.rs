@@ -40,6 +40,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Texts get a page of their own: [`TextExplanations`] (tokens highlighted by each method's
+//! scores with the same diverging colormap, a method switcher, the score on hover) and a
+//! [`FaithfulnessTable`].
+//!
 //! The PNG helpers [`grayscale_png`] and [`heatmap_overlay_png`] and the SVG charts in
 //! [`svg`] are public so a command-line tool can also write the pictures as separate files.
 
@@ -52,6 +56,7 @@ mod error;
 mod escape;
 mod html;
 mod model;
+mod model_text;
 mod png_image;
 pub mod svg;
 mod validate;
@@ -61,12 +66,16 @@ pub use base64::{base64_encode, data_uri};
 pub use colormap::{abs_quantile, Colormap};
 pub use error::ReportError;
 pub use escape::escape_html;
-pub use html::SECTION_IDS;
+pub use html::{SECTION_IDS, TEXT_SECTION_IDS};
 pub use model::{
     trapezoid, AttributionMap, ClassMetrics, ConfusionMatrix, CrossValidation, CurveKind,
     CurveSeries, CvMetric, DatasetSummary, EpochRecord, ExplanationChecks, FeatureChart,
     FeatureValue, GrayImage, ImageExplanation, ModelSummary, PerturbationCurve, Report, Rule,
     RuleSet, SanityCheck, TestMetrics, TrainingHistory,
+};
+pub use model_text::{
+    FaithfulnessEntry, FaithfulnessTable, NamedValue, TextAttribution, TextExplanations,
+    TextSample, TokenScore,
 };
 pub use png_image::{colorbar_png, grayscale_png, heatmap_overlay_png, rgb_png, MAX_UPSCALE};
 pub use validate::MAX_IMAGE_SIDE;

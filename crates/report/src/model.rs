@@ -38,6 +38,10 @@ pub struct Report {
     pub rules: Option<RuleSet>,
     /// Sanity and faithfulness checks of the explanations.
     pub checks: Option<ExplanationChecks>,
+    /// Token attributions of texts, several methods each (the text page).
+    pub text_explanations: Option<crate::model_text::TextExplanations>,
+    /// Faithfulness of the text methods next to random rankings.
+    pub faithfulness: Option<crate::model_text::FaithfulnessTable>,
 }
 
 /// A summary of the data set.

@@ -14,6 +14,9 @@ impl Report {
     /// [`Report::render_html`] never fails (it shows a notice in place of an invalid part);
     /// [`Report::write_html`] calls this first and refuses to write an invalid report.
     pub fn validate(&self) -> Result<(), ReportError> {
+        if let Some(t) = &self.text_explanations {
+            t.validate()?;
+        }
         if let Some(cm) = &self.confusion {
             let n = cm.classes.len();
             if cm.counts.len() != n {

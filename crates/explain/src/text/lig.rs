@@ -363,40 +363,29 @@ struct Explained<'m, M: ?Sized> {
 impl<M: EmbeddingModel + ?Sized> PathEval for Explained<'_, M> {
     fn grad(&self, points: Tensor) -> std::result::Result<(Tensor, Vec<f64>), GradientError> {
         self.stop.check().map_err(|_| GradientError::Stopped)?;
-        // A rayon job may run on a thread waiting inside another job's `no_grad`.
-        enable_grad(|| self.grad_recorded(points))
+        let rows = points.shape()[0];
+        // Recorded even on a pool thread that stole this task inside a no_grad scope.
+        enable_grad(|| {
+            let v = Var::leaf(points, true);
+            let out = self
+                .model
+                .forward_from_embeddings(&v, self.ids)
+                .map_err(model_error)?;
+            let ov = out.value();
+            check_outputs(&ov, rows)?;
+            let targets = vec![self.target; rows];
+            let mask = target_mask(OP, &ov, &targets)?;
+            let f = pick(OP, &ov, &targets)?;
+            out.backward_with(&mask)?;
+            let g = v.grad().ok_or(GradientError::NoGradient {
+                op: OP,
+                what: "the embedding layer output",
+            })?;
+            Ok((g, f))
+        })
     }
 
     fn value(&self, points: Tensor) -> std::result::Result<Vec<f64>, GradientError> {
-        self.value_at(points)
-    }
-}
-
-impl<M: EmbeddingModel + ?Sized> Explained<'_, M> {
-    fn grad_recorded(
-        &self,
-        points: Tensor,
-    ) -> std::result::Result<(Tensor, Vec<f64>), GradientError> {
-        let rows = points.shape()[0];
-        let v = Var::leaf(points, true);
-        let out = self
-            .model
-            .forward_from_embeddings(&v, self.ids)
-            .map_err(model_error)?;
-        let ov = out.value();
-        check_outputs(&ov, rows)?;
-        let targets = vec![self.target; rows];
-        let mask = target_mask(OP, &ov, &targets)?;
-        let f = pick(OP, &ov, &targets)?;
-        out.backward_with(&mask)?;
-        let g = v.grad().ok_or(GradientError::NoGradient {
-            op: OP,
-            what: "the embedding layer output",
-        })?;
-        Ok((g, f))
-    }
-
-    fn value_at(&self, points: Tensor) -> std::result::Result<Vec<f64>, GradientError> {
         let rows = points.shape()[0];
         let out = outputs(self.model, self.ids, points, self.stop)?;
         pick(OP, &out, &vec![self.target; rows])

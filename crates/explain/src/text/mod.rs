@@ -7,7 +7,7 @@
 //! | [`CausalLm`], [`generation_lig`], [`generation_ablation`] | attributions of a generated continuation: each generated token over the prompt and the earlier generated tokens (Captum's `LLMGradientAttribution` / `LLMAttribution`) |
 //! | [`aggregate_words`] | subword scores to words through character offsets (sum, mean, max-abs) |
 //! | [`attention_rollout`], [`attention_flow`] | attention as data (Abnar & Zuidema 2020): heuristics over the attention graph, not explanations |
-//! | [`text_occlusion`], [`text_kernel_shap`], [`lime_text`] | perturbation methods over tokens or words ([`word_groups`]) through a [`TokenPredictor`] |
+//! | [`text_occlusion`], [`text_kernel_shap`], [`lime_text`] | perturbation methods over tokens or words ([`word_groups`]: the words of [`aggregate_words`]) through a [`TokenPredictor`] |
 //! | [`aopc`], [`faithfulness`], [`text_curves`] | faithfulness measured: ERASER comprehensiveness and sufficiency, deletion and insertion curves, against [`random_faithfulness`] |
 //!
 //! Perturbation methods see a model only through [`TokenPredictor`] (rows of token ids in,
@@ -67,7 +67,6 @@ mod lime_text;
 mod model;
 mod perturb;
 mod perturb_methods;
-mod perturb_words;
 mod rollout;
 mod words;
 
@@ -86,11 +85,11 @@ pub use perturb::{BudgetSpent, MaskedText, Removal, TextBudget, TextFeatures, To
 pub use perturb_methods::{
     text_kernel_shap, text_occlusion, TextAttribution, TextKernelShapConfig, TextOcclusionConfig,
 };
-pub use perturb_words::word_groups;
 pub use rollout::{
     attention_flow, attention_rollout, augmented_attention, max_flow_value, HeadFusion,
     RolloutConfig,
 };
 pub use words::{
-    aggregate_words, word_spans, UnalignedToken, WordAggregation, WordScore, WordScores,
+    aggregate_words, word_groups, word_spans, UnalignedToken, WordAggregation, WordScore,
+    WordScores,
 };

@@ -183,6 +183,40 @@ pub fn word_spans(text: &str) -> Vec<(usize, usize)> {
     spans
 }
 
+/// The token positions of each word of `text`: the words of [`aggregate_words`] (the one
+/// word grouping of the crate), so that perturbation methods remove exactly the words the
+/// gradient methods' scores are aggregated to. Special tokens and tokens that overlap no
+/// word (whitespace-only byte-level tokens) belong to no group and are never perturbed.
+///
+/// ```
+/// use glassbox_explain::text::word_groups;
+///
+/// // "[CLS] un ##believ ##able offer ! [SEP]" for "unbelievable offer!"
+/// let offsets = [(0, 0), (0, 2), (2, 8), (8, 12), (13, 18), (18, 19), (0, 0)];
+/// let special = [true, false, false, false, false, false, true];
+/// let words = word_groups("unbelievable offer!", &offsets, &special)?;
+/// assert_eq!(words, vec![vec![1, 2, 3], vec![4], vec![5]]);
+/// # Ok::<(), glassbox_explain::ExplainError>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`aggregate_words`]: mismatched lengths, or a span outside the text.
+pub fn word_groups(
+    text: &str,
+    offsets: &[(usize, usize)],
+    special: &[bool],
+) -> Result<Vec<Vec<usize>>> {
+    let zeros = vec![0.0; offsets.len()];
+    Ok(
+        aggregate_words(text, offsets, special, &zeros, WordAggregation::Sum)?
+            .words
+            .into_iter()
+            .map(|w| w.tokens)
+            .collect(),
+    )
+}
+
 /// Aggregates per-token `scores` to the words of `text` (see the module docs).
 ///
 /// `offsets` are the tokens' character spans in `text` and `special` marks special tokens;

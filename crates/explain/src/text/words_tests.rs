@@ -242,3 +242,26 @@ fn sums_are_kept_and_bad_input_is_named() {
         .words
         .is_empty());
 }
+
+#[test]
+fn word_groups_are_the_words_of_aggregate_words() {
+    // GPT-2 style: "Hello world!" → "Hello" (0,5), "Ġworld" (5,11), "!" (11,12)
+    let offsets = [(0, 5), (5, 11), (11, 12)];
+    let groups = word_groups("Hello world!", &offsets, &[false; 3]).unwrap();
+    assert_eq!(groups, vec![vec![0], vec![1], vec![2]]);
+    // Trimmed offsets (a gap at the space) give the same words.
+    let trimmed = [(0, 5), (6, 11), (11, 12)];
+    assert_eq!(
+        word_groups("Hello world!", &trimmed, &[false; 3]).unwrap(),
+        groups
+    );
+    // A whitespace-only token belongs to no word and is never perturbed.
+    let spaced = [(0, 2), (2, 3), (3, 5)];
+    assert_eq!(
+        word_groups("ab cd", &spaced, &[false; 3]).unwrap(),
+        vec![vec![0], vec![2]]
+    );
+    let err = word_groups("ab", &[(0, 3)], &[false]).unwrap_err();
+    assert!(err.to_string().contains("token 0"), "{err}");
+    assert!(word_groups("ab", &[(0, 1)], &[]).is_err());
+}

@@ -5,14 +5,14 @@
 use std::time::Instant;
 
 use glassbox_explain::text::{
-    faithfulness, lime_text, random_faithfulness, text_kernel_shap, text_occlusion,
-    FaithfulnessConfig, LimeTextConfig, Removal, RolloutConfig, TextBudget, TextFeatures,
-    TextKernelShapConfig, TextOcclusionConfig, TokenPredictor,
+    faithfulness, random_faithfulness, FaithfulnessConfig, Removal, RolloutConfig, TextBudget,
+    TextFeatures, TokenPredictor,
 };
 use glassbox_hf::{BertForSequenceClassification, Tokenizer};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::methods::perturb_scores;
 use super::perturb::{rollout_scores, text_features, BertPredictor, Granularity};
 use crate::error::{Error, Result};
 
@@ -44,6 +44,9 @@ impl PerturbMethod {
     }
 }
 
+/// `scores(features, target)` of a custom scorer: one score per feature.
+pub type ScoreFn<'a> = Box<dyn Fn(&TextFeatures, usize) -> Result<Vec<f64>> + Sync + 'a>;
+
 /// A method's scores for a table row: built in, or given by the caller (e.g. Layer
 /// Integrated Gradients, one score per feature of the text for the target class).
 pub enum Scorer<'a> {
@@ -54,7 +57,7 @@ pub enum Scorer<'a> {
         /// Name in the table.
         name: String,
         /// The scores.
-        scores: Box<dyn Fn(&TextFeatures, usize) -> Result<Vec<f64>> + Sync + 'a>,
+        scores: ScoreFn<'a>,
     },
 }
 
@@ -114,39 +117,17 @@ pub fn explain_with(
     target: usize,
     config: &TextMethodConfig,
 ) -> Result<Vec<f64>> {
-    let p = BertPredictor { model, pad_id };
-    let budget = config.budget.clone();
-    Ok(match method {
-        PerturbMethod::Occlusion => {
-            let cfg = TextOcclusionConfig {
-                budget,
-                ..TextOcclusionConfig::new(config.removal)
-            };
-            text_occlusion(&p, features, target, &cfg)?.scores
-        }
-        PerturbMethod::KernelShap => {
-            let cfg = TextKernelShapConfig {
-                seed: config.seed,
-                budget,
-                ..TextKernelShapConfig::new(config.removal, config.shap_samples)
-            };
-            text_kernel_shap(&p, features, target, &cfg)?.scores
-        }
-        PerturbMethod::Lime => {
-            let cfg = LimeTextConfig {
-                seed: config.seed,
-                budget,
-                ..LimeTextConfig::new(config.removal, config.lime_samples)
-            };
-            lime_text(&p, features, target, &cfg)?.weights
-        }
-        PerturbMethod::Rollout => rollout_scores(model, features, &RolloutConfig::default())?,
-        PerturbMethod::Random => {
-            return Err(Error::Input(
-                "random rankings are a baseline of the faithfulness table, not scores".into(),
-            ))
-        }
-    })
+    match method {
+        PerturbMethod::Rollout => rollout_scores(model, features, &RolloutConfig::default()),
+        m => Ok(perturb_scores(
+            &BertPredictor { model, pad_id },
+            m,
+            features,
+            target,
+            config,
+        )?
+        .scores),
+    }
 }
 
 /// One row of the faithfulness table: means over the texts.

@@ -5,6 +5,13 @@
 //! Kernel SHAP and LIME over tokens or words, attention maps for rollout and flow, and
 //! faithfulness tables (ERASER AOPC, deletion and insertion curves) for any method.
 //!
+//! [`TextExplainer::explain_method`] runs any [`TextMethod`] (LIG, occlusion, Kernel SHAP,
+//! LIME, rollout) in one shape; [`TextExplainer::report_sample`] and
+//! [`report_faithfulness`] turn the results into the report's text page, and
+//! [`TextExplainer::faithfulness`] measures every method (LIG through
+//! [`TextExplainer::lig_scorer`]) next to random rankings. A classifier trained in memory is
+//! explained through [`TextExplainer::from_text_classifier`].
+//!
 //! The algorithms are `glassbox-explain`'s ([`glassbox_explain::text`]); this module
 //! implements its traits for `glassbox-hf`'s models ([`BertEmbeddingModel`],
 //! [`Gpt2EmbeddingModel`]) and ties them to the tokenizer ([`TextExplainer`]).
@@ -29,15 +36,21 @@
 mod faithfulness;
 mod generation;
 mod lig;
+mod methods;
 mod models;
+mod page;
 mod perturb;
+mod table;
 
 pub use faithfulness::{
-    explain_with, faithfulness_table, FaithfulnessRow, PerturbMethod, Scorer, TextMethodConfig,
+    explain_with, faithfulness_table, FaithfulnessRow, PerturbMethod, ScoreFn, Scorer,
+    TextMethodConfig,
 };
 pub use generation::{GenerationExplanation, GenerationOptions};
 pub use lig::{TextExplainer, TextExplanation, TextLigOptions, TextTask};
+pub use methods::{MethodDelta, MethodExplanation, MethodOptions, TextMethod};
 pub use models::{freeze_parameters, BertEmbeddingModel, BertMeanPooledModel, Gpt2EmbeddingModel};
+pub use page::{report_attribution, report_faithfulness};
 pub use perturb::{
     attention_maps, rollout_scores, text_features, BertPredictor, Gpt2NextToken, Granularity,
 };

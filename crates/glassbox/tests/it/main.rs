@@ -2,5 +2,6 @@
 
 mod text_attention;
 mod text_lig;
+mod text_methods;
 mod text_perturb;
 mod text_spam;

@@ -26,7 +26,7 @@ fn kernel_shap_over_words_equals_brute_force_shapley_values() {
     let enc = tok.encode(text, true).unwrap();
     let features = text_features(text, &enc, Granularity::Words).unwrap();
     let m = features.n_features();
-    assert_eq!(m, 8, "{:?}", features.groups());
+    assert_eq!(m, 9, "{:?}", features.groups());
     let p = BertPredictor {
         model: &model,
         pad_id: tok.pad_id(),
@@ -80,7 +80,7 @@ fn token_occlusion_is_the_direct_drop_on_the_real_model() {
         pad_id: tok.pad_id(),
     };
     let a = text_occlusion(&p, &features, 0, &TextOcclusionConfig::new(Removal::Delete)).unwrap();
-    let full = p.predict_ids(&[enc.ids.clone()]).unwrap()[[0, 0]];
+    let full = p.predict_ids(std::slice::from_ref(&enc.ids)).unwrap()[[0, 0]];
     for j in 0..features.n_features() {
         let mut ids = enc.ids.clone();
         ids.remove(j + 1); // feature j is token j + 1 ([CLS] is token 0)

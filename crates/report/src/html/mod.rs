@@ -4,6 +4,7 @@ mod evaluation;
 mod explain;
 mod overview;
 mod style;
+mod text;
 mod widgets;
 
 use crate::escape::escape_html;
@@ -17,7 +18,10 @@ pub(crate) struct Section {
     pub body: String,
 }
 
-/// The ids of all sections, in page order.
+/// The ids of the text page's sections (after `feature-importance` in page order).
+pub const TEXT_SECTION_IDS: [&str; 2] = ["text-attributions", "faithfulness"];
+
+/// The ids of all other sections, in page order.
 pub const SECTION_IDS: [&str; 8] = [
     "overview",
     "training",
@@ -93,7 +97,11 @@ impl Report {
         if sections.is_empty() {
             h.push_str("<section><p class=\"lead\">This report has no data yet.</p></section>\n");
         }
-        h.push_str("</main>\n<footer>");
+        h.push_str("</main>\n");
+        if self.text_explanations.is_some() {
+            h.push_str(&format!("<script>{}</script>\n", text::SWITCH_JS));
+        }
+        h.push_str("<footer>");
         if let Some(f) = &self.footer {
             h.push_str(&escape_html(f));
             h.push_str(" · ");
@@ -111,6 +119,8 @@ impl Report {
             evaluation::cross_validation(self),
             explain::images(self),
             explain::features(self),
+            text::attributions(self),
+            text::faithfulness(self),
             explain::rules(self),
             explain::checks(self),
         ];

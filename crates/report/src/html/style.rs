@@ -67,6 +67,19 @@ figure{margin:0}
 .badge.fail{background:var(--bad)}
 .rules td.text{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px;white-space:pre-wrap}
 .notice{border-left:4px solid var(--bad);background:#fff5f4;padding:8px 12px;font-size:13.5px;margin:8px 0}
+.tx-sample{border:1px solid var(--line);border-radius:8px;padding:12px 16px;margin:0 0 14px}
+.tx-target{margin:0 0 8px;font-weight:600}
+.tx-switch{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin:0 0 10px}
+.tx-family{font-size:11.5px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);margin:0 2px 0 8px}
+.tx-family:first-child{margin-left:0}
+.tx-switch button{font:inherit;font-size:13px;padding:3px 11px;border:1px solid var(--line);border-radius:999px;background:#fff;color:var(--ink);cursor:pointer}
+.tx-switch button[aria-selected="true"]{background:var(--accent);border-color:var(--accent);color:#fff}
+.tx-text{font-size:16px;line-height:2.1;margin:0 0 6px;white-space:pre-wrap;overflow-wrap:anywhere}
+.tok{border-radius:3px;padding:1px 1px;cursor:help}
+.tok.special{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;padding:1px 5px;margin:0 4px;border:1px solid #c3c9d2}
+.tx-legend{display:flex;flex-wrap:wrap;align-items:center;gap:12px;font-size:12.5px;color:var(--muted)}
+.tx-legend .chart svg{width:260px}
+tr.baseline td{color:var(--muted);font-style:italic;border-top:2px solid var(--line)}
 footer{color:var(--muted);font-size:12.5px;text-align:center;padding:8px 0 24px}
 @media print{
   body{background:#fff;font-size:12px}

@@ -133,6 +133,7 @@ pub(crate) fn full_report() -> Report {
                 }],
             }],
         }),
+        ..Default::default()
     }
 }
 
