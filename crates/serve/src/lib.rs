@@ -65,6 +65,7 @@ pub mod config;
 mod conn;
 pub mod data;
 pub mod error;
+mod generate;
 mod handlers;
 pub mod metrics;
 pub mod model;
@@ -72,6 +73,7 @@ pub mod protocol;
 pub mod repository;
 pub mod server;
 pub mod tensor;
+pub mod text;
 #[cfg(any(test, feature = "toy"))]
 pub mod toy;
 
@@ -86,3 +88,4 @@ pub use model::{
 pub use repository::ModelRepository;
 pub use server::{bind, run, serve_blocking, shutdown_signal, Server};
 pub use tensor::Datatype;
+pub use text::{GenerateLimits, GenerateOutput, GenerateRequest, TextAttribution, TextOptions};

@@ -36,6 +36,7 @@ pub use faithfulness::{
     explain_with, faithfulness_table, FaithfulnessRow, PerturbMethod, Scorer, TextMethodConfig,
 };
 pub use generation::{GenerationExplanation, GenerationOptions};
+pub(crate) use lig::TextNetwork;
 pub use lig::{TextExplainer, TextExplanation, TextLigOptions, TextTask};
 pub use models::{freeze_parameters, BertEmbeddingModel, Gpt2EmbeddingModel};
 pub use perturb::{
