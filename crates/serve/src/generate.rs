@@ -169,11 +169,9 @@ struct TokenClock {
 impl TokenClock {
     fn tick(&mut self) {
         let now = Instant::now();
-        match self.last {
-            None => self
-                .metrics
-                .record_first_token(&self.label, now - self.start),
-            Some(_) => {}
+        if self.last.is_none() {
+            self.metrics
+                .record_first_token(&self.label, now - self.start);
         }
         self.metrics
             .record_token(&self.label, now - self.last.unwrap_or(self.start));
