@@ -387,3 +387,60 @@ pub fn load_text_model(dir: &Path) -> Result<Arc<dyn ServableModel>, ServeError>
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glassbox_serve::Cancel;
+
+    #[test]
+    fn the_loader_serves_hugging_face_directories_by_kind() {
+        let bert = glassbox_testkit::reference_path("transformers/bert_tiny");
+        let gpt = glassbox_testkit::reference_path("transformers/gpt2_tiny");
+        let loader = crate::serve::BundleLoader;
+        use glassbox_serve::ModelLoader;
+        let m = loader.load(&bert).unwrap();
+        assert!(m.metadata().takes_text() && !m.can_generate());
+        assert_eq!(m.metadata().outputs.len(), 3);
+        let g = loader.load(&gpt).unwrap();
+        assert!(g.can_generate());
+        assert_eq!(g.metadata().inputs[0].name, GENERATOR_INPUT);
+        let missing = bert.join("nope");
+        let e = load_text_model(&missing).unwrap_err().to_string();
+        assert!(e.contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn generate_requests_map_to_greedy_or_seeded_sampling() {
+        let gpt = glassbox_testkit::reference_path("transformers/gpt2_tiny");
+        let m = TextGeneratorModel::load(&gpt).unwrap();
+        let mut r = GenerateRequest {
+            text_input: "Hi".into(),
+            max_new_tokens: 3,
+            temperature: None,
+            top_k: None,
+            top_p: None,
+            seed: 5,
+            stop: vec!["x".into()],
+            cancel: Cancel::default(),
+        };
+        let o = m.options(&r);
+        assert_eq!(o.decoding, Decoding::Greedy);
+        assert_eq!(
+            o.stop_ids,
+            m.generator().eos_id().into_iter().collect::<Vec<_>>()
+        );
+        assert_eq!(o.stop_strings, vec!["x".to_string()]);
+        r.temperature = Some(0.5);
+        r.top_p = Some(0.9);
+        assert_eq!(
+            m.options(&r).decoding,
+            Decoding::Sample {
+                temperature: 0.5,
+                top_k: None,
+                top_p: Some(0.9),
+                seed: 5
+            }
+        );
+    }
+}

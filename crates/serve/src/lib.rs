@@ -9,10 +9,16 @@
 //!   `GET /v2/models/{name}[/versions/{v}]`, `GET /v2/models/{name}[/versions/{v}]/ready`,
 //!   `GET /v2/models/{name}[/versions/{v}]/config` (Triton),
 //!   `POST /v2/models/{name}[/versions/{v}]/infer`,
-//!   `POST /v2/models/{name}[/versions/{v}]/explain`, `POST /v2/repository/index`,
+//!   `POST /v2/models/{name}[/versions/{v}]/explain`,
+//!   `POST /v2/models/{name}[/versions/{v}]/generate` and `/generate_stream` (the generate
+//!   extension, server-sent events; [`generate`](crate::ServableModel::generate)),
+//!   `POST /v2/repository/index`,
 //!   `POST /v2/repository/models/{name}/load|unload`, `GET /metrics` (Prometheus).
 //! - JSON tensors and Triton's binary tensor extension (requests and responses), and the
 //!   classification extension (output parameter `classification`).
+//! - Text models: a `BYTES` input ([`ModelMetadata::text`]) is decoded to UTF-8 texts
+//!   (JSON strings or length-prefixed binary elements) for
+//!   [`ServableModel::predict_text`] / [`ServableModel::explain_text`] ([`text`]).
 //! - Dynamic batching ([`BatchingConfig`]) of concurrent requests on a compute pool that is
 //!   separate from the async I/O threads.
 //! - Bearer-token auth, body size limit, per-request timeout, JSON `{"error": ...}` bodies,
