@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Transformer inference of glassbox vs PyTorch + transformers on this machine, side by side
 # (issue 15 item 8): MiniLM forward (8 × 128 tokens), BERT L2/H128 forward (same batch),
-# GPT-2 124M-shape greedy decoding with the KV cache (64 tokens from a 16-token prompt).
+# GPT-2 124M-shape greedy decoding with the KV cache (64 tokens from a 16-token prompt), and
+# Layer Integrated Gradients on MiniLM against Captum (issue 16 item 10).
 #
 # Runs `../shared/bench/pytorch/transformer.py`, then glassbox's criterion bench
 # `transformer` at RAYON_NUM_THREADS = 1 and 2, then PyTorch again, and prints one table with
@@ -56,6 +57,7 @@ rows = [
     ("MiniLM forward 8x128", "minilm_forward_8x128", "minilm_forward_8x128_s", "s", 1.0),
     ("BERT L2/H128 forward 8x128", "bert_l2_h128_forward_8x128", "bert_tiny_forward_8x128_s", "s", 1.5),
     ("GPT-2 124M greedy, KV cache", "gpt2_124m_greedy_cache_64", "gpt2_124m_greedy_cache_tokens_per_s", "tok/s", 2.0),
+    ("MiniLM LIG 64 tok, 50 steps", "minilm_lig_64tok_50steps", "minilm_lig_64tok_50steps_s", "s", 1.5),
 ]
 print(f"load average after the PyTorch runs: {la1} / {la2}")
 print(f"{'workload':<30} {'thr':>3} {'glassbox':>12} {'PyTorch':>12} {'speed ratio':>11} {'target':>7}")

@@ -8,10 +8,19 @@
 //!   12 heads, vocab 50,257, 1,024 positions), greedy decoding of 64 new tokens from a
 //!   16-token prompt with the key/value cache (one iteration = 64 tokens).
 //!
+//! - `minilm_lig_64tok_50steps`: Layer Integrated Gradients on MiniLM's embedding layer
+//!   (`bert.embeddings` output, as Captum's `LayerIntegratedGradients(f, model.embeddings)`),
+//!   one sequence of 64 tokens against `[CLS] 0… [SEP]`, target = dimension 0 of the
+//!   mean-pooled last hidden state, 50 Gauss–Legendre points, 10 path points per pass
+//!   (Captum's `internal_batch_size`).
+//!
 //! Threads come from `RAYON_NUM_THREADS` (the script runs 1 and 2).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use glassbox_autograd::no_grad;
+use glassbox_autograd::{no_grad, Var};
+use glassbox_explain::gradient::{Approximation, BatchCap};
+use glassbox_explain::text::{layer_integrated_gradients, EmbeddingModel, LigRule, TextLigConfig};
+use glassbox_explain::PredictError;
 use glassbox_hf::{
     Batch, BertConfig, BertForSequenceClassification, BertModel, Checkpoint, Decoding,
     GenerateOptions, Gpt2Config, Gpt2LmHeadModel,
@@ -73,6 +82,33 @@ fn gpt2_124m() -> Gpt2LmHeadModel {
     model
 }
 
+/// MiniLM split at its embedding layer, output = the mean-pooled last hidden state (all
+/// tokens are real: no padding), the function Captum's side attributes.
+struct MeanPooled<'m>(&'m BertModel);
+
+impl EmbeddingModel for MeanPooled<'_> {
+    fn layer_name(&self) -> &str {
+        "embeddings"
+    }
+    fn hidden_size(&self) -> usize {
+        self.0.config.hidden_size
+    }
+    fn embed(&self, ids: &[u32]) -> Result<Tensor, PredictError> {
+        let batch = Batch::from_ids(&[ids.to_vec()], 0)?;
+        let e = no_grad(|| self.0.embeddings.forward_batch(&batch))?;
+        Ok(e.value().try_reshape(&[ids.len(), self.hidden_size()])?)
+    }
+    fn forward_from_embeddings(&self, emb: &Var, ids: &[u32]) -> Result<Var, PredictError> {
+        let rows = emb.shape()[0];
+        let batch = Batch::from_ids(&vec![ids.to_vec(); rows], 0)?;
+        let h = self
+            .0
+            .forward_embeddings(emb.clone(), &batch, Default::default())?
+            .last_hidden_state;
+        Ok(h.mean_axes(&[1], false)?)
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let mut rng = Rng::new(0);
     let ids = random_ids(&mut rng, 8, 128, 1000, 30000);
@@ -93,12 +129,31 @@ fn bench(c: &mut Criterion) {
                         .expect("mean")
                 })
             });
+            let x = ids[0][..64].to_vec();
+            let mut base = vec![0u32; 64];
+            (base[0], base[63]) = (101, 102);
+            let config = TextLigConfig {
+                rule: LigRule::Fixed {
+                    steps: 50,
+                    method: Approximation::GaussLegendre,
+                },
+                cap: BatchCap::Rows(10),
+                ..TextLigConfig::default()
+            };
+            // Input gradients only, as `torch.autograd.grad` in Captum.
+            glassbox::explain_text::freeze_parameters(&minilm);
+            let model = MeanPooled(&minilm);
+            g.bench_function("minilm_lig_64tok_50steps", |b| {
+                b.iter(|| {
+                    layer_integrated_gradients(&model, &x, &base, Some(0), &config).expect("lig")
+                })
+            });
         }
         Err(e) => eprintln!("minilm_forward_8x128 skipped: {e}"),
     }
 
-    let config = BertConfig::new(30522, 128, 2, 2, 512, vec!["a".into(), "b".into()])
-        .expect("config");
+    let config =
+        BertConfig::new(30522, 128, 2, 2, 512, vec!["a".into(), "b".into()]).expect("config");
     let mut tiny = BertForSequenceClassification::new(config, 0).expect("bert");
     glassbox_nn::Module::set_training(&mut tiny, false);
     g.bench_function("bert_l2_h128_forward_8x128", |b| {

@@ -223,8 +223,9 @@ fn model_directory_versions_index_load_unload() {
             "{}",
             r.json()
         );
+        // Version 2 was unloaded above; version 1 still serves.
         let r = c
-            .post_json("/v2/models/beta/versions/2/infer", &[], &body)
+            .post_json("/v2/models/beta/versions/1/infer", &[], &body)
             .await
             .unwrap();
         assert_eq!(r.status, 200, "{}", r.json());
@@ -241,7 +242,7 @@ fn model_directory_versions_index_load_unload() {
             .await
             .unwrap();
         let rows = beta_rows(r.json());
-        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows.len(), 1, "{rows:?}");
         for row in &rows {
             assert_eq!(row["state"], "READY");
             let reason = row["reason"].as_str().unwrap();

@@ -50,6 +50,6 @@ mod var;
 
 pub use error::{AutogradError, Result};
 pub use gradcheck::{gradcheck, GradcheckEntry, GradcheckReport, DIRECTIONS, MAX_ELEMENTWISE};
-pub use no_grad::{is_grad_enabled, no_grad, nodes_recorded, NoGradGuard};
+pub use no_grad::{enable_grad, is_grad_enabled, no_grad, nodes_recorded, NoGradGuard};
 pub use op::BackwardOp;
 pub use var::Var;

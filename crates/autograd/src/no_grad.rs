@@ -67,6 +67,33 @@ impl Drop for NoGradGuard {
     }
 }
 
+/// Runs `f` with graph recording switched **on** on this thread, whatever the enclosing
+/// scope, restoring the previous state afterwards (also on panic): PyTorch's
+/// `torch.enable_grad`.
+///
+/// Code that needs a graph and may run as a rayon job uses it: a pool thread that waits
+/// inside another job's [`no_grad`] (a batched inference that itself calls into rayon)
+/// steals and runs queued jobs with that job's thread-local state, so a gradient job
+/// stolen there would otherwise record nothing.
+///
+/// ```
+/// use glassbox_autograd::{enable_grad, no_grad, Var};
+/// use glassbox_tensor::Tensor;
+/// let w = Var::parameter(Tensor::from_vec(vec![1.0, 2.0], &[2]).unwrap());
+/// let y = no_grad(|| enable_grad(|| w.mul_scalar(3.0)));
+/// assert!(y.requires_grad());
+/// ```
+pub fn enable_grad<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            GRAD_ENABLED.with(|g| g.set(self.0));
+        }
+    }
+    let _restore = Restore(GRAD_ENABLED.with(|g| g.replace(true)));
+    f()
+}
+
 /// Number of graph nodes (op records) created on this thread since it started.
 ///
 /// Only ops that record a backward step count; constants, leaves and values computed under
@@ -83,6 +110,21 @@ pub(crate) fn count_node() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enable_grad_nests_inside_no_grad_and_restores() {
+        assert!(is_grad_enabled());
+        no_grad(|| {
+            assert!(!is_grad_enabled());
+            enable_grad(|| {
+                assert!(is_grad_enabled());
+                no_grad(|| assert!(!is_grad_enabled()));
+                assert!(is_grad_enabled());
+            });
+            assert!(!is_grad_enabled());
+        });
+        assert!(is_grad_enabled());
+    }
 
     #[test]
     fn guards_nest_and_restore() {

@@ -196,13 +196,20 @@ struct PowfBackward {
 impl BackwardOp for PowfBackward {
     fn backward(&self, g: &Tensor, _inputs: &[Var]) -> Result<Vec<Option<Tensor>>> {
         let p = self.p;
-        let d = zip_grad(&self.x, g, "powf_backward", move |x, g| {
-            if p == 0.0 {
-                0.0
-            } else {
-                g * p * x.powf(p - 1.0)
-            }
-        })?;
+        // The common exponents skip `powf` (a libm call per element).
+        let d = if p == 2.0 {
+            zip_grad(&self.x, g, "powf_backward", |x, g| 2.0 * g * x)?
+        } else if p == 1.0 {
+            g.clone()
+        } else {
+            zip_grad(&self.x, g, "powf_backward", move |x, g| {
+                if p == 0.0 {
+                    0.0
+                } else {
+                    g * p * x.powf(p - 1.0)
+                }
+            })?
+        };
         Ok(vec![Some(d)])
     }
     fn name(&self) -> &'static str {
@@ -293,7 +300,11 @@ impl Var {
     /// `self ^ p` for a constant exponent.
     pub fn powf(&self, p: f32) -> Var {
         let x = self.value();
-        let v = x.map(move |e| e.powf(p));
+        let v = if p == 2.0 {
+            x.map(|e| e * e)
+        } else {
+            x.map(move |e| e.powf(p))
+        };
         Var::record(v, &[self], || PowfBackward { x, p })
     }
 

@@ -225,17 +225,20 @@ pub(crate) fn grad_from(
     targets: &[usize],
     rule: Rule,
 ) -> Result<(Tensor, Vec<f64>)> {
-    let v = Var::leaf(h.clone(), true);
-    let out = model.forward_range(&v, from, model.layers().len(), rule)?;
-    let ov = out.value();
-    let mask = target_mask(op, &ov, targets)?;
-    let picked = pick(op, &ov, targets)?;
-    out.backward_with(&mask)?;
-    let g = v.grad().ok_or(GradientError::NoGradient {
-        op,
-        what: "the input",
-    })?;
-    Ok((g, picked))
+    // A rayon job may run on a thread waiting inside another job's `no_grad`.
+    glassbox_autograd::enable_grad(|| {
+        let v = Var::leaf(h.clone(), true);
+        let out = model.forward_range(&v, from, model.layers().len(), rule)?;
+        let ov = out.value();
+        let mask = target_mask(op, &ov, targets)?;
+        let picked = pick(op, &ov, targets)?;
+        out.backward_with(&mask)?;
+        let g = v.grad().ok_or(GradientError::NoGradient {
+            op,
+            what: "the input",
+        })?;
+        Ok((g, picked))
+    })
 }
 
 /// A tensor's values as an `f64` array of the same shape.

@@ -3,7 +3,7 @@
 //! quadrature rules of [`integrated_gradients`](crate::gradient::integrated_gradients) or
 //! its adaptive rule, under a row cap.
 
-use glassbox_autograd::{no_grad, Var};
+use glassbox_autograd::{enable_grad, no_grad, Var};
 use glassbox_tensor::Tensor;
 use ndarray::Array2;
 
@@ -363,6 +363,20 @@ struct Explained<'m, M: ?Sized> {
 impl<M: EmbeddingModel + ?Sized> PathEval for Explained<'_, M> {
     fn grad(&self, points: Tensor) -> std::result::Result<(Tensor, Vec<f64>), GradientError> {
         self.stop.check().map_err(|_| GradientError::Stopped)?;
+        // A rayon job may run on a thread waiting inside another job's `no_grad`.
+        enable_grad(|| self.grad_recorded(points))
+    }
+
+    fn value(&self, points: Tensor) -> std::result::Result<Vec<f64>, GradientError> {
+        self.value_at(points)
+    }
+}
+
+impl<M: EmbeddingModel + ?Sized> Explained<'_, M> {
+    fn grad_recorded(
+        &self,
+        points: Tensor,
+    ) -> std::result::Result<(Tensor, Vec<f64>), GradientError> {
         let rows = points.shape()[0];
         let v = Var::leaf(points, true);
         let out = self
@@ -382,7 +396,7 @@ impl<M: EmbeddingModel + ?Sized> PathEval for Explained<'_, M> {
         Ok((g, f))
     }
 
-    fn value(&self, points: Tensor) -> std::result::Result<Vec<f64>, GradientError> {
+    fn value_at(&self, points: Tensor) -> std::result::Result<Vec<f64>, GradientError> {
         let rows = points.shape()[0];
         let out = outputs(self.model, self.ids, points, self.stop)?;
         pick(OP, &out, &vec![self.target; rows])

@@ -71,20 +71,17 @@ mod perturb_words;
 mod rollout;
 mod words;
 
+pub use faithfulness::{
+    aopc, faithfulness, random_faithfulness, random_scores, text_curves, AopcScores, Faithfulness,
+    FaithfulnessConfig, TextCurves, ERASER_BINS,
+};
 pub use generation::{
     generation_lig, greedy_continuation, CausalLm, GenerationAttributions, GenerationMethod,
 };
 pub use generation_ablation::generation_ablation;
 pub use lig::{layer_integrated_gradients, LigRule, TextLigConfig, TokenAttributions};
-pub use model::EmbeddingModel;
-pub use words::{
-    aggregate_words, word_spans, UnalignedToken, WordAggregation, WordScore, WordScores,
-};
-pub use faithfulness::{
-    aopc, faithfulness, random_faithfulness, random_scores, text_curves, AopcScores, Faithfulness,
-    FaithfulnessConfig, TextCurves, ERASER_BINS,
-};
 pub use lime_text::{lime_text, LimeTextConfig, LimeTextExplanation};
+pub use model::EmbeddingModel;
 pub use perturb::{BudgetSpent, MaskedText, Removal, TextBudget, TextFeatures, TokenPredictor};
 pub use perturb_methods::{
     text_kernel_shap, text_occlusion, TextAttribution, TextKernelShapConfig, TextOcclusionConfig,
@@ -93,4 +90,7 @@ pub use perturb_words::word_groups;
 pub use rollout::{
     attention_flow, attention_rollout, augmented_attention, max_flow_value, HeadFusion,
     RolloutConfig,
+};
+pub use words::{
+    aggregate_words, word_spans, UnalignedToken, WordAggregation, WordScore, WordScores,
 };
