@@ -8,6 +8,9 @@
 #    shapes, values and IG completeness.
 # 2. The toy MLP server (crates/serve/examples/toy_server.rs), whose predictions and
 #    input x gradient attributions are checked against an independent NumPy implementation.
+# 3. Text models (crates/glassbox/examples/text_server.rs): BYTES infer (binary and JSON)
+#    against transformers' logits, over-length refusal, and generate / generate_stream
+#    against transformers' greedy text (scripts/triton_text_check.py).
 #
 # Creates a venv with tritonclient[http] and numpy if missing (GLASSBOX_VENV, default
 # ~/.cache/glassbox-venv), builds what it needs in release mode, starts each server on a free
@@ -31,9 +34,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 # Built with the `test` profile (opt-level 1 for our crates, 3 for dependencies) and the workspace's
 # full feature set, i.e. exactly what `cargo test --workspace --all-features` just compiled:
 # in CI this reuses every artifact instead of compiling the workspace a second time in release.
-cargo build --workspace --all-features --profile test --quiet --bin glassbox --example toy_server
+cargo build --workspace --all-features --profile test --quiet --bin glassbox --example toy_server \
+    --example text_server
 GLASSBOX="$CARGO_TARGET_DIR/debug/glassbox"
 TOY="$CARGO_TARGET_DIR/debug/examples/toy_server"
+TEXT="$CARGO_TARGET_DIR/debug/examples/text_server"
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
@@ -112,6 +117,16 @@ SERVER_PID=$!
 wait_for_addr "$WORK/addr"
 "$PY" "$CHECK" --url "$(cat "$WORK/addr")" --model mnist_toy \
     --bundle "$WORK/models/mnist_toy.json" --mnist "$MNIST/t10k-images-idx3-ubyte.gz" || STATUS=1
+graceful_stop || STATUS=1
+
+# --- 3. Text models: BYTES infer and the generate extension --------------------------------
+echo "== text models (examples/text_server.rs: tiny BERT classifier and tiny GPT-2)"
+rm -f "$WORK/addr"
+"$TEXT" --addr 127.0.0.1:0 --addr-file "$WORK/addr" &
+SERVER_PID=$!
+wait_for_addr "$WORK/addr"
+"$PY" "$ROOT/scripts/triton_text_check.py" --url "$(cat "$WORK/addr")" \
+    --reference "$ROOT/tests/reference/transformers" || STATUS=1
 graceful_stop || STATUS=1
 
 if [ "$STATUS" -eq 0 ]; then

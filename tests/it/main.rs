@@ -11,3 +11,5 @@ mod serve_api;
 mod serve_batching;
 mod serve_repository;
 mod serve_support;
+mod serve_text;
+mod serve_text_stream;

@@ -112,6 +112,8 @@ pub mod predict;
 pub mod progress;
 #[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(feature = "serve")]
+pub mod serve_text;
 pub mod source;
 pub mod tabular;
 pub mod text;

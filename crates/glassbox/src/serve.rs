@@ -385,12 +385,16 @@ impl ServableModel for BundleModel {
 }
 
 /// Reads bundles for the server's model repository: a file is a bundle, a directory holds
-/// its bundle as `model.gbx`.
+/// its bundle as `model.gbx` or is a Hugging Face text model directory (`config.json`;
+/// served by [`crate::serve_text::load_text_model`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BundleLoader;
 
 impl ModelLoader for BundleLoader {
     fn load(&self, path: &Path) -> Result<Arc<dyn ServableModel>, ServeError> {
+        if path.is_dir() && !path.join("model.gbx").exists() && path.join("config.json").is_file() {
+            return crate::serve_text::load_text_model(path);
+        }
         let file = if path.is_dir() {
             path.join("model.gbx")
         } else {

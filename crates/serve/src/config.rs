@@ -59,6 +59,8 @@ pub struct ServerConfig {
     pub loader: Option<Arc<dyn ModelLoader>>,
     /// Server name reported by `GET /v2`.
     pub server_name: String,
+    /// Limits of the generate extension (`max_new_tokens`).
+    pub generate: crate::text::GenerateLimits,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -89,6 +91,7 @@ impl std::fmt::Debug for ServerConfig {
             )
             .field("loader", &self.loader.as_ref().map(|_| "<loader>"))
             .field("server_name", &self.server_name)
+            .field("generate", &self.generate)
             .finish()
     }
 }
@@ -114,6 +117,7 @@ impl Default for ServerConfig {
             in_memory: Vec::new(),
             loader: None,
             server_name: "glassbox".to_string(),
+            generate: crate::text::GenerateLimits::default(),
         }
     }
 }

@@ -21,18 +21,42 @@ pub struct FlatData {
     pub first_fraction: Option<usize>,
     /// First element written as a NaN/infinity word such as `"NaN"` (index).
     pub first_word: Option<usize>,
+    /// Every string element, in order (the elements of a `BYTES` tensor).
+    pub strings: Vec<String>,
+    /// First element that is not a string (index and JSON kind).
+    pub first_non_string: Option<(usize, &'static str)>,
 }
 
 impl FlatData {
     fn push(&mut self, v: f64) {
+        self.not_string("a number");
         self.values.push(v);
     }
 
+    fn not_string(&mut self, kind: &'static str) {
+        if self.first_non_string.is_none() {
+            self.first_non_string = Some((self.values.len(), kind));
+        }
+    }
+
     fn mark_bad(&mut self, kind: &'static str) {
+        self.not_string(kind);
         if self.first_non_number.is_none() {
             self.first_non_number = Some((self.values.len(), kind));
         }
         self.values.push(f64::NAN);
+    }
+
+    /// The elements of a `BYTES` input: every element must be a JSON string (the error
+    /// names the input and the first element that is not).
+    pub fn to_strings(&self, input: &str) -> Result<Vec<String>> {
+        if let Some((i, kind)) = self.first_non_string {
+            return Err(ServeError::Datatype {
+                input: input.to_string(),
+                reason: format!("element {i} is {kind}, not a string as BYTES requires"),
+            });
+        }
+        Ok(self.strings.clone())
     }
 
     /// Converts to `f32` for an input of datatype `dt`, rejecting elements that do not fit
@@ -126,14 +150,20 @@ impl<'de> Visitor<'de> for Flatten<'_> {
     }
 
     fn visit_str<E>(self, s: &str) -> std::result::Result<(), E> {
+        self.0.strings.push(s.to_string());
         match nonfinite_word(s) {
             Some(v) => {
                 if self.0.first_word.is_none() {
                     self.0.first_word = Some(self.0.values.len());
                 }
-                self.0.push(v);
+                self.0.values.push(v);
             }
-            None => self.0.mark_bad("a string"),
+            None => {
+                if self.0.first_non_number.is_none() {
+                    self.0.first_non_number = Some((self.0.values.len(), "a string"));
+                }
+                self.0.values.push(f64::NAN);
+            }
         }
         Ok(())
     }
@@ -188,6 +218,20 @@ mod tests {
         assert_eq!(d.first_non_number, Some((3, "a string")));
         let e = d.to_f32("x", Datatype::Fp32).unwrap_err().to_string();
         assert!(e.contains("element 3 is a string"), "{e}");
+    }
+
+    #[test]
+    fn string_elements_are_kept_for_bytes_inputs() {
+        let d = parse(r#"[["mail one"], ["NaN"]]"#);
+        assert_eq!(d.to_strings("text").unwrap(), vec!["mail one", "NaN"]);
+        let e = parse(r#"["a", 3]"#)
+            .to_strings("text")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'text'") && e.contains("element 1 is a number"),
+            "{e}"
+        );
     }
 
     #[test]

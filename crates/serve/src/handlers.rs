@@ -17,11 +17,14 @@ use crate::model::{
     ExplainParams, ModelMetadata, OutputTensor, Target, TensorSpec, OUTPUT_ATTRIBUTIONS,
     OUTPUT_TARGET,
 };
-use crate::protocol::{decode_input, encode_response, parse_request, HEADER_JSON_LENGTH};
+use crate::protocol::{
+    decode_input, encode_response, parse_request, ParsedRequest, HEADER_JSON_LENGTH,
+};
 use crate::repository::{check_model_name, ModelEntry};
 use crate::server::AppState;
+use crate::text::{decode_text_input, truncation, TextOptions};
 
-fn json_response(status: StatusCode, v: &Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, v: &Value) -> Response {
     let mut r = (status, v.to_string()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -68,7 +71,7 @@ pub async fn server_metadata(State(state): State<Arc<AppState>>) -> Response {
         &json!({
             "name": state.settings.server_name,
             "version": env!("CARGO_PKG_VERSION"),
-            "extensions": ["binary_tensor_data", "classification", "model_repository", "explain", "metrics"],
+            "extensions": ["binary_tensor_data", "classification", "model_repository", "explain", "generate", "metrics"],
         }),
     )
 }
@@ -88,7 +91,11 @@ fn metadata_json(name: &str, versions: Vec<String>, m: &ModelMetadata) -> Value 
     })
 }
 
-fn lookup(state: &AppState, name: &str, version: Option<&str>) -> Result<Arc<ModelEntry>> {
+pub(crate) fn lookup(
+    state: &AppState,
+    name: &str,
+    version: Option<&str>,
+) -> Result<Arc<ModelEntry>> {
     check_model_name(name).map_err(|_| ServeError::UnknownModel(name.to_string()))?;
     state.repo.get(name, version)
 }
@@ -244,15 +251,54 @@ async fn infer_inner(
         .and_then(|v| v.to_str().ok());
     let parsed = parse_request(&bytes, json_len)?;
     let entry = lookup(state, name, version)?;
+    if entry.metadata.takes_text() {
+        return infer_text(state, name, &entry, &parsed).await;
+    }
     let input = decode_input(&parsed, &entry.metadata)?;
     let pred = entry.predict(input, state.settings.request_timeout).await?;
+    encoded(name, entry.version, &parsed.request, &pred.outputs)
+}
+
+fn text_options(parsed: &ParsedRequest, meta: &ModelMetadata) -> Result<TextOptions> {
+    Ok(TextOptions {
+        input: meta.input()?.name.clone(),
+        truncate: truncation(parsed.request.parameters.as_ref())?,
+    })
+}
+
+/// `/infer` on a text model: the texts run on the compute pool (not batched with other
+/// requests: a text batch is padded to its longest text).
+async fn infer_text(
+    state: &AppState,
+    name: &str,
+    entry: &ModelEntry,
+    parsed: &ParsedRequest,
+) -> Result<Response> {
+    let texts = decode_text_input(parsed, &entry.metadata)?;
+    let options = text_options(parsed, &entry.metadata)?;
+    let n = texts.len();
+    let model = entry.model();
+    let pred = run_on_pool(state.repo.pool(), name, move || {
+        model.predict_text(texts, &options)
+    })
+    .await?;
+    if let Some((output, t)) = pred
+        .outputs
+        .iter()
+        .find(|(_, t)| t.shape().first() != Some(&n))
+    {
+        return Err(ServeError::Model {
+            model: name.to_string(),
+            reason: format!("output '{output}' has shape {:?} for {n} texts", t.shape()),
+        });
+    }
     encoded(name, entry.version, &parsed.request, &pred.outputs)
 }
 
 /// The `model` label of a request's metrics: its name when the repository knows it,
 /// [`crate::metrics::UNKNOWN_MODEL`] otherwise, whatever the request's outcome (a malformed
 /// request to an invented name must not create a series either).
-fn metric_label<'a>(state: &AppState, name: &'a str) -> &'a str {
+pub(crate) fn metric_label<'a>(state: &AppState, name: &'a str) -> &'a str {
     if state.repo.is_registered(name) {
         name
     } else {
@@ -260,7 +306,7 @@ fn metric_label<'a>(state: &AppState, name: &'a str) -> &'a str {
     }
 }
 
-async fn observed(
+pub(crate) async fn observed(
     state: &AppState,
     name: &str,
     endpoint: &str,
@@ -361,6 +407,9 @@ async fn explain_inner(
         .and_then(|v| v.to_str().ok());
     let parsed = parse_request(&bytes, json_len)?;
     let entry = lookup(state, name, version)?;
+    if entry.metadata.takes_text() {
+        return explain_text(state, name, &entry, &parsed).await;
+    }
     let input = decode_input(&parsed, &entry.metadata)?;
     let limits = state.settings.explain;
     limits.check_rows(input.shape()[0])?;
@@ -368,34 +417,8 @@ async fn explain_inner(
     params.limits = limits;
     let model = entry.model();
     model.check_explain(&params)?;
-    // Admission: at most `max_concurrent` explanations compute at once; the permit lives
-    // until the pool work ends, not only until this handler returns.
-    let permit = state
-        .explain_slots
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ServeError::Busy {
-            what: format!("{} explanations", limits.max_concurrent),
-            limit: limits.max_concurrent,
-            flag: crate::budget::FLAG_CONCURRENT,
-        })?;
-    let budget = limits.deadline.min(state.settings.request_timeout);
-    params.cancel = Cancel::with_deadline(budget);
-    let cancel = params.cancel.clone();
-    // A request dropped early (client gone, request timeout) cancels its explanation.
-    let guard = cancel.on_drop();
     let shape = input.shape().to_vec();
-    let exp = run_on_pool(&state.explain_pool, name, move || {
-        let _permit = permit;
-        params.cancel.check()?;
-        model.explain(input, &params)
-    })
-    .await;
-    guard.disarm();
-    let exp = match exp {
-        Err(_) if cancel.is_cancelled() => return Err(cancel.error()),
-        other => other?,
-    };
+    let exp = run_explanation(state, name, params, move |p| model.explain(input, p)).await?;
     if exp.attributions.shape() != shape.as_slice() || exp.targets.len() != shape[0] {
         return Err(ServeError::Model {
             model: name.to_string(),
@@ -418,6 +441,122 @@ async fn explain_inner(
         ),
     ];
     encoded(name, entry.version, &parsed.request, &outputs)
+}
+
+/// Runs one admitted explanation on the explanation pool under the request's budget:
+/// at most `max_concurrent` at once (else 503 at once), cancelled at the deadline or when
+/// the request is dropped; its compute time is recorded by model and method.
+async fn run_explanation<T: Send + 'static>(
+    state: &AppState,
+    name: &str,
+    mut params: ExplainParams,
+    work: impl FnOnce(&ExplainParams) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let limits = params.limits;
+    // Admission: at most `max_concurrent` explanations compute at once; the permit lives
+    // until the pool work ends, not only until this handler returns.
+    let permit = state
+        .explain_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ServeError::Busy {
+            what: format!("{} explanations", limits.max_concurrent),
+            limit: limits.max_concurrent,
+            flag: crate::budget::FLAG_CONCURRENT,
+        })?;
+    let budget = limits.deadline.min(state.settings.request_timeout);
+    params.cancel = Cancel::with_deadline(budget);
+    let cancel = params.cancel.clone();
+    // A request dropped early (client gone, request timeout) cancels its explanation.
+    let guard = cancel.on_drop();
+    let method = params.method.clone();
+    let t0 = Instant::now();
+    let out = run_on_pool(&state.explain_pool, name, move || {
+        let _permit = permit;
+        params.cancel.check()?;
+        work(&params)
+    })
+    .await;
+    guard.disarm();
+    state
+        .metrics
+        .record_explanation(metric_label(state, name), &method, t0.elapsed());
+    match out {
+        Err(_) if cancel.is_cancelled() => Err(cancel.error()),
+        other => other,
+    }
+}
+
+/// `/explain` on a text model: one attribution per text, as JSON.
+async fn explain_text(
+    state: &AppState,
+    name: &str,
+    entry: &ModelEntry,
+    parsed: &ParsedRequest,
+) -> Result<Response> {
+    let texts = decode_text_input(parsed, &entry.metadata)?;
+    let limits = state.settings.explain;
+    limits.check_rows(texts.len())?;
+    let mut parameters = parsed.request.parameters.clone().unwrap_or_default();
+    let options = TextOptions {
+        input: entry.metadata.input()?.name.clone(),
+        truncate: truncation(Some(&parameters))?,
+    };
+    parameters.remove(crate::text::PARAM_TRUNCATION);
+    let mut params = explain_params(Some(&parameters), &entry.metadata)?;
+    params.limits = limits;
+    let model = entry.model();
+    model.check_explain(&params)?;
+    let n = texts.len();
+    let explanations = run_explanation(state, name, params, move |p| {
+        model.explain_text(texts, &options, p)
+    })
+    .await?;
+    if explanations.len() != n {
+        return Err(ServeError::Model {
+            model: name.to_string(),
+            reason: format!("{} explanations for {n} texts", explanations.len()),
+        });
+    }
+    for (i, e) in explanations.iter().enumerate() {
+        let bad = e.tokens.len() != e.scores.len()
+            || e.tokens.len() != e.offsets.len()
+            || e.tokens.len() != e.baseline.len();
+        if bad {
+            return Err(ServeError::Model {
+                model: name.to_string(),
+                reason: format!(
+                    "explanation {i} has {} tokens, {} offsets, {} scores, {} baseline tokens",
+                    e.tokens.len(),
+                    e.offsets.len(),
+                    e.scores.len(),
+                    e.baseline.len()
+                ),
+            });
+        }
+        let nonfinite = e.scores.iter().chain(&e.delta).position(|v| !v.is_finite());
+        if let Some(index) = nonfinite {
+            return Err(ServeError::NonFiniteOutput {
+                model: name.to_string(),
+                output: format!("explanations[{i}].scores"),
+                index,
+                value: e
+                    .scores
+                    .get(index)
+                    .or(e.delta.as_ref())
+                    .map_or(String::new(), |v| v.to_string()),
+            });
+        }
+    }
+    let mut body = json!({
+        "model_name": name,
+        "model_version": entry.version.to_string(),
+        "explanations": explanations,
+    });
+    if let Some(id) = &parsed.request.id {
+        body["id"] = json!(id);
+    }
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `POST /v2/models/{name}/explain`.

@@ -9,10 +9,16 @@
 //!   `GET /v2/models/{name}[/versions/{v}]`, `GET /v2/models/{name}[/versions/{v}]/ready`,
 //!   `GET /v2/models/{name}[/versions/{v}]/config` (Triton),
 //!   `POST /v2/models/{name}[/versions/{v}]/infer`,
-//!   `POST /v2/models/{name}[/versions/{v}]/explain`, `POST /v2/repository/index`,
+//!   `POST /v2/models/{name}[/versions/{v}]/explain`,
+//!   `POST /v2/models/{name}[/versions/{v}]/generate` and `/generate_stream` (the generate
+//!   extension, server-sent events; [`generate`](crate::ServableModel::generate)),
+//!   `POST /v2/repository/index`,
 //!   `POST /v2/repository/models/{name}/load|unload`, `GET /metrics` (Prometheus).
 //! - JSON tensors and Triton's binary tensor extension (requests and responses), and the
 //!   classification extension (output parameter `classification`).
+//! - Text models: a `BYTES` input ([`ModelMetadata::text`]) is decoded to UTF-8 texts
+//!   (JSON strings or length-prefixed binary elements) for
+//!   [`ServableModel::predict_text`] / [`ServableModel::explain_text`] ([`text`]).
 //! - Dynamic batching ([`BatchingConfig`]) of concurrent requests on a compute pool that is
 //!   separate from the async I/O threads.
 //! - Bearer-token auth, body size limit, per-request timeout, JSON `{"error": ...}` bodies,
@@ -65,6 +71,7 @@ pub mod config;
 mod conn;
 pub mod data;
 pub mod error;
+mod generate;
 mod handlers;
 pub mod metrics;
 pub mod model;
@@ -72,6 +79,7 @@ pub mod protocol;
 pub mod repository;
 pub mod server;
 pub mod tensor;
+pub mod text;
 #[cfg(any(test, feature = "toy"))]
 pub mod toy;
 
@@ -86,3 +94,4 @@ pub use model::{
 pub use repository::ModelRepository;
 pub use server::{bind, run, serve_blocking, shutdown_signal, Server};
 pub use tensor::Datatype;
+pub use text::{GenerateLimits, GenerateOutput, GenerateRequest, TextAttribution, TextOptions};

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::budget::{Cancel, ExplainLimits};
 use crate::error::{Result, ServeError};
 use crate::tensor::Datatype;
+use crate::text::{GenerateOutput, GenerateRequest, TextAttribution, TextOptions};
 
 /// Name of the class-probability output of [`Prediction::classification`].
 pub const OUTPUT_PROBABILITIES: &str = "probabilities";
@@ -344,6 +345,54 @@ pub trait ServableModel: Send + Sync + 'static {
     /// option at all, so a model that does not declare its options never ignores one.
     fn check_explain(&self, params: &ExplainParams) -> Result<()> {
         params.check_option_names(&[])
+    }
+
+    /// Predicts on texts; called instead of [`ServableModel::predict`] when the model's
+    /// input is `BYTES` ([`ModelMetadata::text`]). Every output's first dimension must be
+    /// `texts.len()`. The default refuses: the model takes no text.
+    fn predict_text(&self, texts: Vec<String>, options: &TextOptions) -> Result<Prediction> {
+        let _ = texts;
+        Err(ServeError::Datatype {
+            input: options.input.clone(),
+            reason: "this model takes numbers, not text".into(),
+        })
+    }
+
+    /// Explains texts, one [`TextAttribution`] per text; called instead of
+    /// [`ServableModel::explain`] when the model's input is `BYTES`. Long-running methods
+    /// ask `params.cancel` between units of work. The default refuses.
+    fn explain_text(
+        &self,
+        texts: Vec<String>,
+        options: &TextOptions,
+        params: &ExplainParams,
+    ) -> Result<Vec<TextAttribution>> {
+        let _ = (texts, params);
+        Err(ServeError::Datatype {
+            input: options.input.clone(),
+            reason: "this model explains numbers, not text".into(),
+        })
+    }
+
+    /// Whether the model serves the generate extension ([`ServableModel::generate`]).
+    fn can_generate(&self) -> bool {
+        false
+    }
+
+    /// Continues `request.text_input`, calling `on_text(text)` after every new token with
+    /// the whole new text so far (the server streams from it), and asking
+    /// `request.cancel` between tokens. An error from `on_text` ends generation and is
+    /// returned. The default refuses: the model does not generate.
+    fn generate(
+        &self,
+        request: &GenerateRequest,
+        on_text: &mut dyn FnMut(&str) -> Result<()>,
+    ) -> Result<GenerateOutput> {
+        let _ = (request, on_text);
+        Err(ServeError::InvalidRequest(
+            "this model does not generate text (the generate extension needs a language model)"
+                .into(),
+        ))
     }
 }
 

@@ -20,6 +20,7 @@ use crate::budget::ExplainLimits;
 use crate::config::ServerConfig;
 use crate::conn::{serve_connection, ConnLimits};
 use crate::error::{Result, ServeError};
+use crate::generate;
 use crate::handlers;
 use crate::metrics::Metrics;
 use crate::repository::ModelRepository;
@@ -34,6 +35,7 @@ pub(crate) struct Settings {
     pub batching: BatchingConfig,
     pub server_name: String,
     pub explain: ExplainLimits,
+    pub generate: crate::text::GenerateLimits,
 }
 
 /// Shared state of all handlers.
@@ -120,6 +122,19 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/v2/models/{name}/config", get(h::model_config))
         .route("/v2/models/{name}/infer", post(h::infer))
         .route("/v2/models/{name}/explain", post(h::explain))
+        .route("/v2/models/{name}/generate", post(generate::generate))
+        .route(
+            "/v2/models/{name}/generate_stream",
+            post(generate::generate_stream),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/generate",
+            post(generate::generate_version),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/generate_stream",
+            post(generate::generate_stream_version),
+        )
         .route(
             "/v2/models/{name}/versions/{version}",
             get(h::model_version_metadata),
@@ -216,6 +231,7 @@ pub async fn bind(config: ServerConfig) -> Result<Server> {
             batching: config.batching,
             server_name: config.server_name.clone(),
             explain: config.explain,
+            generate: config.generate,
         },
         shutting_down: AtomicBool::new(false),
         explain_pool,

@@ -47,6 +47,7 @@ pub use faithfulness::{
     TextMethodConfig,
 };
 pub use generation::{GenerationExplanation, GenerationOptions};
+pub(crate) use lig::TextNetwork;
 pub use lig::{TextExplainer, TextExplanation, TextLigOptions, TextTask};
 pub use methods::{MethodDelta, MethodExplanation, MethodOptions, TextMethod};
 pub use models::{freeze_parameters, BertEmbeddingModel, BertMeanPooledModel, Gpt2EmbeddingModel};

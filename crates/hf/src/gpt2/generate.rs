@@ -89,6 +89,20 @@ impl Gpt2LmHeadModel {
         opts: &GenerateOptions,
         tokenizer: Option<&Tokenizer>,
     ) -> Result<Generated> {
+        self.generate_with(prompt, opts, tokenizer, &mut |_, _| Ok(()))
+    }
+
+    /// [`Gpt2LmHeadModel::generate`], calling `on_token(id, text)` after each new token
+    /// that does not end generation on a stop string, as it is generated (for streaming):
+    /// `text` is the decoding of every new token so far (empty without a tokenizer). An
+    /// error from `on_token` ends generation and is returned as it is.
+    pub fn generate_with(
+        &self,
+        prompt: &[u32],
+        opts: &GenerateOptions,
+        tokenizer: Option<&Tokenizer>,
+        on_token: &mut dyn FnMut(u32, &str) -> Result<()>,
+    ) -> Result<Generated> {
         check_options(opts, tokenizer.is_some())?;
         if prompt.is_empty() {
             return Err(invalid("prompt", "must hold at least one token".into()));
@@ -116,6 +130,7 @@ impl Gpt2LmHeadModel {
                 let token = choose(&logits, opts.decoding, &mut rng)?;
                 new.push(token);
                 all.push(token);
+                let mut so_far = String::new();
                 if let Some(tok) = tokenizer {
                     let t = tok.decode(&new, false)?;
                     if let Some((s, at)) = opts
@@ -128,7 +143,9 @@ impl Gpt2LmHeadModel {
                         text = Some(t[..at].to_string());
                         break;
                     }
+                    so_far = t;
                 }
+                on_token(token, &so_far)?;
                 if opts.stop_ids.contains(&token) {
                     stop = StopReason::StopId(token);
                     break;
