@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use glassbox::serve::ServeBundles;
-use glassbox::serving::{BatchingConfig, ExplainLimits, ServerConfig};
+use glassbox::serving::{BatchingConfig, ExplainLimits, GenerateLimits, ServerConfig};
 
 use crate::error::{failure, usage, CliResult};
 
@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// open then are closed.
     #[arg(long, default_value_t = 30.0)]
     pub drain_timeout: f64,
+    /// Largest `max_new_tokens` a generate request may ask for (GPT-2 models).
+    #[arg(long, default_value_t = 256)]
+    pub generate_max_new_tokens: usize,
 }
 
 /// `value` seconds as a duration, or a usage error naming `flag`.
@@ -168,6 +171,10 @@ pub fn run(a: ServeArgs) -> CliResult<()> {
             max_delay: Duration::from_millis(a.max_delay_ms),
         },
         compute_threads: a.threads,
+        generate: GenerateLimits {
+            max_new_tokens: at_least_one("--generate-max-new-tokens", a.generate_max_new_tokens)?,
+            ..GenerateLimits::default()
+        },
         ..ServerConfig::default()
     }
     .apply_env();
@@ -195,10 +202,17 @@ pub fn run(a: ServeArgs) -> CliResult<()> {
         if let glassbox::ModelSource::HuggingFace { architecture, .. } =
             glassbox::ModelSource::detect(&path)?
         {
-            return Err(usage(format!(
-                "'--model {spec}': serving a Hugging Face directory ({architecture}) is not \
-                 supported yet; 'glassbox serve' serves glassbox bundles"
-            )));
+            if !matches!(
+                architecture,
+                glassbox::HfArchitecture::BertForSequenceClassification
+                    | glassbox::HfArchitecture::Gpt2LmHeadModel
+            ) {
+                return Err(usage(format!(
+                    "'--model {spec}': a Hugging Face {architecture} cannot be served; \
+                     'glassbox serve' serves bundles, BertForSequenceClassification \
+                     (infer, explain) and GPT2LMHeadModel (generate, explain) directories"
+                )));
+            }
         }
         config = config
             .with_bundle(&name, path)

@@ -340,9 +340,15 @@ fn models_of_the_wrong_kind_and_bad_flags_are_usage_errors() {
         ],
     );
     fails(
-        &["serve", "--model", &format!("t={bert}")],
+        &[
+            "serve",
+            "--model",
+            &format!("t={bert}"),
+            "--generate-max-new-tokens",
+            "0",
+        ],
         2,
-        &["--model", "Hugging Face", "not supported yet"],
+        &["'--generate-max-new-tokens'", "at least 1"],
     );
     fails(
         &["predict", "--model", &bert],
