@@ -632,6 +632,17 @@ pub fn run(a: ExplainArgs) -> CliResult<()> {
     if !root {
         return Ok(());
     }
+    // JSON has no NaN or infinity (they would print as `null`): refuse, naming the place.
+    if let Some(((k, j), v)) = attrs.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(failure(format!(
+            "{}: {} attribution of row {} to feature '{}' is {v} (the model's gradient or \
+             output overflowed); nothing was printed",
+            data.display(),
+            a.method.name(),
+            rows[k],
+            names.get(j).map_or("?", |n| n.as_str())
+        )));
+    }
     let labels: Vec<String> = targets.iter().map(|&t| class_name(t)).collect();
     let outputs = ctx.outputs(ctx.x.select(Axis(0), &rows).view())?;
     let pred: Vec<String> = if ctx.classification() {
