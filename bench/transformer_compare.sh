@@ -35,7 +35,7 @@ echo "== PyTorch (after)" >&2
 REPEATS=5 "$PY" "$TRANSFORMER_PY" --threads "$CSV" > "$OUT/torch_after.json"
 
 echo "== peak RSS of MiniLM inference (glassbox embed, release)" >&2
-(cd "$ROOT" && cargo build --release --bin glassbox >&2)
+(cd "$ROOT" && cargo build --release -p glassbox-cli --bin glassbox >&2)
 MINILM="$SHARED/models/all-MiniLM-L6-v2"
 TEXT="$(python3 -c 'print(" ".join(["word"] * 100))')"
 /usr/bin/time -f "%M" -o "$OUT/rss_kb" "$TARGET/release/glassbox" embed --model "$MINILM" \
