@@ -220,19 +220,30 @@ pub(crate) fn task_name(t: TextTask) -> &'static str {
     }
 }
 
-fn to_json(e: &TextExplanation, a: &ExplainArgs) -> Value {
-    let tokens: Vec<Value> = (0..e.tokens.len())
+/// One JSON object per token: text, id, character span, special flag and score.
+fn tokens_json(
+    tokens: &[String],
+    ids: &[u32],
+    offsets: &[(usize, usize)],
+    special: &[bool],
+    scores: &[f64],
+) -> Vec<Value> {
+    (0..tokens.len())
         .map(|i| {
             json!({
-                "token": e.tokens[i],
-                "id": e.ids[i],
-                "start": e.offsets[i].0,
-                "end": e.offsets[i].1,
-                "special": e.special[i],
-                "score": e.scores[i],
+                "token": tokens[i],
+                "id": ids[i],
+                "start": offsets[i].0,
+                "end": offsets[i].1,
+                "special": special[i],
+                "score": scores[i],
             })
         })
-        .collect();
+        .collect()
+}
+
+fn to_json(e: &TextExplanation, a: &ExplainArgs) -> Value {
+    let tokens = tokens_json(&e.tokens, &e.ids, &e.offsets, &e.special, &e.scores);
     let mut out = json!({
         "method": "lig",
         "model": a.model.display().to_string(),
@@ -304,18 +315,7 @@ fn print_text(e: &TextExplanation) {
 
 /// The JSON of a perturbation or attention method.
 fn method_json(e: &MethodExplanation, a: &ExplainArgs) -> Value {
-    let tokens: Vec<Value> = (0..e.tokens.len())
-        .map(|i| {
-            json!({
-                "token": e.tokens[i],
-                "id": e.ids[i],
-                "start": e.offsets[i].0,
-                "end": e.offsets[i].1,
-                "special": e.special[i],
-                "score": e.scores[i],
-            })
-        })
-        .collect();
+    let tokens = tokens_json(&e.tokens, &e.ids, &e.offsets, &e.special, &e.scores);
     let features: Vec<Value> = e
         .features
         .iter()

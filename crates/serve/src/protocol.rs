@@ -135,12 +135,13 @@ fn param_bool(p: &Option<Map<String, Value>>, key: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Decodes and validates the single input tensor against the model's input spec: name,
-/// datatype, rank and per-sample dimensions, data length, finiteness.
-pub fn decode_input(parsed: &ParsedRequest, meta: &ModelMetadata) -> Result<ArrayD<f32>> {
-    let spec = meta.input()?;
-    let req = &parsed.request;
-    let input = match req.inputs.as_slice() {
+/// The request's one input, named as the model's input `spec` (numeric and text models
+/// alike); errors name both.
+pub(crate) fn single_input<'a>(
+    parsed: &'a ParsedRequest,
+    spec: &TensorSpec,
+) -> Result<&'a RequestInput> {
+    let input = match parsed.request.inputs.as_slice() {
         [one] => one,
         [] => return Err(ServeError::InvalidRequest("field 'inputs' is empty".into())),
         many => {
@@ -157,6 +158,14 @@ pub fn decode_input(parsed: &ParsedRequest, meta: &ModelMetadata) -> Result<Arra
             input.name, spec.name
         )));
     }
+    Ok(input)
+}
+
+/// Decodes and validates the single input tensor against the model's input spec: name,
+/// datatype, rank and per-sample dimensions, data length, finiteness.
+pub fn decode_input(parsed: &ParsedRequest, meta: &ModelMetadata) -> Result<ArrayD<f32>> {
+    let spec = meta.input()?;
+    let input = single_input(parsed, spec)?;
     let dt = check_input_datatype(&input.name, &input.datatype, spec.datatype)?;
     let shape = check_shape(&input.name, &input.shape, spec)?;
     let count = element_count(&input.name, &input.shape, &shape)?;

@@ -144,23 +144,7 @@ impl ModelMetadata {
 /// that many bytes), each valid UTF-8. Errors name the input and the element.
 pub fn decode_text_input(parsed: &ParsedRequest, meta: &ModelMetadata) -> Result<Vec<String>> {
     let spec = meta.input()?;
-    let input = match parsed.request.inputs.as_slice() {
-        [one] => one,
-        [] => return Err(ServeError::InvalidRequest("field 'inputs' is empty".into())),
-        many => {
-            return Err(ServeError::InvalidRequest(format!(
-                "{} inputs given; the model takes exactly one, '{}'",
-                many.len(),
-                spec.name
-            )))
-        }
-    };
-    if input.name != spec.name {
-        return Err(ServeError::InvalidRequest(format!(
-            "unknown input '{}'; the model's input is '{}'",
-            input.name, spec.name
-        )));
-    }
+    let input = crate::protocol::single_input(parsed, spec)?;
     let name = &input.name;
     if input.datatype != "BYTES" {
         return Err(ServeError::Datatype {
