@@ -127,12 +127,22 @@ pub(crate) unsafe fn sgemm_new(
 /// rows ran within noise of each other; 128 was slower).
 const EPILOGUE_ROWS: usize = 1024;
 
+/// Wider-than-tall products with at least this many rows still go by blocks of rows in
+/// [`sgemm_new_rows`] (each thread then packs all of the right operand, which costs little
+/// next to its share of the product).
+const EPILOGUE_MIN_ROWS: usize = 4 * SPLIT_ALIGN_ROWS;
+
 /// [`sgemm_new`] followed by `epilogue` over the output, run block by block: the rows are
 /// cut into blocks of [`EPILOGUE_ROWS`], each block's product is one single-threaded `gemm`
 /// and `epilogue` gets the block's rows (a multiple of `n` elements) right after, while
 /// they are still in cache. Blocks go to rayon threads when `parallel` is set. Products
-/// wider than tall, or too small for `gemm`, run [`sgemm_new`] and then `epilogue` over the
-/// whole output.
+/// with few rows (fewer than [`EPILOGUE_MIN_ROWS`], and wider than tall), or too small for
+/// `gemm`, run [`sgemm_new`] and then `epilogue` over the whole output.
+///
+/// Wide products with many rows (a Transformer's `[1024, 384] → [1024, 1536]` feed-forward
+/// layer) are cut by rows too: otherwise their epilogue (bias and GELU over 1.5 M values)
+/// ran on one thread after the parallel product, and a 2-thread BERT forward was no faster
+/// than a 1-thread one.
 ///
 /// # Safety
 /// As [`sgemm_new`].
@@ -146,7 +156,12 @@ pub(crate) unsafe fn sgemm_new_rows(
     epilogue: &(dyn Fn(&mut [f32]) + Sync),
 ) -> Vec<f32> {
     let len = m * n;
-    if len == 0 || k == 0 || portable_forced() || m * n * k <= TINY_MNK || m < n {
+    if len == 0
+        || k == 0
+        || portable_forced()
+        || m * n * k <= TINY_MNK
+        || (m < n && m < EPILOGUE_MIN_ROWS)
+    {
         let mut out = sgemm_new(m, n, k, a, b, parallel);
         epilogue(&mut out);
         return out;

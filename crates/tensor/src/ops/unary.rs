@@ -2,26 +2,66 @@
 //!
 //! Every function here returns a new contiguous tensor and cannot fail.
 
-use crate::ops::fastmath::{exp_f32, sigmoid_fast};
+use crate::ops::fastmath::{exp_f32, sigmoid_fast, tanh_fast};
 use crate::tensor::Tensor;
 
-/// The error function, accurate to about 2e-7 absolute (Numerical Recipes' Chebyshev
-/// fit of `erfc`, evaluated in f64).
+/// The error function in f32, branch-free so that LLVM vectorises loops over it (GELU runs
+/// it on every hidden unit of a Transformer's feed-forward block).
+///
+/// `|x| < 0.75`: the Maclaurin series `2/√π Σ (−1)ⁿ x²ⁿ⁺¹ / (n! (2n+1))` to `n = 8`
+/// (truncation below 1e-9). Elsewhere `1 − erfc(|x|)` with Numerical Recipes' Chebyshev fit
+/// of `erfc` (fractional error below 1.2e-7), its exponential through [`exp_f32`].
+/// Absolute error below 3e-7 over the line (checked against f64 in the tests); `±∞` gives
+/// `±1`, NaN gives NaN.
+#[inline(always)]
 pub fn erf_f32(x: f32) -> f32 {
-    let x = x as f64;
     let z = x.abs();
+    // Series near 0: x · P(x²).
+    let x2 = x * x;
+    let series = x * maclaurin(x2);
     let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
+    let poly = -z * z - 1.265_512_2
+        + t * (1.000_023_7
             + t * (0.374_091_96
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
                         + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let erfc = t * poly.exp();
-    (if x >= 0.0 { 1.0 - erfc } else { erfc - 1.0 }) as f32
+                            + t * (-1.135_204
+                                + t * (1.488_515_9 + t * (-0.822_152_2 + t * 0.170_872_77))))))));
+    let tail = 1.0 - t * exp_f32(poly);
+    let tail = if x < 0.0 { -tail } else { tail };
+    let v = if z < 0.75 { series } else { tail };
+    if x.is_nan() {
+        x
+    } else {
+        v
+    }
 }
+
+/// `Σ_{n=0}^{8} (−1)ⁿ (2/√π) yⁿ / (n! (2n+1))` by Horner's rule (the series of `erf(x)/x`
+/// in `y = x²`).
+#[inline(always)]
+fn maclaurin(y: f32) -> f32 {
+    let mut p = ERF_SERIES[8];
+    for c in ERF_SERIES[..8].iter().rev() {
+        p = p * y + c;
+    }
+    p
+}
+
+/// Coefficients of [`maclaurin`], `(−1)ⁿ (2/√π) / (n! (2n+1))` (printed from f64).
+#[allow(clippy::excessive_precision)]
+const ERF_SERIES: [f32; 9] = [
+    1.1283791670955126,
+    -0.37612638903183754,
+    0.11283791670955126,
+    -0.026866170645131252,
+    0.005223977625442188,
+    -0.0008548327023450852,
+    0.00012055332981789664,
+    -1.492565035840625e-05,
+    1.6462114365889246e-06,
+];
 
 /// Numerically stable logistic sigmoid of one value.
 #[inline]
@@ -48,7 +88,7 @@ pub fn gelu_f32(x: f32) -> f32 {
 /// Tanh-approximated GELU of one value (what [`Tensor::gelu_tanh`] maps).
 #[inline]
 pub fn gelu_tanh_f32(x: f32) -> f32 {
-    0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + GELU_C * x * x * x)).tanh())
+    0.5 * x * (1.0 + tanh_fast(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)))
 }
 
 impl Tensor {
@@ -213,21 +253,21 @@ impl Tensor {
     pub fn gelu_grad(&self) -> Tensor {
         self.map(|x| {
             let cdf = 0.5 * (1.0 + erf_f32(x * INV_SQRT_2));
-            cdf + x * INV_SQRT_2PI * (-0.5 * x * x).exp()
+            cdf + x * INV_SQRT_2PI * exp_f32(-0.5 * x * x)
         })
     }
     /// d/dx tanh-approximated GELU.
     pub fn gelu_tanh_grad(&self) -> Tensor {
         self.map(|x| {
             let u = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
-            let t = u.tanh();
+            let t = tanh_fast(u);
             0.5 * (1.0 + t)
                 + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_C * x * x)
         })
     }
     /// d/dx erf: `2/√π · e^{−x²}`.
     pub fn erf_grad(&self) -> Tensor {
-        self.map(|x| std::f32::consts::FRAC_2_SQRT_PI * (-x * x).exp())
+        self.map(|x| std::f32::consts::FRAC_2_SQRT_PI * exp_f32(-x * x))
     }
     /// Mask of elements inside `[lo, hi]` (the clamp derivative): 1 inside, 0 outside.
     pub fn clamp_mask(&self, lo: f32, hi: f32) -> Tensor {
@@ -255,6 +295,38 @@ mod tests {
         ] {
             assert!(close(erf_f32(x), e, 3e-7), "erf({x}) = {}", erf_f32(x));
         }
+    }
+
+    /// erf in f64 by its Maclaurin series (exact to ~1e-9 for |x| ≤ 4, where the largest
+    /// term is below 1e7); beyond 4, `1 − erf` is below 1.6e-8.
+    fn erf_f64(x: f64) -> f64 {
+        if x.abs() > 4.0 {
+            return x.signum();
+        }
+        let (mut term, mut sum) = (x, x);
+        for n in 1..200 {
+            term *= -x * x / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * std::f64::consts::FRAC_2_SQRT_PI
+    }
+
+    #[test]
+    fn erf_is_within_3e_7_over_the_line_and_handles_specials() {
+        let mut worst = 0.0f64;
+        for i in -60_000..=60_000 {
+            let x = i as f32 * 1e-4;
+            worst = worst.max((erf_f32(x) as f64 - erf_f64(x as f64)).abs());
+        }
+        assert!(worst < 3e-7, "worst absolute error {worst}");
+        // Relative accuracy near 0, where erf(x) ≈ 2x/√π.
+        for x in [1e-30f32, 1e-8, 1e-3, 0.1] {
+            let rel = (erf_f32(x) as f64 / erf_f64(x as f64) - 1.0).abs();
+            assert!(rel < 3e-7, "erf({x}) relative error {rel}");
+        }
+        assert_eq!(erf_f32(f32::INFINITY), 1.0);
+        assert_eq!(erf_f32(f32::NEG_INFINITY), -1.0);
+        assert!(erf_f32(f32::NAN).is_nan());
     }
 
     #[test]
