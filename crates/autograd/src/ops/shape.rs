@@ -47,25 +47,10 @@ impl BackwardOp for BroadcastBackward {
 
 /// Places `g` at `start..start + g.shape()[axis]` of a zero tensor of `shape`.
 fn embed_along(g: &Tensor, shape: &[usize], axis: usize, start: usize) -> Result<Tensor> {
-    let len = g.shape()[axis];
-    if len == shape[axis] {
+    if g.shape()[axis] == shape[axis] {
         return Ok(g.clone());
     }
-    let mut parts: Vec<Tensor> = Vec::with_capacity(3);
-    if start > 0 {
-        let mut s = shape.to_vec();
-        s[axis] = start;
-        parts.push(Tensor::zeros(&s));
-    }
-    parts.push(g.clone());
-    let after = shape[axis] - start - len;
-    if after > 0 {
-        let mut s = shape.to_vec();
-        s[axis] = after;
-        parts.push(Tensor::zeros(&s));
-    }
-    let refs: Vec<&Tensor> = parts.iter().collect();
-    Ok(Tensor::try_concat(&refs, axis)?)
+    Ok(g.try_embed_along(shape, axis, start)?)
 }
 
 struct NarrowBackward {

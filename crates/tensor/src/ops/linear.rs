@@ -9,8 +9,8 @@ use crate::macros::panicking;
 use crate::ops::fastmath::vectorized;
 use crate::ops::matmul::{sgemm_new_rows, MatRef};
 use crate::parallel::{self, MATMUL_PARALLEL_FLOPS};
-use rayon::prelude::*;
 use crate::tensor::Tensor;
+use rayon::prelude::*;
 
 /// Inputs with at least this many rows, through layers with at least
 /// [`TRANSPOSE_MIN_IN`] inputs, get a row-major copy of `Wᵀ` (see `try_linear`).

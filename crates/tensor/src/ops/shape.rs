@@ -1,6 +1,6 @@
 //! Shape manipulation: reshape, permute, broadcast, squeeze, narrow, concat, stack, select.
 
-use ndarray::{ArrayD, Axis, IxDyn, Slice};
+use ndarray::{Axis, IxDyn, Slice};
 
 use crate::error::{Result, TensorError};
 use crate::macros::panicking;
@@ -241,10 +241,64 @@ impl Tensor {
                 ));
             }
         }
-        let views: Vec<_> = tensors.iter().map(|t| t.data.view()).collect();
-        let out: ArrayD<f32> =
-            ndarray::concatenate(Axis(axis), &views).expect("shapes checked above");
-        Ok(Tensor::from(out.as_standard_layout().into_owned()))
+        // Row-major: the output is `outer` runs, each the tensors' `len_t · inner` blocks in
+        // turn, so the copy is a sequence of contiguous slices (ndarray's `concatenate`
+        // walked the last axis element by element: an eighth of a Transformer backward).
+        let inner: usize = first.shape()[axis + 1..].iter().product();
+        let outer: usize = first.shape()[..axis].iter().product();
+        let dense: Vec<Tensor> = tensors.iter().map(|t| t.contiguous()).collect();
+        let slices: Vec<&[f32]> = dense
+            .iter()
+            .map(|t| t.as_slice().expect("contiguous tensor"))
+            .collect();
+        let blocks: Vec<usize> = tensors.iter().map(|t| t.shape()[axis] * inner).collect();
+        let row: usize = blocks.iter().sum();
+        let mut out = Vec::with_capacity(outer * row);
+        for o in 0..outer {
+            for (src, &blk) in slices.iter().zip(&blocks) {
+                out.extend_from_slice(&src[o * blk..(o + 1) * blk]);
+            }
+        }
+        let mut shape = first.shape().to_vec();
+        shape[axis] = tensors.iter().map(|t| t.shape()[axis]).sum();
+        Ok(Tensor::from_vec_unchecked(out, &shape))
+    }
+
+    /// A zero tensor of `shape` with `self` written at `start..start + len` along `axis`
+    /// (`self`'s shape is `shape` with `len` on `axis`): the gradient of a narrow.
+    pub fn try_embed_along(&self, shape: &[usize], axis: usize, start: usize) -> Result<Tensor> {
+        let op = "embed_along";
+        check_axis(op, axis, shape)?;
+        let len = self.shape().get(axis).copied().unwrap_or(0);
+        let fits = self.rank() == shape.len()
+            && start + len <= shape[axis]
+            && self
+                .shape()
+                .iter()
+                .zip(shape)
+                .enumerate()
+                .all(|(i, (a, b))| i == axis || a == b);
+        if !fits {
+            return Err(TensorError::mismatch(
+                op,
+                self.shape(),
+                shape,
+                format!("must match the target except along axis {axis}, and fit at {start}"),
+            ));
+        }
+        let inner: usize = shape[axis + 1..].iter().product();
+        let outer: usize = shape[..axis].iter().product();
+        let (blk, row) = (len * inner, shape[axis] * inner);
+        let src = self.contiguous();
+        let src = src.as_slice().expect("contiguous tensor");
+        let mut out = vec![0.0f32; outer * row];
+        if blk > 0 {
+            for (o, dst) in out.chunks_exact_mut(row).enumerate() {
+                dst[start * inner..start * inner + blk]
+                    .copy_from_slice(&src[o * blk..(o + 1) * blk]);
+            }
+        }
+        Ok(Tensor::from_vec_unchecked(out, shape))
     }
 
     /// Joins same-shaped tensors along a new axis `axis` (0 ≤ axis ≤ rank).
@@ -346,6 +400,87 @@ mod tests {
         let s = Tensor::stack(&[&a, &a], 2);
         assert_eq!(s.shape(), &[2, 3, 2]);
         assert_eq!(s.get(&[1, 2, 1]).unwrap(), 6.0);
+    }
+
+    /// Element `idx` of a row-major buffer of `shape`.
+    fn at(data: &[f32], shape: &[usize], idx: &[usize]) -> f32 {
+        let flat = idx.iter().zip(shape).fold(0, |acc, (&i, &n)| acc * n + i);
+        data[flat]
+    }
+
+    /// Every multi-index of `shape`, row-major.
+    fn indices(shape: &[usize]) -> Vec<Vec<usize>> {
+        let mut out = vec![vec![]];
+        for &n in shape {
+            out = out
+                .into_iter()
+                .flat_map(|p| {
+                    (0..n).map(move |i| {
+                        let mut q = p.clone();
+                        q.push(i);
+                        q
+                    })
+                })
+                .collect();
+        }
+        out
+    }
+
+    #[test]
+    fn concat_and_embed_along_match_index_definitions() {
+        let shape = [2usize, 3, 4];
+        for axis in 0..3 {
+            let sizes = [1usize, 2, 3];
+            let parts: Vec<Tensor> = sizes
+                .iter()
+                .enumerate()
+                .map(|(p, &len)| {
+                    let mut s = shape.to_vec();
+                    s[axis] = len;
+                    let n: usize = s.iter().product();
+                    let v = (0..n).map(|i| (100 * p + i) as f32).collect();
+                    // A transposed view as well, to exercise non-contiguous inputs.
+                    let t = Tensor::from_vec(v, &s).unwrap();
+                    if p == 1 {
+                        t.t().contiguous().t()
+                    } else {
+                        t
+                    }
+                })
+                .collect();
+            let refs: Vec<&Tensor> = parts.iter().collect();
+            let c = Tensor::try_concat(&refs, axis).unwrap();
+            let mut total = shape.to_vec();
+            total[axis] = sizes.iter().sum();
+            assert_eq!(c.shape(), &total[..]);
+            let cv = c.to_vec();
+            for idx in indices(&total) {
+                let (mut p, mut i) = (0, idx[axis]);
+                while i >= sizes[p] {
+                    i -= sizes[p];
+                    p += 1;
+                }
+                let mut local = idx.clone();
+                local[axis] = i;
+                let pv = parts[p].contiguous().to_vec();
+                assert_eq!(at(&cv, &total, &idx), at(&pv, parts[p].shape(), &local));
+            }
+            // The middle part embedded back at its offset: zeros elsewhere.
+            let e = parts[1].try_embed_along(&total, axis, sizes[0]).unwrap();
+            let ev = e.to_vec();
+            for idx in indices(&total) {
+                let want = if (1..3).contains(&idx[axis]) {
+                    at(&cv, &total, &idx)
+                } else {
+                    0.0
+                };
+                assert_eq!(at(&ev, &total, &idx), want);
+            }
+        }
+        let g = Tensor::zeros(&[2, 2]);
+        assert!(g.try_embed_along(&[2, 3], 1, 2).is_err());
+        assert!(g.try_embed_along(&[3, 3], 1, 0).is_err());
+        assert!(g.try_embed_along(&[2, 3], 2, 0).is_err());
     }
 
     #[test]
