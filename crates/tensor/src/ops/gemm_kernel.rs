@@ -12,10 +12,34 @@
 use gemm_common::Parallelism;
 
 /// A float type with a `gemm` kernel.
-pub trait GemmScalar: Copy + 'static {
+pub trait GemmScalar: Copy + PartialEq + 'static {
+    /// The multiplicative identity.
+    #[doc(hidden)]
+    const ONE: Self;
+
     /// The kernel picked for this CPU (cached by the kernel crate after its first call).
     #[doc(hidden)]
     fn kernel() -> GemmFn<Self>;
+
+    /// Runs `dst (+)= lhs·rhs` (row-major `dst`, unit column stride) on this crate's own
+    /// kernel when it is the faster one for this CPU and shape; false when it did not run.
+    ///
+    /// # Safety
+    /// As [`gemm_strided`].
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn own_kernel(
+        _m: usize,
+        _n: usize,
+        _k: usize,
+        _dst: *mut Self,
+        _dst_rs: isize,
+        _accumulate: bool,
+        _lhs: Strided<Self>,
+        _rhs: Strided<Self>,
+    ) -> bool {
+        false
+    }
 }
 
 /// Signature of a `gemm` family kernel.
@@ -43,14 +67,53 @@ pub type GemmFn<T> = unsafe fn(
 );
 
 impl GemmScalar for f32 {
+    const ONE: f32 = 1.0;
+
     fn kernel() -> GemmFn<f32> {
         gemm_f32::gemm::f32::get_gemm_fn()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn own_kernel(
+        m: usize,
+        n: usize,
+        k: usize,
+        dst: *mut f32,
+        dst_rs: isize,
+        accumulate: bool,
+        lhs: Strided<f32>,
+        rhs: Strided<f32>,
+    ) -> bool {
+        use crate::ops::gemm_avx2::{preferred, sgemm, MIN_SIDE};
+        if m < MIN_SIDE || n < MIN_SIDE || k == 0 || !preferred() {
+            return false;
+        }
+        sgemm(m, n, k, dst, dst_rs, accumulate, lhs, rhs);
+        true
     }
 }
 
 impl GemmScalar for f64 {
+    const ONE: f64 = 1.0;
+
     fn kernel() -> GemmFn<f64> {
         gemm_f64::gemm::f64::get_gemm_fn()
+    }
+}
+
+/// Whether an f32 product with an output of at least `rows × cols` runs on this crate's
+/// packing kernel, which reads a column-major right operand as fast as a row-major one (so
+/// callers need not copy a transposed weight first).
+pub fn packs_any_layout(rows: usize, cols: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::ops::gemm_avx2::{preferred, MIN_SIDE};
+        rows >= MIN_SIDE && cols >= MIN_SIDE && preferred()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (rows, cols);
+        false
     }
 }
 
@@ -86,6 +149,29 @@ pub unsafe fn gemm_strided<T: GemmScalar>(
     alpha: T,
     beta: T,
 ) {
+    // This crate's AVX2 kernel, for `dst = dst + lhs·rhs` or `dst = lhs·rhs`, writes a
+    // row-major destination; a column-major one is the transposed product.
+    let plain = (alpha == T::ONE || !read_dst) && beta == T::ONE;
+    if plain && dst_cs == 1 && T::own_kernel(m, n, k, dst, dst_rs, read_dst, lhs, rhs) {
+        return;
+    }
+    if plain && dst_rs == 1 && dst_cs != 1 {
+        let (lhs_t, rhs_t) = (
+            Strided {
+                ptr: rhs.ptr,
+                rs: rhs.cs,
+                cs: rhs.rs,
+            },
+            Strided {
+                ptr: lhs.ptr,
+                rs: lhs.cs,
+                cs: lhs.rs,
+            },
+        );
+        if T::own_kernel(n, m, k, dst, dst_cs, read_dst, lhs_t, rhs_t) {
+            return;
+        }
+    }
     // The kernels prefer a column-oriented destination: compute (lhs·rhs)ᵀ = rhsᵀ·lhsᵀ.
     let (m, n, mut dst_cs, mut dst_rs, mut lhs, mut rhs) = if dst_cs.abs() < dst_rs.abs() {
         let lhs_t = Strided {

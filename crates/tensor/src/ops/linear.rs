@@ -7,6 +7,7 @@
 use crate::error::{Result, TensorError};
 use crate::macros::panicking;
 use crate::ops::fastmath::vectorized;
+use crate::ops::gemm_kernel::packs_any_layout;
 use crate::ops::matmul::{sgemm_new_rows, MatRef};
 use crate::parallel::{self, MATMUL_PARALLEL_FLOPS};
 use crate::tensor::Tensor;
@@ -133,7 +134,12 @@ impl Tensor {
             // fifth slower than a row-major one for wide layers. For tall inputs a row-major
             // copy of `Wᵀ` (n·k moves) costs far less than that share of the 2·m·n·k product.
             let packed: Vec<f32>;
-            let wt = if m >= TRANSPOSE_MIN_ROWS && k >= TRANSPOSE_MIN_IN && ws[0] != 1 {
+            // (This crate's own AVX2 kernel packs either layout at the same cost.)
+            let copy = m >= TRANSPOSE_MIN_ROWS
+                && k >= TRANSPOSE_MIN_IN
+                && ws[0] != 1
+                && !packs_any_layout(TRANSPOSE_MIN_ROWS / 8, n);
+            let wt = if copy {
                 packed = transposed(weight, n, k);
                 MatRef {
                     ptr: packed.as_ptr(),

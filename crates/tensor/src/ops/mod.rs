@@ -3,6 +3,8 @@
 pub mod attention;
 pub mod binary;
 pub mod fastmath;
+#[cfg(target_arch = "x86_64")]
+mod gemm_avx2;
 mod gemm_into;
 pub mod gemm_kernel;
 pub mod index;

@@ -52,7 +52,7 @@ fn maclaurin(y: f32) -> f32 {
 /// Coefficients of [`maclaurin`], `(−1)ⁿ (2/√π) / (n! (2n+1))` (printed from f64).
 #[allow(clippy::excessive_precision)]
 const ERF_SERIES: [f32; 9] = [
-    1.1283791670955126,
+    std::f32::consts::FRAC_2_SQRT_PI,
     -0.37612638903183754,
     0.11283791670955126,
     -0.026866170645131252,
