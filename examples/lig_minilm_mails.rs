@@ -4,9 +4,10 @@
 //! `../shared/bench/pytorch/transformer.py`), the first 64 tokens of held-out SpamAssassin
 //! mails, baseline `[CLS] [PAD]… [SEP]`.
 //!
-//! For each mail it runs the adaptive rule `LigRule::adaptive(tol)` (Gauss–Legendre
-//! doubling from 16 points: two successive rules agree on every token score and the finer
-//! one is complete, both within `tol · |f(x) − f(b)|`), the same rule from 8 points, and
+//! For each mail it runs the adaptive rule `LigRule::adaptive(tol)` (Gauss–Kronrod pairs
+//! from `G_31`/`K_63`: the two rules of a pass agree on every token score and the finer
+//! one is complete, both within `tol · |f(x) − f(b)|`), the same from `G_15`/`K_31`,
+//! Gauss–Legendre doubling from 16 points (the same tests on two successive rules), and
 //! the fixed 50-point Gauss–Legendre rule (Captum's default), and prints the evaluations,
 //! the relative completeness gap `|Σ attributions − Δf| / |Δf|`, and the time of each;
 //! with a reference (third argument: its Gauss–Legendre points, e.g. 256) also each rule's
@@ -111,16 +112,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         method: Approximation::GaussLegendre,
     };
     let mut rules = vec![
-        ("doubling from 16".to_string(), with(LigRule::adaptive(tol))),
+        ("adaptive (GK 31/63)".to_string(), with(LigRule::adaptive(tol))),
         (
-            "doubling from 8".to_string(),
-            with(LigRule::GaussLegendreDoubling {
-                start: 8,
+            "GK from 15/31".to_string(),
+            with(LigRule::GaussKronrod {
+                gauss_points: 15,
                 relative_tolerance: tol,
                 budget: 1024,
             }),
         ),
-        ("fixed 50".to_string(), with(gl(50))),
+        (
+            "GL doubling from 16".to_string(),
+            with(LigRule::GaussLegendreDoubling {
+                start: 16,
+                relative_tolerance: tol,
+                budget: 1024,
+            }),
+        ),
+        ("fixed GL 50".to_string(), with(gl(50))),
     ];
     if kink {
         rules.push((

@@ -10,7 +10,7 @@ use glassbox_tensor::Tensor;
 
 use super::*;
 use crate::error::PredictError;
-use crate::gradient::gauss_legendre;
+use crate::gradient::{gauss_kronrod, gauss_legendre};
 
 /// The separable function of a [`Toy`].
 #[derive(Clone, Copy)]
@@ -70,10 +70,9 @@ impl Toy {
             .collect()
     }
 
-    /// Token scores of the `n`-point Gauss–Legendre rule, in f64 from the closed-form
-    /// gradient: what the rule computes, without the f32 model's rounding.
-    fn gl_scores(&self, ids: &[u32], base: &[u32], n: usize) -> Vec<f64> {
-        let (nodes, weights) = gauss_legendre(n);
+    /// Token scores of the rule with `nodes` and `weights` on `[-1, 1]`, in f64 from the
+    /// closed-form gradient: what the rule computes, without the f32 model's rounding.
+    fn rule_scores(&self, ids: &[u32], base: &[u32], nodes: &[f64], weights: &[f64]) -> Vec<f64> {
         ids.iter()
             .zip(base)
             .map(|(&i, &b)| {
@@ -84,7 +83,7 @@ impl Toy {
                         let (x, b) = (x as f64, b as f64);
                         let integral: f64 = nodes
                             .iter()
-                            .zip(&weights)
+                            .zip(weights)
                             .map(|(&u, &w)| 0.5 * w * self.kind.dg(b + 0.5 * (u + 1.0) * (x - b)))
                             .sum();
                         integral * (x - b)
@@ -92,6 +91,21 @@ impl Toy {
                     .sum()
             })
             .collect()
+    }
+
+    /// Token scores of the `n`-point Gauss–Legendre rule (f64, closed form).
+    fn gl_scores(&self, ids: &[u32], base: &[u32], n: usize) -> Vec<f64> {
+        let (nodes, weights) = gauss_legendre(n);
+        self.rule_scores(ids, base, &nodes, &weights)
+    }
+
+    /// Token scores of `G_n` and `K_{2n+1}` (f64, closed form).
+    fn gk_scores(&self, ids: &[u32], base: &[u32], n: usize) -> (Vec<f64>, Vec<f64>) {
+        let gk = gauss_kronrod(n).unwrap();
+        (
+            self.rule_scores(ids, base, &gk.nodes, &gk.gauss_weights),
+            self.rule_scores(ids, base, &gk.nodes, &gk.kronrod_weights),
+        )
     }
 
     fn counts(&self) -> (usize, usize) {
@@ -146,6 +160,27 @@ fn doubling(start: usize, relative_tolerance: f64, budget: usize) -> LigRule {
         relative_tolerance,
         budget,
     }
+}
+
+fn kronrod(gauss_points: usize, relative_tolerance: f64, budget: usize) -> LigRule {
+    LigRule::GaussKronrod {
+        gauss_points,
+        relative_tolerance,
+        budget,
+    }
+}
+
+/// Whether a pair of token-score vectors passes both tests within `tau`, and how far the
+/// closer of the two tests is from its threshold (relative to `tau`).
+fn passes(coarse: &[f64], fine: &[f64], df: f64, tau: f64) -> (bool, f64) {
+    let agree = coarse.iter().zip(fine).map(|(a, b)| (a - b).abs());
+    let complete = (fine.iter().sum::<f64>() - df).abs();
+    let ok = agree.clone().all(|d| d <= tau) && complete <= tau;
+    let margin = agree
+        .chain([complete])
+        .map(|d| (d - tau).abs() / tau)
+        .fold(f64::INFINITY, f64::min);
+    (ok, margin)
 }
 
 /// Token 0 and token 1 run the same path in opposite directions (their errors cancel
@@ -206,10 +241,30 @@ fn doubling_stops_at_the_first_exact_pair_on_a_cubic() {
     assert!(one.iter().zip(&exact_scores).all(|(a, e)| (a - e).abs() > 100.0 * tau));
 }
 
-/// Why the rule checks agreement too: with mirrored tokens the 1-point rule is complete
-/// to 1e-3 of `|f(x) − f(b)|` while its token scores are off by far more. The doubling rule
-/// goes on until the token scores agree, stops where the same rule run in f64 on the
-/// closed-form gradient stops, and ends within the tolerance of the exact scores.
+/// Gauss–Kronrod on `Σ e³`: `G_1` is wrong and `K_3` exact, so the first pair (3 points)
+/// disagrees; `G_3` and `K_7` are both exact and agree: 3 + 7 = 10 evaluations.
+#[test]
+fn gauss_kronrod_stops_at_the_first_exact_pair_on_a_cubic() {
+    let table = vec![vec![0.0, 0.0], vec![1.2, -0.7], vec![0.9, 1.4], vec![-1.1, 0.6]];
+    let toy = Toy::new(Kind::Cubic, table);
+    let (ids, base) = (vec![1, 2, 3], vec![0, 0, 0]);
+    let r = layer_integrated_gradients(&toy, &ids, &base, Some(0), &config(kronrod(1, 1e-5, 64)))
+        .unwrap();
+    assert_eq!((r.evaluations, r.converged), (10, Some(true)));
+    assert_eq!(toy.counts().1, 2 + 10);
+    let tau = 1e-5 * r.output_difference.abs();
+    for (t, row) in toy.exact(&ids, &base).iter().enumerate() {
+        for (j, e) in row.iter().enumerate() {
+            assert!((r.attributions[[t, j]] - e).abs() <= tau, "({t}, {j})");
+        }
+    }
+}
+
+/// Why the rules check agreement too: with mirrored tokens the 1-point rule is complete
+/// to 1e-3 of `|f(x) − f(b)|` while its token scores are off by far more. The doubling and
+/// the Gauss–Kronrod rule go on until the token scores agree, stop where the same rules
+/// run in f64 on the closed-form gradient stop, and end within the tolerance of the exact
+/// scores.
 #[test]
 fn doubling_does_not_stop_on_completeness_reached_by_cancellation() {
     let (toy, ids, base) = mirrored();
@@ -224,27 +279,41 @@ fn doubling_does_not_stop_on_completeness_reached_by_cancellation() {
     assert!(r1.convergence_delta.abs() <= tau, "{}", r1.convergence_delta);
     assert!(token_error(&r1, &exact) > 10.0 * tau);
 
-    // The rule run in f64: the first n whose pair (n/2, n) passes both tests.
+    // The rules run in f64: the first pair that passes both tests. Decisions must not sit
+    // on a threshold, where f32 rounding could flip them.
     let df: f64 = exact.iter().flatten().sum();
     let (mut n, mut spent, mut prev) = (1, 1, toy.gl_scores(&ids, &base, 1));
     let expected = loop {
         n *= 2;
         spent += n;
         let s = toy.gl_scores(&ids, &base, n);
-        let agree = s.iter().zip(&prev).all(|(a, b)| (a - b).abs() <= tol * df.abs());
-        let margin = s
-            .iter()
-            .zip(&prev)
-            .map(|(a, b)| ((a - b).abs() - tol * df.abs()).abs())
-            .fold(f64::INFINITY, f64::min);
-        // Decisions must not sit on the threshold, where f32 rounding could flip them.
-        assert!(margin > 1e-4 * tol * df.abs(), "n = {n}: margin {margin}");
-        if agree && (s.iter().sum::<f64>() - df).abs() <= tol * df.abs() {
+        let (ok, margin) = passes(&prev, &s, df, tol * df.abs());
+        assert!(margin > 1e-3, "n = {n}: margin {margin}");
+        if ok {
             break spent;
         }
         prev = s;
     };
     assert!(expected > 3, "the derivation should need more than one pair");
+    let (mut n, mut spent) = (1, 0);
+    let expected_kronrod = loop {
+        spent += 2 * n + 1;
+        let (g, k) = toy.gk_scores(&ids, &base, n);
+        let (ok, margin) = passes(&g, &k, df, tol * df.abs());
+        assert!(margin > 1e-3, "n = {n}: margin {margin}");
+        if ok {
+            break spent;
+        }
+        n = 2 * n + 1;
+    };
+    assert!(expected_kronrod > 3, "the derivation should need more than one pair");
+
+    let r = layer_integrated_gradients(&toy, &ids, &base, Some(0), &config(kronrod(1, tol, 1024)))
+        .unwrap();
+    assert_eq!(r.converged, Some(true));
+    assert_eq!(r.evaluations, expected_kronrod);
+    assert!(r.convergence_delta.abs() <= tau);
+    assert!(token_error(&r, &exact) <= tau);
 
     let r = layer_integrated_gradients(&toy, &ids, &base, Some(0), &config(doubling(1, tol, 1024)))
         .unwrap();
@@ -282,6 +351,12 @@ fn doubling_returns_unconverged_when_the_budget_is_spent() {
     let r = layer_integrated_gradients(&toy, &ids, &base, Some(0), &config(doubling(4, 1e-3, 4)))
         .unwrap();
     assert_eq!((r.evaluations, r.converged), (4, Some(false)));
+    // Gauss–Kronrod: passes of 3 and 7 points (10), 15 more would pass the budget of 20.
+    let (toy, ids, base) = mirrored();
+    let r = layer_integrated_gradients(&toy, &ids, &base, Some(0), &config(kronrod(1, 1e-13, 20)))
+        .unwrap();
+    assert_eq!((r.evaluations, r.converged), (10, Some(false)));
+    assert_eq!(toy.counts().1, 2 + 10);
 }
 
 /// The stop check is asked before every pass, as with the fixed rule: once it fires
@@ -331,14 +406,14 @@ fn doubling_is_the_same_for_any_cap_and_parallel() {
     assert!(gap <= 1e-6, "{gap}");
 }
 
-/// `LigRule::adaptive` is the doubling rule; bad settings are refused naming the field;
+/// `LigRule::adaptive` is the Gauss–Kronrod rule from 31 points; bad settings are refused naming the field;
 /// the kink rule stays reachable under its own name and still meets its tolerance.
 #[test]
 fn rule_constructors_and_validation() {
     assert!(matches!(
         LigRule::adaptive(1e-3),
-        LigRule::GaussLegendreDoubling {
-            start: 16,
+        LigRule::GaussKronrod {
+            gauss_points: 31,
             budget: 1024,
             ..
         }
@@ -357,6 +432,8 @@ fn rule_constructors_and_validation() {
     assert_eq!(field(doubling(8, 1e-3, 7)), "budget");
     assert_eq!(field(doubling(8, 0.0, 64)), "relative_tolerance");
     assert_eq!(field(doubling(8, f64::NAN, 64)), "relative_tolerance");
+    assert_eq!(field(kronrod(0, 1e-3, 64)), "start");
+    assert_eq!(field(kronrod(7, 1e-3, 14)), "budget");
 
     let r = layer_integrated_gradients(
         &toy,
