@@ -112,7 +112,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         method: Approximation::GaussLegendre,
     };
     let mut rules = vec![
-        ("adaptive (GK 31/63)".to_string(), with(LigRule::adaptive(tol))),
+        (
+            "adaptive (GK 31/63)".to_string(),
+            with(LigRule::adaptive(tol)),
+        ),
         (
             "GK from 15/31".to_string(),
             with(LigRule::GaussKronrod {

@@ -161,7 +161,13 @@ mod tests {
             let integral = |w: &[f64], d: i32| -> f64 {
                 r.nodes.iter().zip(w).map(|(x, w)| w * x.powi(d)).sum()
             };
-            let exact = |d: i32| if d % 2 == 1 { 0.0 } else { 2.0 / (d + 1) as f64 };
+            let exact = |d: i32| {
+                if d % 2 == 1 {
+                    0.0
+                } else {
+                    2.0 / (d + 1) as f64
+                }
+            };
             let top = (3 * n + 1 + n % 2) as i32;
             for d in 0..=top {
                 let err = (integral(&r.kronrod_weights, d) - exact(d)).abs();

@@ -238,9 +238,10 @@ pub fn layer_integrated_gradients<M: EmbeddingModel + ?Sized>(
             weights: weight_sets[0],
             cap,
         };
-        let integrals = path_integrals_chunked(&paths, weight_sets, 0..1, config.parallel, |p, _| {
-            Ok(f.grad(p)?.0)
-        })?;
+        let integrals =
+            path_integrals_chunked(&paths, weight_sets, 0..1, config.parallel, |p, _| {
+                Ok(f.grad(p)?.0)
+            })?;
         Ok(integrals
             .into_iter()
             .map(|integral| {
@@ -279,7 +280,12 @@ pub fn layer_integrated_gradients<M: EmbeddingModel + ?Sized>(
             gauss_points,
             relative_tolerance,
             budget,
-        } => doubling(Family::GaussKronrod, gauss_points, relative_tolerance, budget)?,
+        } => doubling(
+            Family::GaussKronrod,
+            gauss_points,
+            relative_tolerance,
+            budget,
+        )?,
         LigRule::KinkRefinement {
             steps,
             relative_tolerance,

@@ -193,7 +193,11 @@ fn mirrored() -> (Toy, Vec<u32>, Vec<u32>) {
         vec![-0.5, 0.7, -1.9],
         vec![0.05, 0.04, -0.03],
     ];
-    (Toy::new(Kind::TanhPlusLinear, table), vec![1, 2, 3], vec![2, 1, 0])
+    (
+        Toy::new(Kind::TanhPlusLinear, table),
+        vec![1, 2, 3],
+        vec![2, 1, 0],
+    )
 }
 
 /// The largest gap between the token scores of `r` and the exact ones.
@@ -238,14 +242,22 @@ fn doubling_stops_at_the_first_exact_pair_on_a_cubic() {
     // pair could not have been accepted.
     let one = toy.gl_scores(&ids, &base, 1);
     let exact_scores: Vec<f64> = exact.iter().map(|r| r.iter().sum()).collect();
-    assert!(one.iter().zip(&exact_scores).all(|(a, e)| (a - e).abs() > 100.0 * tau));
+    assert!(one
+        .iter()
+        .zip(&exact_scores)
+        .all(|(a, e)| (a - e).abs() > 100.0 * tau));
 }
 
 /// Gauss–Kronrod on `Σ e³`: `G_1` is wrong and `K_3` exact, so the first pair (3 points)
 /// disagrees; `G_3` and `K_7` are both exact and agree: 3 + 7 = 10 evaluations.
 #[test]
 fn gauss_kronrod_stops_at_the_first_exact_pair_on_a_cubic() {
-    let table = vec![vec![0.0, 0.0], vec![1.2, -0.7], vec![0.9, 1.4], vec![-1.1, 0.6]];
+    let table = vec![
+        vec![0.0, 0.0],
+        vec![1.2, -0.7],
+        vec![0.9, 1.4],
+        vec![-1.1, 0.6],
+    ];
     let toy = Toy::new(Kind::Cubic, table);
     let (ids, base) = (vec![1, 2, 3], vec![0, 0, 0]);
     let r = layer_integrated_gradients(&toy, &ids, &base, Some(0), &config(kronrod(1, 1e-5, 64)))
@@ -276,7 +288,11 @@ fn doubling_does_not_stop_on_completeness_reached_by_cancellation() {
     });
     let r1 = layer_integrated_gradients(&toy, &ids, &base, Some(0), &one).unwrap();
     let tau = tol * r1.output_difference.abs();
-    assert!(r1.convergence_delta.abs() <= tau, "{}", r1.convergence_delta);
+    assert!(
+        r1.convergence_delta.abs() <= tau,
+        "{}",
+        r1.convergence_delta
+    );
     assert!(token_error(&r1, &exact) > 10.0 * tau);
 
     // The rules run in f64: the first pair that passes both tests. Decisions must not sit
@@ -294,7 +310,10 @@ fn doubling_does_not_stop_on_completeness_reached_by_cancellation() {
         }
         prev = s;
     };
-    assert!(expected > 3, "the derivation should need more than one pair");
+    assert!(
+        expected > 3,
+        "the derivation should need more than one pair"
+    );
     let (mut n, mut spent) = (1, 0);
     let expected_kronrod = loop {
         spent += 2 * n + 1;
@@ -306,7 +325,10 @@ fn doubling_does_not_stop_on_completeness_reached_by_cancellation() {
         }
         n = 2 * n + 1;
     };
-    assert!(expected_kronrod > 3, "the derivation should need more than one pair");
+    assert!(
+        expected_kronrod > 3,
+        "the derivation should need more than one pair"
+    );
 
     let r = layer_integrated_gradients(&toy, &ids, &base, Some(0), &config(kronrod(1, tol, 1024)))
         .unwrap();
@@ -423,8 +445,7 @@ fn rule_constructors_and_validation() {
         LigRule::KinkRefinement { steps: 16, .. }
     ));
     let (toy, ids, base) = mirrored();
-    let field = |rule| match layer_integrated_gradients(&toy, &ids, &base, Some(0), &config(rule))
-    {
+    let field = |rule| match layer_integrated_gradients(&toy, &ids, &base, Some(0), &config(rule)) {
         Err(ExplainError::InvalidArgument { field, .. }) => field,
         other => panic!("{other:?}"),
     };
