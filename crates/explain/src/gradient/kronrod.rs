@@ -35,7 +35,8 @@ fn legendre_all(x: f64, m: usize) -> Vec<f64> {
 }
 
 /// The Gauss–Kronrod pair extending the `n`-point Gauss–Legendre rule (`n ≥ 1`), or
-/// `None` when the linear algebra fails (not for the `n` up to 127 the tests cover).
+/// `None` for `n = 0` or when the linear algebra fails (not for the `n` up to 255 the
+/// tests cover).
 ///
 /// `E_{n+1} = P_{n+1} + Σ c_i P_i` is fixed by `∫ P_n E_{n+1} P_k = 0` for `k ≤ n`
 /// (triple products of Legendre polynomials, exact by a Gauss rule of `2n + 2` points; only
@@ -186,6 +187,37 @@ mod tests {
                 .map(|(&x, w)| w * legendre_all(x, d)[d])
                 .sum();
             assert!(pd.abs() > 1e-6, "n = {n}: {pd}");
+        }
+    }
+
+    /// The largest pairs the adaptive LIG rule reaches within its budget (up to
+    /// `G_255`/`K_511`): ascending nodes, positive weights adding up to 2, and exact on
+    /// `x²` and `x⁴`.
+    #[test]
+    fn large_pairs_are_well_formed() {
+        for n in [127, 255] {
+            let r = gauss_kronrod(n).unwrap_or_else(|| panic!("n = {n}"));
+            assert_eq!(r.nodes.len(), 2 * n + 1);
+            assert!(r.nodes.windows(2).all(|w| w[0] < w[1]), "n = {n}");
+            assert!(r.kronrod_weights.iter().all(|&w| w > 0.0), "n = {n}");
+            for (d, exact) in [(0, 2.0), (2, 2.0 / 3.0), (4, 0.4)] {
+                let k: f64 = r
+                    .nodes
+                    .iter()
+                    .zip(&r.kronrod_weights)
+                    .map(|(x, w)| w * x.powi(d))
+                    .sum();
+                let g: f64 = r
+                    .nodes
+                    .iter()
+                    .zip(&r.gauss_weights)
+                    .map(|(x, w)| w * x.powi(d))
+                    .sum();
+                assert!(
+                    (k - exact).abs() < 1e-12 && (g - exact).abs() < 1e-12,
+                    "n = {n}, degree {d}"
+                );
+            }
         }
     }
 }

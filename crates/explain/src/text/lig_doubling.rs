@@ -50,6 +50,14 @@ struct Pass {
 }
 
 impl Doubling {
+    /// The user's name of [`Doubling::start`].
+    fn start_field(&self) -> &'static str {
+        match self.family {
+            Family::GaussLegendre => "start",
+            Family::GaussKronrod => "gauss_points",
+        }
+    }
+
     /// Checks the settings; `relative_tolerance` is named for the user's field.
     pub fn validate(&self, relative_tolerance: f64) -> Result<()> {
         if !(relative_tolerance > 0.0 && relative_tolerance.is_finite()) {
@@ -62,7 +70,7 @@ impl Doubling {
         if self.start == 0 {
             return Err(ExplainError::invalid(
                 OP,
-                "start",
+                self.start_field(),
                 "the first Gauss rule needs at least 1 point",
             ));
         }
@@ -99,7 +107,10 @@ impl Doubling {
                     ExplainError::invalid(
                         OP,
                         "budget",
-                        format!("no Gauss–Kronrod rule extending {n} points could be computed"),
+                        format!(
+                            "no Gauss–Kronrod rule extending {n} points could be computed \
+                             (reached by doubling within the budget)"
+                        ),
                     )
                 })?;
                 let half = |w: &[f64]| w.iter().map(|w| 0.5 * w).collect::<Vec<f64>>();

@@ -453,7 +453,7 @@ fn rule_constructors_and_validation() {
     assert_eq!(field(doubling(8, 1e-3, 7)), "budget");
     assert_eq!(field(doubling(8, 0.0, 64)), "relative_tolerance");
     assert_eq!(field(doubling(8, f64::NAN, 64)), "relative_tolerance");
-    assert_eq!(field(kronrod(0, 1e-3, 64)), "start");
+    assert_eq!(field(kronrod(0, 1e-3, 64)), "gauss_points");
     assert_eq!(field(kronrod(7, 1e-3, 14)), "budget");
 
     let r = layer_integrated_gradients(
