@@ -46,6 +46,7 @@ mod deeplift;
 mod error;
 mod gradcam;
 mod integrated;
+mod kronrod;
 mod layer;
 pub mod model;
 mod noise_tunnel;
@@ -65,10 +66,11 @@ pub use gradcam::{grad_cam, interpolate, Interpolation};
 pub use integrated::{
     integrated_gradients, integrated_gradients_rows, AttributionsWithDelta, IgConfig,
 };
+pub use kronrod::{gauss_kronrod, GaussKronrod};
 pub use layer::{layer_conductance, layer_integrated_gradients};
 pub use model::{GradModel, Layer};
 pub use noise_tunnel::{noise_tunnel, NoiseTunnelConfig, NoiseTunnelKind};
-pub(crate) use path::{path_integral_chunked, Paths};
+pub(crate) use path::{path_integrals_chunked, Paths};
 pub use rows::{GradientAttribution, GradientMethod};
 pub use rules::{deconv_relu, guided_relu, rescale, DEEPLIFT_EPS};
 pub use simple::{deconvolution, guided_backprop, input_gradients, input_x_gradient, saliency};

@@ -48,10 +48,28 @@ pub(crate) fn path_integral_chunked<G>(
 where
     G: Fn(Tensor, &[usize]) -> Result<Tensor> + Sync,
 {
+    let mut sums = path_integrals_chunked(paths, &[paths.weights], rows, parallel, grad)?;
+    Ok(sums.pop().expect("one weight set"))
+}
+
+/// [`path_integral_chunked`] with several weight sets over the same points (`paths.alphas`;
+/// `paths.weights` is not used): one sum per set, from one evaluation of every point (an
+/// embedded pair of rules, e.g. Gauss–Kronrod). Each sum is what
+/// [`path_integral_chunked`] returns with that set, bit for bit.
+pub(crate) fn path_integrals_chunked<G>(
+    paths: &Paths,
+    weight_sets: &[&[f64]],
+    rows: Range<usize>,
+    parallel: bool,
+    grad: G,
+) -> Result<Vec<Vec<f64>>>
+where
+    G: Fn(Tensor, &[usize]) -> Result<Tensor> + Sync,
+{
     let d = paths.sample.iter().product::<usize>();
     let n = paths.h.len() / d.max(1);
     let steps = paths.alphas.len();
-    let mut acc = vec![0f64; rows.len() * d];
+    let mut accs = vec![vec![0f64; rows.len() * d]; weight_sets.len()];
     let total = n * steps;
     let chunk = paths.cap.min(total).max(1);
     let (first, last) = (rows.start * steps, rows.end * steps);
@@ -103,13 +121,15 @@ where
                     continue;
                 }
                 let (i, s) = (r / steps - rows.start, r % steps);
-                let w = paths.weights[s];
-                let dst = &mut acc[i * d..(i + 1) * d];
-                for (a, &gj) in dst.iter_mut().zip(&gv[k * d..(k + 1) * d]) {
-                    *a += w * gj as f64;
+                for (acc, weights) in accs.iter_mut().zip(weight_sets) {
+                    let w = weights[s];
+                    let dst = &mut acc[i * d..(i + 1) * d];
+                    for (a, &gj) in dst.iter_mut().zip(&gv[k * d..(k + 1) * d]) {
+                        *a += w * gj as f64;
+                    }
                 }
             }
         }
     }
-    Ok(acc)
+    Ok(accs)
 }

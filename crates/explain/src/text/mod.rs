@@ -3,7 +3,7 @@
 //! | item | what |
 //! | --- | --- |
 //! | [`EmbeddingModel`] | a text model split at its embedding layer (implemented in `glassbox` for Hugging Face BERT and GPT-2) |
-//! | [`layer_integrated_gradients`] | Layer Integrated Gradients on that layer: `[tokens, hidden]` attributions, per-token scores, convergence delta; fixed or adaptive rule, row cap |
+//! | [`layer_integrated_gradients`] | Layer Integrated Gradients on that layer: `[tokens, hidden]` attributions, per-token scores, convergence delta; fixed rule, or adaptive (Gauss–Legendre doubling for smooth models, kink refinement for piecewise-linear ones), row cap |
 //! | [`CausalLm`], [`generation_lig`], [`generation_ablation`] | attributions of a generated continuation: each generated token over the prompt and the earlier generated tokens (Captum's `LLMGradientAttribution` / `LLMAttribution`) |
 //! | [`aggregate_words`] | subword scores to words through character offsets (sum, mean, max-abs) |
 //! | [`attention_rollout`], [`attention_flow`] | attention as data (Abnar & Zuidema 2020): heuristics over the attention graph, not explanations |
@@ -63,6 +63,7 @@ mod faithfulness;
 mod generation;
 mod generation_ablation;
 mod lig;
+mod lig_doubling;
 mod lime_text;
 mod model;
 mod perturb;
