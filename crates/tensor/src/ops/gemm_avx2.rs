@@ -45,7 +45,9 @@ pub fn preferred() -> bool {
 }
 
 /// `dst (m × n, row stride dst_rs, unit column stride) (+)= a (m × k) · b (k × n)`; without
-/// `accumulate`, `dst` is only written (it may be uninitialised).
+/// `accumulate`, `dst` is only written (it may be uninitialised). Empty and degenerate
+/// products never come here: `gemm_kernel::gemm_strided` sends only `m, n ≥ MIN_SIDE` and
+/// `k ≥ 1` (the `gemm` crate handles the rest).
 ///
 /// # Safety
 /// The CPU must have AVX2 and FMA; every addressed element must be valid, `dst` writable and
@@ -61,17 +63,7 @@ pub(crate) unsafe fn sgemm(
     a: Mat,
     b: Mat,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            for i in 0..m {
-                std::slice::from_raw_parts_mut(dst.offset(i as isize * dst_rs), n).fill(0.0);
-            }
-        }
-        return;
-    }
+    debug_assert!(m > 0 && n > 0 && k > 0, "empty products are the caller's");
     PACK.with(|cell| {
         let mut bufs = cell.borrow_mut();
         let (pa, pb) = &mut *bufs;

@@ -134,11 +134,13 @@ impl Tensor {
             // fifth slower than a row-major one for wide layers. For tall inputs a row-major
             // copy of `Wᵀ` (n·k moves) costs far less than that share of the 2·m·n·k product.
             let packed: Vec<f32>;
-            // (This crate's own AVX2 kernel packs either layout at the same cost.)
+            // This crate's own AVX2 kernel packs either layout at the same cost; it runs each
+            // thread's block of rows (see `sgemm_new_rows`).
+            let block_rows = m.div_ceil(rayon::current_num_threads());
             let copy = m >= TRANSPOSE_MIN_ROWS
                 && k >= TRANSPOSE_MIN_IN
                 && ws[0] != 1
-                && !packs_any_layout(TRANSPOSE_MIN_ROWS / 8, n);
+                && !packs_any_layout(block_rows, n);
             let wt = if copy {
                 packed = transposed(weight, n, k);
                 MatRef {

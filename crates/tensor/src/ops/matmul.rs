@@ -2,8 +2,8 @@
 //!
 //! The kernel is the `gemm` crate (runtime CPU dispatch: AVX-512 where available, else
 //! AVX2/FMA, else scalar), or on AVX2-only CPUs this crate's packing kernel for products of
-//! at least 64 × 64 outputs (`gemm_avx2`, chosen in `gemm_kernel::gemm_strided`). Operands are passed with their strides, so transposed views
-//! cost no copy. Products below [`MATMUL_PARALLEL_FLOPS`] run on the calling thread.
+//! at least 64 × 64 outputs (`gemm_avx2`, chosen in `gemm_kernel::gemm_strided`). Operands
+//! are passed with their strides, so transposed views cost no copy. Products below [`MATMUL_PARALLEL_FLOPS`] run on the calling thread.
 //! Setting the environment variable `GLASSBOX_GEMM_PORTABLE=1` (read once) routes every
 //! matmul through [`Tensor::try_matmul_portable`], a plain-Rust kernel with no SIMD
 //! intrinsics, which is also callable directly to test that fallback path.
