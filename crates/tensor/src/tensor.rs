@@ -264,6 +264,19 @@ impl Tensor {
         }
     }
 
+    /// Runs an in-place slice `kernel` (such as [`crate::ops::unary::gelu_inplace`], built
+    /// for the CPU's widest vectors) over the elements, in chunks on rayon for large tensors;
+    /// copy-on-write like [`map_inplace`](Self::map_inplace).
+    pub fn apply_kernel_inplace(&mut self, kernel: fn(&mut [f32])) {
+        let s = self.as_slice_mut();
+        if crate::parallel::use_parallel(s.len()) {
+            use rayon::prelude::*;
+            s.par_chunks_mut(crate::parallel::CHUNK).for_each(kernel);
+        } else {
+            kernel(s);
+        }
+    }
+
     /// `self[i] = f(self[i], other[i])` in place; `other` is broadcast to `self`'s shape.
     pub fn try_zip_mut_with(
         &mut self,

@@ -127,6 +127,19 @@ pub(crate) fn with_scalar_fn<R>(
     })
 }
 
+/// The in-place SIMD kernel of `kind`, where the tensor crate has one: these run at the
+/// CPU's full vector width, where a closure from [`with_scalar_fn`] runs at the baseline
+/// width inside fused epilogues. Same values as the scalar functions, bit for bit.
+pub(crate) fn simd_kernel(kind: ActivationKind) -> Option<fn(&mut [f32])> {
+    use glassbox_tensor::ops::{fastmath, unary};
+    match kind {
+        ActivationKind::Gelu => Some(unary::gelu_inplace),
+        ActivationKind::GeluTanh => Some(unary::gelu_tanh_inplace),
+        ActivationKind::Sigmoid => Some(fastmath::sigmoid_inplace),
+        _ => None,
+    }
+}
+
 /// A computation generic over the scalar activation it is handed (see [`with_scalar_fn`]).
 pub(crate) trait ScalarFnUser {
     type Output;
@@ -169,6 +182,10 @@ impl Module for Activation {
         let mut t = x.value();
         // Release the node so `t` is the buffer's only holder when nobody else kept `x`.
         drop(x);
+        if let Some(kernel) = simd_kernel(self.kind) {
+            t.apply_kernel_inplace(kernel);
+            return Ok(Var::constant(t));
+        }
         match with_scalar_fn(self.kind, InPlace(&mut t)) {
             Some(()) => Ok(Var::constant(t)),
             None => self.forward(&Var::constant(t)),

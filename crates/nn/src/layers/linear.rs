@@ -6,7 +6,9 @@ use glassbox_tensor::Tensor;
 
 use crate::error::{NnError, Result};
 use crate::init;
-use crate::layers::activation::{with_scalar_fn, Activation, ActivationKind, ScalarFnUser};
+use crate::layers::activation::{
+    simd_kernel, with_scalar_fn, Activation, ActivationKind, ScalarFnUser,
+};
 use crate::module::Module;
 
 /// `y = x Wᵀ + b`. Input `[.., in_features]`, output `[.., out_features]`.
@@ -203,9 +205,14 @@ impl Module for Linear {
         if !is_grad_enabled() {
             self.check_input(&x)?;
             let bias = self.bias.as_ref().map(Var::value);
+            let (xv, wv) = (x.value(), self.weight.value());
+            if let Some(kernel) = simd_kernel(act) {
+                let y = xv.try_linear_kernel(&wv, bias.as_ref(), kernel)?;
+                return Ok(Var::constant(y));
+            }
             let fused = FusedLinear {
-                x: &x.value(),
-                weight: &self.weight.value(),
+                x: &xv,
+                weight: &wv,
                 bias: bias.as_ref(),
             };
             if let Some(y) = with_scalar_fn(act, fused) {
