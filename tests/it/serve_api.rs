@@ -37,14 +37,6 @@ fn config() -> ServerConfig {
         .with_model("linear", 1, Arc::new(linear()))
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn assert_error(status: u16, body: &Value, want_status: u16, needles: &[&str]) {
     assert_eq!(status, want_status, "body: {body}");
     let msg = body["error"]

@@ -13,14 +13,6 @@ use serve_support::*;
 
 const D: usize = 10;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// Sends `n` concurrent single-row requests with distinct inputs; checks each answer against
 /// the naive reference for *its own* input (so a wrong split-back is caught).
 async fn burst(srv: &Arc<TestServer>, model: &MlpClassifier, n: usize) {

@@ -14,14 +14,6 @@ use glassbox_serve::{ModelLoader, ServerConfig};
 use serde_json::{json, Value};
 use serve_support::*;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// `dir/alpha.json` (version 1) and `dir/beta/{1,2}/model.json`.
 fn model_dir(tag: &str) -> (PathBuf, Vec<MlpClassifier>) {
     let dir = std::env::temp_dir().join(format!("gb-serve-repo-{tag}-{}", std::process::id()));

@@ -1,6 +1,7 @@
-//! Shared helpers of the `serve_*` integration tests: start a server on an ephemeral
-//! loopback port, an independent (naive-loop) reference for the toy model, and wrapper
-//! models that add latency or record how they were called.
+//! Shared helpers of the `serve_*` integration tests: their tokio runtime, start a server
+//! on an ephemeral loopback port, an independent (naive-loop) reference for the toy model,
+//! and wrapper models that add latency or record how they were called. (The plain-`std`
+//! HTTP helpers are `glassbox_testkit::http`'s.)
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -13,6 +14,15 @@ use glassbox_serve::{
 };
 use ndarray::ArrayD;
 use serde_json::{json, Value};
+
+/// The runtime of a server test: two worker threads, timers and I/O enabled.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
 
 /// A running test server.
 pub struct TestServer {

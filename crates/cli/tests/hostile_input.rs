@@ -3,13 +3,13 @@
 //! with a failed write, and the exit paths (single-class target, `--cv` above the row
 //! count, broken pipe, empty token). Each case is bounded: tiny data, one or two epochs.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use glassbox::nn::io::envelope;
 use glassbox::{BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC};
+use glassbox_testkit::http::{post, spawn_server};
 use serde_json::Value;
 
 fn bin() -> Command {
@@ -69,22 +69,6 @@ fn hostile_copy(good: &Path, edit: impl Fn(&mut Value)) -> Vec<u8> {
     envelope::encode(BUNDLE_MAGIC, BUNDLE_FORMAT_VERSION, &out)
 }
 
-fn post(addr: &str, path: &str, body: &str) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).expect("the server accepts connections");
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status: u16 = raw[9..12].parse().expect("an HTTP status line");
-    let (start, end) = (raw.find('{').unwrap(), raw.rfind('}').unwrap());
-    (status, serde_json::from_str(&raw[start..=end]).unwrap())
-}
-
 #[test]
 fn hostile_bundles_are_errors_on_the_command_line_and_in_a_running_server() {
     let good = tmp("good.gbx");
@@ -128,29 +112,18 @@ fn hostile_bundles_are_errors_on_the_command_line_and_in_a_running_server() {
     let repo = tmp("repo");
     std::fs::create_dir_all(&repo).unwrap();
     std::fs::copy(&good, repo.join("good.gbx")).unwrap();
-    let mut server = bin()
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--threads",
-            "1",
-            "--model-dir",
-        ])
-        .arg(&repo)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in: {line}"))
-        .to_string();
+    let (mut server, addr) = spawn_server(
+        bin()
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--threads",
+                "1",
+                "--model-dir",
+            ])
+            .arg(&repo),
+    );
     let infer = r#"{"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32",
         "data": [5.1, 3.5, 1.4, 0.2]}]}"#;
     let (before, _) = post(&addr, "/v2/models/good/infer", infer);

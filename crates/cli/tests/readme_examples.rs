@@ -3,10 +3,11 @@
 //! and write `bc.gbx` beside them). A long-running `serve` example is started, checked
 //! to answer `/v2/health/ready`, and stopped.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use glassbox_testkit::http::{announced_address, first_stderr_line, get_status};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -68,18 +69,6 @@ fn readme_commands() -> Vec<Vec<String>> {
     out
 }
 
-fn health(addr: &str) -> Option<u16> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    write!(
-        s,
-        "GET /v2/health/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    raw.get(9..12)?.parse().ok()
-}
-
 #[test]
 fn every_readme_example_runs_as_written() {
     let commands = readme_commands();
@@ -125,16 +114,11 @@ fn every_readme_example_runs_as_written() {
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            let mut line = String::new();
-            BufReader::new(server.stderr.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            let addr = line
-                .split("http://")
-                .nth(1)
-                .and_then(|s| s.split_whitespace().next())
-                .map(str::to_string);
-            let status = addr.as_deref().and_then(health);
+            let line = first_stderr_line(&mut server);
+            let addr = announced_address(&line);
+            let status = addr
+                .as_deref()
+                .and_then(|a| get_status(a, "/v2/health/ready"));
             server.kill().unwrap();
             server.wait().unwrap();
             assert_eq!(status, Some(200), "{shown}: {line}");

@@ -1,30 +1,18 @@
 //! `glassbox serve` end to end: the binary serves a bundle it trained over HTTP, and the
 //! probabilities it answers are exactly those of the library's `Model` for the same rows.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use glassbox::Model;
+use glassbox_testkit::http::{post, spawn_server};
 use ndarray::Array2;
 use serde_json::Value;
 
 fn post_json(addr: &str, path: &str, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let mut s = TcpStream::connect(addr).expect("the server accepts connections");
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status: u16 = raw[9..12].parse().expect("an HTTP status line");
-    let (start, end) = (raw.find('{').unwrap(), raw.rfind('}').unwrap());
-    (status, serde_json::from_str(&raw[start..=end]).unwrap())
+    post(addr, path, &body.to_string())
 }
 
 #[test]
@@ -48,29 +36,8 @@ fn serve_answers_with_the_libraries_predictions() {
         .unwrap();
     assert!(trained.status.success(), "{trained:?}");
 
-    let mut server = Command::new(bin)
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--threads",
-            "1",
-            "--model",
-        ])
-        .arg(format!("flowers={}", bundle.display()))
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in: {line}"))
-        .to_string();
+    let model = format!("flowers={}", bundle.display());
+    let (mut server, addr) = spawn_serve(&["--threads", "1", "--model", &model]);
 
     let rows = Array2::from_shape_fn((3, 4), |(i, j)| (i as f32 - 1.0) * 0.5 + j as f32 * 0.1);
     let req = serde_json::json!({"inputs": [{"name": "input", "shape": [3, 4],
@@ -123,24 +90,12 @@ fn iris_bundle(dir: &Path) -> std::path::PathBuf {
 
 /// Starts `glassbox serve` with `args` and returns it with its address.
 fn spawn_serve(args: &[&str]) -> (std::process::Child, String) {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .arg("serve")
-        .args(["--addr", "127.0.0.1:0"])
-        .args(args)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in: {line}"))
-        .to_string();
-    (server, addr)
+    spawn_server(
+        Command::new(env!("CARGO_BIN_EXE_glassbox"))
+            .arg("serve")
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args),
+    )
 }
 
 /// Issue 14, classes 3 and 4 through the binary: explain limits and options are 400s

@@ -106,7 +106,7 @@ pub fn integrated_gradients(
     config: &IgConfig,
 ) -> Result<AttributionsWithDelta> {
     let n = x.shape().first().copied().unwrap_or(0);
-    let d = if n == 0 { 0 } else { x.len() / n };
+    let d = x.len().checked_div(n).unwrap_or(0);
     let mine: Range<usize> = shard_range(n, comm.rank(), comm.size());
     let part = integrated_gradients_rows(model, x, targets, config, mine)
         .map_err(DistributedError::from)
@@ -164,9 +164,7 @@ fn gather(
         }
     };
     let all = comm.all_gather_bytes(&bytes);
-    if let Err(e) = part {
-        return Err(e);
-    }
+    part?;
     let mut out = Vec::with_capacity(all.len());
     for (rank, b) in all.into_iter().enumerate() {
         match b.split_first() {

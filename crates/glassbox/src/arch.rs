@@ -8,6 +8,7 @@ use glassbox_nn::{
 use glassbox_tensor::rng::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::arch_limits::Layer;
 use crate::error::{Error, Result};
 
 /// The kind and hidden sizes of a network as written on the command line
@@ -300,65 +301,38 @@ impl Architecture {
     pub fn build(&self, seed: u64) -> Result<Network> {
         self.validate()?;
         let mut rng = Rng::new(seed);
-        let inner = match self {
-            Architecture::Mlp {
-                inputs,
-                hidden,
-                outputs,
-            } => {
-                let mut seq = Sequential::new();
-                let mut width = *inputs;
-                for &h in hidden {
-                    seq = seq
-                        .add(Linear::new(width, h, true, &mut rng)?)
-                        .add(Activation::relu());
-                    width = h;
+        let inner = match self.layers().as_slice() {
+            [(_, Layer::Lstm { features, hidden }), (_, Layer::Linear { inputs, outputs })] => {
+                Inner::Lstm {
+                    rnn: Recurrent::lstm(*features, *hidden, 1, &mut rng)?,
+                    head: Linear::new(*inputs, *outputs, true, &mut rng)?,
                 }
-                Inner::Seq(seq.add(Linear::new(width, *outputs, true, &mut rng)?))
             }
-            Architecture::Cnn {
-                channels,
-                height,
-                width,
-                filters,
-                hidden,
-                outputs,
-            } => {
-                if filters.is_empty() {
-                    return Err(Error::Architecture {
-                        spec: self.describe(),
-                        reason: "a CNN needs at least one convolution".into(),
-                    });
-                }
+            layers => {
                 let mut seq = Sequential::new();
-                let mut c = *channels;
-                for &f in filters {
-                    seq = seq
-                        .add(Conv2d::new(
-                            Conv2dConfig::new(c, f, 3).padding(1),
+                for (_, layer) in layers {
+                    let module: Box<dyn Module> = match *layer {
+                        Layer::Linear { inputs, outputs } => {
+                            Box::new(Linear::new(inputs, outputs, true, &mut rng)?)
+                        }
+                        Layer::Conv3x3 { channels, filters } => Box::new(Conv2d::new(
+                            Conv2dConfig::new(channels, filters, 3).padding(1),
                             &mut rng,
-                        )?)
-                        .add(Activation::relu());
-                    c = f;
+                        )?),
+                        Layer::Relu => Box::new(Activation::relu()),
+                        Layer::MaxPool2 => Box::new(MaxPool2d::new(2, 2, 0)?),
+                        Layer::Flatten => Box::new(Flatten::new()),
+                        Layer::Lstm { .. } => {
+                            return Err(Error::Architecture {
+                                spec: self.describe(),
+                                reason: "an LSTM is only built as a whole network".into(),
+                            })
+                        }
+                    };
+                    seq.push(module);
                 }
-                let flat = c * (height / 2) * (width / 2);
-                Inner::Seq(
-                    seq.add(MaxPool2d::new(2, 2, 0)?)
-                        .add(Flatten::new())
-                        .add(Linear::new(flat, *hidden, true, &mut rng)?)
-                        .add(Activation::relu())
-                        .add(Linear::new(*hidden, *outputs, true, &mut rng)?),
-                )
+                Inner::Seq(seq)
             }
-            Architecture::Lstm {
-                features,
-                hidden,
-                outputs,
-                ..
-            } => Inner::Lstm {
-                rnn: Recurrent::lstm(*features, *hidden, 1, &mut rng)?,
-                head: Linear::new(*hidden, *outputs, true, &mut rng)?,
-            },
         };
         Ok(Network {
             arch: self.clone(),

@@ -163,10 +163,21 @@ impl Architecture {
     /// The shapes, without the limits check: the vector holds O(layers) entries, and the
     /// products are only formed (with overflow checks) by the caller.
     fn shapes_unchecked(&self) -> Vec<(String, Vec<usize>)> {
-        let linear = |out: &mut Vec<(String, Vec<usize>)>, prefix: String, i: usize, o: usize| {
-            out.push((format!("{prefix}weight"), vec![o, i]));
-            out.push((format!("{prefix}bias"), vec![o]));
-        };
+        let mut out = Vec::new();
+        for (name, layer) in self.layers() {
+            for (param, shape) in layer.parameter_shapes() {
+                out.push((format!("{name}.{param}"), shape));
+            }
+        }
+        out
+    }
+
+    /// The walk over the network this architecture builds: every layer with its sizes and
+    /// its name in the state dict, in the network's order (`0`, `1`, ... for the layer chain
+    /// of an MLP or CNN, activations and pooling included; `lstm`, `head` for an LSTM).
+    /// Sizes are not checked: [`Architecture::build`] builds from it after
+    /// [`Architecture::validate`], which reads its parameter shapes.
+    pub(crate) fn layers(&self) -> Vec<(String, Layer)> {
         let mut out = Vec::new();
         match self {
             Architecture::Mlp {
@@ -175,11 +186,12 @@ impl Architecture {
                 outputs,
             } => {
                 let mut width = *inputs;
-                for (k, &h) in hidden.iter().enumerate() {
-                    linear(&mut out, format!("{}.", 2 * k), width, h);
+                for &h in hidden {
+                    out.push(Layer::linear(width, h));
+                    out.push(Layer::Relu);
                     width = h;
                 }
-                linear(&mut out, format!("{}.", 2 * hidden.len()), width, *outputs);
+                out.push(Layer::linear(width, *outputs));
             }
             Architecture::Cnn {
                 channels,
@@ -190,15 +202,20 @@ impl Architecture {
                 outputs,
             } => {
                 let mut c = *channels;
-                for (k, &f) in filters.iter().enumerate() {
-                    out.push((format!("{}.weight", 2 * k), vec![f, c, 3, 3]));
-                    out.push((format!("{}.bias", 2 * k), vec![f]));
+                for &f in filters {
+                    out.push(Layer::Conv3x3 {
+                        channels: c,
+                        filters: f,
+                    });
+                    out.push(Layer::Relu);
                     c = f;
                 }
                 let flat = checked_product(&[c, height / 2, width / 2]).unwrap_or(usize::MAX);
-                let base = 2 * filters.len() + 2;
-                linear(&mut out, format!("{base}."), flat, *hidden);
-                linear(&mut out, format!("{}.", base + 2), *hidden, *outputs);
+                out.push(Layer::MaxPool2);
+                out.push(Layer::Flatten);
+                out.push(Layer::linear(flat, *hidden));
+                out.push(Layer::Relu);
+                out.push(Layer::linear(*hidden, *outputs));
             }
             Architecture::Lstm {
                 features,
@@ -206,15 +223,22 @@ impl Architecture {
                 outputs,
                 ..
             } => {
-                let gates = hidden.saturating_mul(4);
-                out.push(("lstm.weight_ih_l0".into(), vec![gates, *features]));
-                out.push(("lstm.weight_hh_l0".into(), vec![gates, *hidden]));
-                out.push(("lstm.bias_ih_l0".into(), vec![gates]));
-                out.push(("lstm.bias_hh_l0".into(), vec![gates]));
-                linear(&mut out, "head.".into(), *hidden, *outputs);
+                return vec![
+                    (
+                        "lstm".into(),
+                        Layer::Lstm {
+                            features: *features,
+                            hidden: *hidden,
+                        },
+                    ),
+                    ("head".into(), Layer::linear(*hidden, *outputs)),
+                ];
             }
         }
-        out
+        out.into_iter()
+            .enumerate()
+            .map(|(i, layer)| (i.to_string(), layer))
+            .collect()
     }
 
     /// Checks `weights` against this architecture before anything is built: the same
@@ -268,6 +292,67 @@ impl Architecture {
             )));
         }
         Ok(())
+    }
+}
+
+/// One layer of a network built from an [`Architecture`] ([`Architecture::layers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layer {
+    /// `Linear(inputs → outputs)` with a bias.
+    Linear {
+        /// Input features.
+        inputs: usize,
+        /// Output features.
+        outputs: usize,
+    },
+    /// `Conv2d(channels → filters, 3×3, padding 1)` with a bias.
+    Conv3x3 {
+        /// Input channels.
+        channels: usize,
+        /// Output channels.
+        filters: usize,
+    },
+    /// A one-layer batch-first LSTM.
+    Lstm {
+        /// Features per step.
+        features: usize,
+        /// Hidden size.
+        hidden: usize,
+    },
+    /// ReLU.
+    Relu,
+    /// 2×2 max pooling, stride 2.
+    MaxPool2,
+    /// Flattens all but the batch dimension.
+    Flatten,
+}
+
+impl Layer {
+    fn linear(inputs: usize, outputs: usize) -> Layer {
+        Layer::Linear { inputs, outputs }
+    }
+
+    /// The layer's own parameters (names as in its state dict) and their shapes.
+    fn parameter_shapes(self) -> Vec<(&'static str, Vec<usize>)> {
+        match self {
+            Layer::Linear { inputs, outputs } => {
+                vec![("weight", vec![outputs, inputs]), ("bias", vec![outputs])]
+            }
+            Layer::Conv3x3 { channels, filters } => vec![
+                ("weight", vec![filters, channels, 3, 3]),
+                ("bias", vec![filters]),
+            ],
+            Layer::Lstm { features, hidden } => {
+                let gates = hidden.saturating_mul(4);
+                vec![
+                    ("weight_ih_l0", vec![gates, features]),
+                    ("weight_hh_l0", vec![gates, hidden]),
+                    ("bias_ih_l0", vec![gates]),
+                    ("bias_hh_l0", vec![gates]),
+                ]
+            }
+            Layer::Relu | Layer::MaxPool2 | Layer::Flatten => Vec::new(),
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use glassbox_serve::{
     ExplainLimits, ExplainParams, Explanation, ModelMetadata, Prediction, ServableModel,
     ServeError, ServerConfig,
 };
+use glassbox_testkit::http::wait_for_close;
 use ndarray::ArrayD;
 use serde_json::{json, Value};
 
@@ -339,26 +340,6 @@ fn a_long_explanation_does_not_starve_inference() {
         assert_eq!(r.status, 503, "{}", r.text());
         srv.shutdown().await;
     });
-}
-
-/// Reads until EOF (or an error such as a reset) and returns how long it took.
-fn wait_for_close(s: &mut std::net::TcpStream, limit: Duration) -> Duration {
-    s.set_read_timeout(Some(limit)).unwrap();
-    let t0 = Instant::now();
-    let mut buf = [0u8; 4096];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return t0.elapsed(),
-            Ok(_) => continue,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut =>
-            {
-                panic!("the server kept the connection open for {:?}", t0.elapsed())
-            }
-            Err(_) => return t0.elapsed(),
-        }
-    }
 }
 
 #[test]

@@ -15,6 +15,9 @@
 //!   [`assert_relative`] compares values of any magnitude (p-values of 1e-30) relatively.
 //! - [`chromium`] is the one headless-Chromium harness: absent under `CI`, the test fails;
 //!   elsewhere it is skipped with a printed reason.
+//! - [`http`] holds the plain-`std` HTTP helpers of the tests that talk to a running server
+//!   (requests on a new connection, the address `glassbox serve` announces, waiting for a
+//!   connection to close).
 //!
 //! ```
 //! let v = serde_json::json!([[1.0, 2.0], [3.0, 4.0]]);
@@ -23,6 +26,7 @@
 //! ```
 
 pub mod chromium;
+pub mod http;
 
 use std::path::{Path, PathBuf};
 

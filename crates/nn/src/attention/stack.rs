@@ -5,8 +5,8 @@ use glassbox_autograd::Var;
 use glassbox_tensor::rng::Rng;
 
 use super::config::TransformerLayerConfig;
-use super::decoder::{DecoderOptions, TransformerDecoderLayer};
-use super::encoder::{EncoderOptions, TransformerEncoderLayer};
+use super::decoder::{DecoderLayerOutput, DecoderOptions, TransformerDecoderLayer};
+use super::encoder::{EncoderOptions, LayerOutput, TransformerEncoderLayer};
 use super::kv_cache::KvCache;
 use crate::error::{NnError, Result};
 use crate::layers::LayerNorm;
@@ -135,7 +135,9 @@ impl TransformerEncoder {
 
     /// Every layer on `src` with the same options.
     pub fn forward_with(&self, src: &Var, opts: &EncoderOptions<'_>) -> Result<StackOutput> {
-        self.run(src, |i, x| self.layers[i].forward_with(x, opts))
+        run_layers(src, self.layers.len(), self.norm.as_ref(), |i, x| {
+            self.layers[i].forward_with(x, opts)
+        })
     }
 
     /// Every layer on new positions with one cache per layer (`caches.len()` must equal the
@@ -146,35 +148,9 @@ impl TransformerEncoder {
         caches: &mut [KvCache],
         opts: &EncoderOptions<'_>,
     ) -> Result<StackOutput> {
-        check_caches("TransformerEncoder", caches.len(), self.layers.len())?;
-        let _guard = glassbox_autograd::NoGradGuard::new();
-        let caches = std::cell::RefCell::new(caches);
-        self.run(src, |i, x| {
-            self.layers[i].forward_cached(x, &mut caches.borrow_mut()[i], opts)
-        })
-    }
-
-    fn run(
-        &self,
-        src: &Var,
-        layer: impl Fn(usize, &Var) -> Result<super::encoder::LayerOutput>,
-    ) -> Result<StackOutput> {
-        let mut x = src.clone();
-        let (mut hidden, mut att) = (Vec::new(), Vec::new());
-        for i in 0..self.layers.len() {
-            let out = layer(i, &x)?;
-            x = out.output;
-            hidden.push(x.clone());
-            att.extend(out.attn_weights);
-        }
-        let output = match &self.norm {
-            Some(n) => n.forward(&x)?,
-            None => x,
-        };
-        Ok(StackOutput {
-            output,
-            hidden_states: hidden,
-            attentions: att,
+        let (n, norm) = (self.layers.len(), self.norm.as_ref());
+        run_cached("TransformerEncoder", src, n, norm, caches, |i, x, cache| {
+            self.layers[i].forward_cached(x, cache, opts)
         })
     }
 }
@@ -239,7 +215,9 @@ impl TransformerDecoder {
         memory: &Var,
         opts: &DecoderOptions<'_>,
     ) -> Result<StackOutput> {
-        self.run(tgt, |i, x| self.layers[i].forward_with(x, memory, opts))
+        run_layers(tgt, self.layers.len(), self.norm.as_ref(), |i, x| {
+            self.layers[i].forward_with(x, memory, opts)
+        })
     }
 
     /// Every layer on new target positions with one self-attention cache per layer.
@@ -250,37 +228,72 @@ impl TransformerDecoder {
         caches: &mut [KvCache],
         opts: &DecoderOptions<'_>,
     ) -> Result<StackOutput> {
-        check_caches("TransformerDecoder", caches.len(), self.layers.len())?;
-        let _guard = glassbox_autograd::NoGradGuard::new();
-        let caches = std::cell::RefCell::new(caches);
-        self.run(tgt, |i, x| {
-            self.layers[i].forward_cached(x, memory, &mut caches.borrow_mut()[i], opts)
+        let (n, norm) = (self.layers.len(), self.norm.as_ref());
+        run_cached("TransformerDecoder", tgt, n, norm, caches, |i, x, cache| {
+            self.layers[i].forward_cached(x, memory, cache, opts)
         })
     }
+}
 
-    fn run(
-        &self,
-        tgt: &Var,
-        layer: impl Fn(usize, &Var) -> Result<super::decoder::DecoderLayerOutput>,
-    ) -> Result<StackOutput> {
-        let mut x = tgt.clone();
-        let (mut hidden, mut att) = (Vec::new(), Vec::new());
-        for i in 0..self.layers.len() {
-            let out = layer(i, &x)?;
-            x = out.output;
-            hidden.push(x.clone());
-            att.extend(out.self_attn_weights);
-        }
-        let output = match &self.norm {
-            Some(n) => n.forward(&x)?,
-            None => x,
-        };
-        Ok(StackOutput {
-            output,
-            hidden_states: hidden,
-            attentions: att,
-        })
+/// What a stack keeps of one layer's output: the output and the layer's self-attention
+/// probabilities, if asked for.
+trait LayerStep {
+    fn into_step(self) -> (Var, Option<Var>);
+}
+
+impl LayerStep for LayerOutput {
+    fn into_step(self) -> (Var, Option<Var>) {
+        (self.output, self.attn_weights)
     }
+}
+
+impl LayerStep for DecoderLayerOutput {
+    fn into_step(self) -> (Var, Option<Var>) {
+        (self.output, self.self_attn_weights)
+    }
+}
+
+/// The loop of every stack forward: layer `i` of `num_layers` (run by `layer`) on the
+/// previous one's output, starting from `input`, keeping every layer's output and
+/// self-attention probabilities; then the final `norm`, if any, on the last output.
+fn run_layers<O: LayerStep>(
+    input: &Var,
+    num_layers: usize,
+    norm: Option<&LayerNorm>,
+    mut layer: impl FnMut(usize, &Var) -> Result<O>,
+) -> Result<StackOutput> {
+    let mut x = input.clone();
+    let (mut hidden, mut att) = (Vec::new(), Vec::new());
+    for i in 0..num_layers {
+        let (output, weights) = layer(i, &x)?.into_step();
+        x = output;
+        hidden.push(x.clone());
+        att.extend(weights);
+    }
+    let output = match norm {
+        Some(n) => n.forward(&x)?,
+        None => x,
+    };
+    Ok(StackOutput {
+        output,
+        hidden_states: hidden,
+        attentions: att,
+    })
+}
+
+/// [`run_layers`] with one cache per layer (`layer` gets layer `i`'s), recording no graph;
+/// `stack` names the stack in the error when there are not `num_layers` caches.
+fn run_cached<O: LayerStep>(
+    stack: &'static str,
+    input: &Var,
+    num_layers: usize,
+    norm: Option<&LayerNorm>,
+    caches: &mut [KvCache],
+    mut layer: impl FnMut(usize, &Var, &mut KvCache) -> Result<O>,
+) -> Result<StackOutput> {
+    check_caches(stack, caches.len(), num_layers)?;
+    let _guard = glassbox_autograd::NoGradGuard::new();
+    run_layers(input, num_layers, norm, |i, x| layer(i, x, &mut caches[i]))
 }
 
 macro_rules! stack_module {

@@ -2,9 +2,13 @@
 //! ReLU network found by walking its linear regions, and a fine midpoint rule for tanh.
 
 use super::*;
-use crate::gradient::{integrated_gradients, IgConfig};
+use crate::gradient::{
+    integrated_gradients, Baseline, BatchCap, GradModel, GradientError, IgConfig,
+};
 use glassbox_nn::{Activation, Linear, Sequential};
 use glassbox_tensor::rng::Rng;
+use glassbox_tensor::Tensor;
+use ndarray::{Array1, ArrayD};
 use proptest::prelude::*;
 
 /// An MLP in f64: `(weight [out][in], bias)` per layer, the activation between layers.
