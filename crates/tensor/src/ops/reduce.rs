@@ -283,10 +283,17 @@ impl Tensor {
         self.arg_reduce("argmin", axis, keepdim, |x, b| x < b)
     }
 
-    /// Sum of all elements.
+    /// Sum of all elements. The same value whatever the thread count or scheduling: large
+    /// inputs are summed in fixed blocks on rayon, and the block sums are added in order
+    /// (rayon's own `sum` associates them as its work-stealing splits fell, so the last bits
+    /// changed from run to run, and with them every seeded training run that clips
+    /// gradients by their norm).
     pub fn sum_all(&self) -> f32 {
         match self.as_slice() {
-            Some(s) if use_parallel(s.len()) => s.par_chunks(1 << 14).map(sum_slice).sum(),
+            Some(s) if use_parallel(s.len()) => {
+                let blocks: Vec<f32> = s.par_chunks(1 << 14).map(sum_slice).collect();
+                blocks.iter().sum()
+            }
             Some(s) => sum_slice(s),
             None => sum_slice(&self.to_vec()),
         }
