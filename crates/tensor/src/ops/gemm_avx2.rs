@@ -38,10 +38,22 @@ thread_local! {
     static PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// Whether [`sgemm`] is the kernel for this CPU: AVX2 and FMA without AVX-512 (detected
-/// once).
+/// Whether [`sgemm`] is the kernel for this CPU (decided once): by default on CPUs with
+/// AVX2 and FMA but no AVX-512. The environment variable `GLASSBOX_GEMM_KERNEL` overrides
+/// the choice for comparisons: `own` (this kernel wherever AVX2 + FMA exist) or `gemm`
+/// (the `gemm` crate everywhere).
 pub fn preferred() -> bool {
-    crate::ops::fastmath::simd_level() == crate::ops::fastmath::SimdLevel::Avx2Fma
+    use crate::ops::fastmath::{simd_level, SimdLevel};
+    use std::sync::OnceLock;
+    static PREFERRED: OnceLock<bool> = OnceLock::new();
+    *PREFERRED.get_or_init(|| {
+        let level = simd_level();
+        match std::env::var("GLASSBOX_GEMM_KERNEL").as_deref() {
+            Ok("own") => level != SimdLevel::Portable,
+            Ok("gemm") => false,
+            _ => level == SimdLevel::Avx2Fma,
+        }
+    })
 }
 
 /// `dst (m × n, row stride dst_rs, unit column stride) (+)= a (m × k) · b (k × n)`; without
