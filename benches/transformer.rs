@@ -28,9 +28,9 @@ use glassbox_hf::{
 use glassbox_tensor::rng::Rng;
 use glassbox_tensor::Tensor;
 
-/// The allocator the `glassbox` binary ships with (see `crates/cli/src/main.rs`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator the `glassbox` binary ships with, configured the same way.
+#[path = "../crates/cli/src/allocator.rs"]
+mod allocator;
 
 fn random_ids(rng: &mut Rng, rows: usize, len: usize, lo: u32, hi: u32) -> Vec<Vec<u32>> {
     (0..rows)
@@ -83,6 +83,8 @@ fn gpt2_124m() -> Gpt2LmHeadModel {
 }
 
 fn bench(c: &mut Criterion) {
+    allocator::keep_freed_pages();
+    assert_eq!(allocator::purge_delay_ms(), allocator::PURGE_DELAY_MS);
     let mut rng = Rng::new(0);
     let ids = random_ids(&mut rng, 8, 128, 1000, 30000);
     let batch = Batch::from_ids(&ids, 0).expect("batch");

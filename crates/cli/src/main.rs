@@ -3,6 +3,7 @@
 //! Errors print one line on stderr naming the file, row, column or flag at fault; the exit
 //! code is 2 for usage errors and 1 for data or model errors.
 
+mod allocator;
 mod demo;
 mod distributed;
 mod embed;
@@ -87,13 +88,8 @@ pub fn path_arg(s: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// glibc's malloc hands large freed buffers back to the kernel and page-faults them in again
-/// on the next allocation of the same size (most of a tensor op's outputs); mimalloc keeps
-/// them, which made training and Kernel SHAP up to 2.5× faster on this project's machines.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
+    allocator::keep_freed_pages();
     // Never show a panic backtrace: one line, exit code 1.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
