@@ -51,30 +51,13 @@ pub(crate) fn map_slice(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     out
 }
 
-/// A copy of `a` passed through an in-place `kernel` (one of the runtime-dispatched SIMD
-/// kernels of `fastmath::dispatched_inplace!`), in chunks on rayon for large inputs.
-pub(crate) fn map_slice_kernel(a: &[f32], kernel: fn(&mut [f32])) -> Vec<f32> {
-    let mut out = a.to_vec();
-    if use_parallel(out.len()) {
-        out.par_chunks_mut(CHUNK).for_each(kernel);
-    } else {
-        kernel(&mut out);
-    }
-    out
-}
-
 impl Tensor {
-    /// Applies an in-place SIMD `kernel` (see [`map_slice_kernel`]) to a contiguous copy.
+    /// A contiguous copy passed through an in-place SIMD `kernel`
+    /// ([`apply_kernel_inplace`](Self::apply_kernel_inplace)).
     pub(crate) fn map_kernel(&self, kernel: fn(&mut [f32])) -> Tensor {
-        let v = match self.as_slice() {
-            Some(s) => map_slice_kernel(s, kernel),
-            None => {
-                let mut v: Vec<f32> = self.data.iter().copied().collect();
-                kernel(&mut v);
-                v
-            }
-        };
-        Tensor::from_vec_unchecked(v, self.shape())
+        let mut out = Tensor::from_vec_unchecked(self.to_vec(), self.shape());
+        out.apply_kernel_inplace(kernel);
+        out
     }
 
     /// Applies `f` to every element, returning a new contiguous tensor.
