@@ -15,8 +15,9 @@
 use rayon::prelude::*;
 
 use crate::error::{Result, TensorError};
-use crate::ops::fastmath::exp_f32;
+use crate::ops::fastmath::dispatched;
 use crate::ops::matmul::{sgemm, MatRef};
+use crate::ops::rowmath::softmax_in_place;
 use crate::parallel::MATMUL_PARALLEL_FLOPS;
 
 /// Where the heads of a `[batch, heads, len, head_dim]` operand lie in a flat buffer:
@@ -178,11 +179,12 @@ pub struct MaskRef<'a> {
 }
 
 impl MaskRef<'_> {
-    fn row(&self, b: usize, h: usize, i: usize) -> &[f32] {
+    /// The `ml` mask rows (`[ml, S]`) that apply to batch `b`, head `h` (broadcast over
+    /// the size-1 axes).
+    fn block(&self, b: usize, h: usize) -> &[f32] {
         let [mb, mh, ml, s] = self.shape;
-        let (b, h, i) = (b % mb, h % mh, i % ml);
-        let start = ((b * mh + h) * ml + i) * s;
-        &self.data[start..start + s]
+        let start = ((b % mb) * mh + h % mh) * ml * s;
+        &self.data[start..start + ml * s]
     }
 }
 
@@ -246,26 +248,27 @@ fn check_qk(q: &Heads, k: &Heads, mask: Option<&MaskRef>) -> Result<Shapes> {
     Ok(sh)
 }
 
-/// Scale, mask, causal limit and softmax of one row of scores, in place.
-#[inline]
-fn softmax_row(row: &mut [f32], scale: f32, mask: Option<&[f32]>, limit: usize) {
-    let (live, dead) = row.split_at_mut(limit);
-    dead.fill(0.0);
-    match mask {
-        Some(m) => live
-            .iter_mut()
-            .zip(m)
-            .for_each(|(x, &a)| *x = *x * scale + a),
-        None => live.iter_mut().for_each(|x| *x *= scale),
+dispatched! {
+    /// Scale, additive mask, causal limit and softmax of every `s`-wide row of one block
+    /// of scores (`[L, S]`, row-major), in place. `mask_rows` holds the block's `L` mask
+    /// rows back to back (or one row per mask row when `mask_rows.len() / s < L`).
+    fn softmax_scores(scores: &mut [f32], s: usize, scale: f32, causal: bool, mask_rows: Option<&[f32]>) {
+        let l = scores.len() / s;
+        for (i, row) in scores.chunks_exact_mut(s).enumerate() {
+            let limit = if causal { (i + 1 + s).saturating_sub(l).min(s) } else { s };
+            let (live, dead) = row.split_at_mut(limit);
+            dead.fill(0.0);
+            match mask_rows {
+                Some(m) => {
+                    let rows = m.len() / s;
+                    let m = &m[(i % rows) * s..(i % rows) * s + limit];
+                    live.iter_mut().zip(m).for_each(|(x, &a)| *x = *x * scale + a);
+                }
+                None => live.iter_mut().for_each(|x| *x *= scale),
+            }
+            softmax_in_place(live);
+        }
     }
-    let max = live.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-    if max == f32::NEG_INFINITY || max.is_nan() {
-        live.fill(if max.is_nan() { f32::NAN } else { 0.0 });
-        return;
-    }
-    live.iter_mut().for_each(|x| *x = exp_f32(*x - max));
-    let inv = 1.0 / live.iter().sum::<f32>();
-    live.iter_mut().for_each(|x| *x *= inv);
 }
 
 /// Probabilities of block `(b, h)` into `dst` (`[L, S]`, row-major).
@@ -293,14 +296,7 @@ unsafe fn probs_block(
         k.block(b, h, true),
         false,
     );
-    for (i, row) in dst.chunks_exact_mut(s).enumerate() {
-        let limit = if p.causal {
-            (i + 1 + s).saturating_sub(l).min(s)
-        } else {
-            s
-        };
-        softmax_row(row, p.scale, mask.map(|m| m.row(b, h, i)), limit);
-    }
+    softmax_scores(&mut dst[..l * s], s, p.scale, p.causal, mask.map(|m| m.block(b, h)));
 }
 
 fn parallel_for(flops: usize, tasks: usize) -> bool {

@@ -27,7 +27,10 @@ fn naive_probs(q: &Heads, k: &Heads, mask: Option<&MaskRef>, p: AttentionParams)
                 let mut row: Vec<f64> = (0..s)
                     .map(|j| {
                         let dot: f64 = (0..d).map(|e| at(q, b, h, i, e) * at(k, b, h, j, e)).sum();
-                        let m = mask.map_or(0.0, |m| m.row(b, h, i)[j] as f64);
+                        let m = mask.map_or(0.0, |m| {
+                            let [mb, mh, ml, ms] = m.shape;
+                            m.data[(((b % mb) * mh + h % mh) * ml + i % ml) * ms + j] as f64
+                        });
                         let allowed = !p.causal || j + l <= i + s;
                         if allowed {
                             dot * p.scale as f64 + m

@@ -150,6 +150,45 @@ macro_rules! dispatched_inplace {
     };
 }
 
+/// Defines `fn $name(args) -> R` that runs `$body` compiled for the widest vector unit this
+/// CPU has (AVX-512, else AVX2 + FMA, else baseline). The body is an `#[inline(always)]`
+/// inner function, so it and every `#[inline(always)]` function it calls (the lane
+/// reductions of `ops::rowmath`, [`exp_f32`], ...) are compiled at that width; anything else
+/// it calls runs at the baseline width. Results are the same at every level (Rust never
+/// contracts `a * b + c` into an FMA). Arguments must not be `impl Trait` closures: a call
+/// through `Fn` is not inlined across the feature boundary.
+macro_rules! dispatched {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$doc])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $(-> $ret)? $body
+
+            #[cfg(target_arch = "x86_64")]
+            {
+                use $crate::ops::fastmath::{simd_level, SimdLevel};
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    body($($arg),*)
+                }
+                match simd_level() {
+                    // SAFETY: `simd_level` reported the features these functions enable.
+                    SimdLevel::Avx512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: as above.
+                    SimdLevel::Avx2Fma => return unsafe { avx2($($arg),*) },
+                    SimdLevel::Portable => {}
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+pub(crate) use dispatched;
+
 // The unary ops of `ops::unary` that are heavy enough to matter (GELU and its gradient)
 // build their kernels with this macro too. A mapped closure passed through `Tensor::map`
 // runs at baseline (SSE2) width: LLVM does not inline a non-`always` callee into a

@@ -13,6 +13,7 @@ pub mod matmul;
 pub mod norm;
 pub mod operators;
 pub mod reduce;
+mod rowmath;
 pub mod shape;
 pub mod softmax;
 pub mod unary;

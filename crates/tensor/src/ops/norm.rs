@@ -5,31 +5,17 @@ use rayon::prelude::*;
 
 use crate::error::{Result, TensorError};
 use crate::macros::panicking;
+use crate::ops::fastmath::dispatched;
+use crate::ops::rowmath::layer_norm_in_place;
 use crate::parallel::{use_parallel, CHUNK};
 use crate::tensor::Tensor;
 
-/// Normalises one row in place: mean, biased variance (two passes, f32), then
-/// `(x − mean) / √(var + eps) · w + b`.
-#[inline]
-fn norm_row(row: &mut [f32], weight: Option<&[f32]>, bias: Option<&[f32]>, eps: f32) {
-    let n = row.len() as f32;
-    let mean = row.iter().sum::<f32>() / n;
-    let var = row.iter().map(|&x| (x - mean) * (x - mean)).sum::<f32>() / n;
-    let inv = 1.0 / (var + eps).sqrt();
-    match (weight, bias) {
-        (Some(w), Some(b)) => row
-            .iter_mut()
-            .zip(w.iter().zip(b))
-            .for_each(|(x, (w, b))| *x = (*x - mean) * inv * w + b),
-        (Some(w), None) => row
-            .iter_mut()
-            .zip(w)
-            .for_each(|(x, w)| *x = (*x - mean) * inv * w),
-        (None, Some(b)) => row
-            .iter_mut()
-            .zip(b)
-            .for_each(|(x, b)| *x = (*x - mean) * inv + b),
-        (None, None) => row.iter_mut().for_each(|x| *x = (*x - mean) * inv),
+dispatched! {
+    /// Layer-normalises every `len`-element row of `block` in place.
+    fn norm_rows(block: &mut [f32], len: usize, weight: Option<&[f32]>, bias: Option<&[f32]>, eps: f32) {
+        block
+            .chunks_exact_mut(len)
+            .for_each(|row| layer_norm_in_place(row, weight, bias, eps))
     }
 }
 
@@ -69,11 +55,7 @@ impl Tensor {
             b.as_ref().and_then(Tensor::as_slice),
         );
         let mut data = self.to_vec();
-        let work = |block: &mut [f32]| {
-            block
-                .chunks_exact_mut(normalized_len)
-                .for_each(|row| norm_row(row, w, b, eps))
-        };
+        let work = |block: &mut [f32]| norm_rows(block, normalized_len, w, b, eps);
         if use_parallel(data.len()) {
             let rows = (CHUNK / normalized_len).max(1);
             data.par_chunks_mut(rows * normalized_len).for_each(work);

@@ -4,42 +4,54 @@ use rayon::prelude::*;
 
 use crate::error::{Result, TensorError};
 use crate::macros::panicking;
-use crate::ops::fastmath::{exp_f32, exp_inplace};
+use crate::ops::fastmath::{dispatched, exp_f32};
+use crate::ops::rowmath::{exp_shifted_sum, lane_max, lane_sum, lane_sum_exp, scale_in_place};
 use crate::parallel::use_parallel;
 use crate::tensor::Tensor;
 
-fn softmax_row(row: &mut [f32], log: bool) {
-    let m = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+/// Log-softmax of one row in place, `x − max − ln Σ e^(x − max)`.
+#[inline(always)]
+fn log_softmax_in_place(row: &mut [f32]) {
+    let m = lane_max(row);
     let m = if m.is_finite() { m } else { 0.0 };
-    if log {
-        let s: f32 = row.iter().map(|&x| exp_f32(x - m)).sum();
-        let ls = s.ln() + m;
-        row.iter_mut().for_each(|x| *x -= ls);
-    } else {
-        // Exponentiate first, sum after: with no loop-carried sum the exp loop vectorises.
-        row.iter_mut().for_each(|x| *x = exp_f32(*x - m));
-        let s: f32 = row.iter().sum();
-        let inv = 1.0 / s;
-        row.iter_mut().for_each(|x| *x *= inv);
-    }
+    let ls = lane_sum_exp(row, m).ln() + m;
+    row.iter_mut().for_each(|x| *x -= ls);
 }
 
-/// Rows shorter than this (e.g. 10 class logits) take [`softmax_short_rows`].
+/// Softmax of one row in place; an all-`-inf` row gives NaN (as PyTorch).
+#[inline(always)]
+fn softmax_row_in_place(row: &mut [f32]) {
+    let m = lane_max(row);
+    let m = if m.is_finite() { m } else { 0.0 };
+    let total = exp_shifted_sum(row, m);
+    scale_in_place(row, 1.0 / total);
+}
+
+/// Rows shorter than this (e.g. 10 class logits) take the whole-block `exp` pass below.
 const SHORT_ROW: usize = 32;
 
-/// Softmax of many short rows: per-row maxima are subtracted first, then one `exp` pass
-/// runs over the whole block (a long loop that vectorises, where a 10-wide row would
-/// leave most of each row to the scalar remainder), then each row is normalised.
-fn softmax_short_rows(block: &mut [f32], n: usize) {
-    for row in block.chunks_mut(n) {
-        let m = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-        let m = if m.is_finite() { m } else { 0.0 };
-        row.iter_mut().for_each(|x| *x -= m);
-    }
-    exp_inplace(block);
-    for row in block.chunks_mut(n) {
-        let inv = 1.0 / row.iter().sum::<f32>();
-        row.iter_mut().for_each(|x| *x *= inv);
+dispatched! {
+    /// Softmax (or log-softmax) of every `n`-element row of `block`, in place. Many short
+    /// softmax rows: per-row maxima are subtracted first, then one `exp` pass runs over the
+    /// whole block (a long loop that vectorises, where a 10-wide row would leave most of
+    /// each row to the scalar remainder), then each row is normalised.
+    fn softmax_block(block: &mut [f32], n: usize, log: bool) {
+        if log {
+            block.chunks_mut(n).for_each(log_softmax_in_place);
+        } else if n < SHORT_ROW {
+            for row in block.chunks_mut(n) {
+                let m = lane_max(row);
+                let m = if m.is_finite() { m } else { 0.0 };
+                row.iter_mut().for_each(|x| *x -= m);
+            }
+            block.iter_mut().for_each(|x| *x = exp_f32(*x));
+            for row in block.chunks_mut(n) {
+                let inv = 1.0 / lane_sum(row);
+                scale_in_place(row, inv);
+            }
+        } else {
+            block.chunks_mut(n).for_each(softmax_row_in_place);
+        }
     }
 }
 
@@ -58,13 +70,7 @@ impl Tensor {
         let mut data = moved.to_vec();
         let n = moved.shape()[r - 1];
         if let Some(rows_per_chunk) = crate::parallel::CHUNK.checked_div(n) {
-            let work = |block: &mut [f32]| {
-                if n < SHORT_ROW && !log {
-                    softmax_short_rows(block, n)
-                } else {
-                    block.chunks_mut(n).for_each(|row| softmax_row(row, log))
-                }
-            };
+            let work = |block: &mut [f32]| softmax_block(block, n, log);
             if use_parallel(data.len()) {
                 data.par_chunks_mut(rows_per_chunk.max(1) * n)
                     .for_each(work);

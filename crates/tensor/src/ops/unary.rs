@@ -8,32 +8,30 @@ use crate::ops::fastmath::{
 };
 use crate::tensor::Tensor;
 
-/// The error function in f32, branch-free so that LLVM vectorises loops over it (GELU runs
-/// it on every hidden unit of a Transformer's feed-forward block).
+/// The error function in f32, branch-free so that loops over it vectorise (GELU runs it
+/// on every hidden unit of a Transformer's feed-forward block).
 ///
-/// `|x| < 0.75`: the Maclaurin series `2/√π Σ (−1)ⁿ x²ⁿ⁺¹ / (n! (2n+1))` to `n = 8`
-/// (truncation below 1e-9). Elsewhere `1 − erfc(|x|)` with Numerical Recipes' Chebyshev fit
-/// of `erfc` (fractional error below 1.2e-7), its exponential through [`exp_f32`].
-/// Absolute error below 3e-7 over the line (checked against f64 in the tests); `±∞` gives
-/// `±1`, NaN gives NaN.
+/// The rational minimax fit `x·P(x²)/Q(x²)` on `[-4, 4]` (degrees 13/8; the coefficients
+/// of Eigen's `generic_fast_erf_float`, also used by XLA and TVM for GELU): 12 fused
+/// polynomial steps and one division, about 3× cheaper than a series plus an `erfc` tail
+/// with its exponential. Absolute error below 5e-7 over the line, relative error below
+/// 5e-7 (checked against f64 in the tests); outside `[-4, 4]`, and at `±∞`, the result is
+/// exactly `±1`; NaN gives NaN.
 #[inline(always)]
 pub fn erf_f32(x: f32) -> f32 {
-    let z = x.abs();
-    // Series near 0: x · P(x²).
-    let x2 = x * x;
-    let series = x * maclaurin(x2);
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_2
-        + t * (1.000_023_7
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_204
-                                + t * (1.488_515_9 + t * (-0.822_152_2 + t * 0.170_872_77))))))));
-    let tail = 1.0 - t * exp_f32(poly);
-    let tail = if x < 0.0 { -tail } else { tail };
-    let v = if z < 0.75 { series } else { tail };
+    // min/max chains (not clamp, which panics on NaN bounds checks and lowers worse); a NaN
+    // becomes -4 here and is restored at the end.
+    let z = x.max(-4.0).min(4.0);
+    let z2 = z * z;
+    let mut p = ERF_NUM[0];
+    for c in &ERF_NUM[1..] {
+        p = p * z2 + c;
+    }
+    let mut q = ERF_DEN[0];
+    for c in &ERF_DEN[1..] {
+        q = q * z2 + c;
+    }
+    let v = (z * p / q).max(-1.0).min(1.0);
     if x.is_nan() {
         x
     } else {
@@ -41,29 +39,26 @@ pub fn erf_f32(x: f32) -> f32 {
     }
 }
 
-/// `Σ_{n=0}^{8} (−1)ⁿ (2/√π) yⁿ / (n! (2n+1))` by Horner's rule (the series of `erf(x)/x`
-/// in `y = x²`).
-#[inline(always)]
-fn maclaurin(y: f32) -> f32 {
-    let mut p = ERF_SERIES[8];
-    for c in ERF_SERIES[..8].iter().rev() {
-        p = p * y + c;
-    }
-    p
-}
-
-/// Coefficients of [`maclaurin`], `(−1)ⁿ (2/√π) / (n! (2n+1))` (printed from f64).
+/// Numerator of [`erf_f32`], `x¹³ … x¹` coefficients (in `x²`, highest first).
 #[allow(clippy::excessive_precision)]
-const ERF_SERIES: [f32; 9] = [
-    std::f32::consts::FRAC_2_SQRT_PI,
-    -0.37612638903183754,
-    0.11283791670955126,
-    -0.026866170645131252,
-    0.005223977625442188,
-    -0.0008548327023450852,
-    0.00012055332981789664,
-    -1.492565035840625e-05,
-    1.6462114365889246e-06,
+const ERF_NUM: [f32; 7] = [
+    -2.726_142_258_013_06e-10,
+    2.770_681_424_959_02e-8,
+    -2.101_024_020_825_08e-6,
+    -5.692_506_394_623_46e-5,
+    -7.349_906_303_268_55e-4,
+    -2.954_599_808_540_25e-3,
+    -1.609_603_332_624_15e-2,
+];
+
+/// Denominator of [`erf_f32`], `x⁸ … x⁰` coefficients (in `x²`, highest first).
+#[allow(clippy::excessive_precision)]
+const ERF_DEN: [f32; 5] = [
+    -1.456_607_184_649_96e-5,
+    -2.133_740_552_789_05e-4,
+    -1.682_826_974_382_03e-3,
+    -7.373_329_167_204_68e-3,
+    -1.426_473_905_141_89e-2,
 ];
 
 /// Numerically stable logistic sigmoid of one value.
@@ -410,7 +405,7 @@ mod tests {
             (2.0, 0.995_322_265_0),
             (-1.5, -0.966_105_146_5),
         ] {
-            assert!(close(erf_f32(x), e, 3e-7), "erf({x}) = {}", erf_f32(x));
+            assert!(close(erf_f32(x), e, 5e-7), "erf({x}) = {}", erf_f32(x));
         }
     }
 
@@ -429,17 +424,17 @@ mod tests {
     }
 
     #[test]
-    fn erf_is_within_3e_7_over_the_line_and_handles_specials() {
+    fn erf_is_within_5e_7_over_the_line_and_handles_specials() {
         let mut worst = 0.0f64;
         for i in -60_000..=60_000 {
             let x = i as f32 * 1e-4;
             worst = worst.max((erf_f32(x) as f64 - erf_f64(x as f64)).abs());
         }
-        assert!(worst < 3e-7, "worst absolute error {worst}");
+        assert!(worst < 5e-7, "worst absolute error {worst}");
         // Relative accuracy near 0, where erf(x) ≈ 2x/√π.
         for x in [1e-30f32, 1e-8, 1e-3, 0.1] {
             let rel = (erf_f32(x) as f64 / erf_f64(x as f64) - 1.0).abs();
-            assert!(rel < 3e-7, "erf({x}) relative error {rel}");
+            assert!(rel < 5e-7, "erf({x}) relative error {rel}");
         }
         assert_eq!(erf_f32(f32::INFINITY), 1.0);
         assert_eq!(erf_f32(f32::NEG_INFINITY), -1.0);
