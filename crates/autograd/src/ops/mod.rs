@@ -15,6 +15,7 @@ pub mod embedding;
 pub mod indexing;
 pub mod loss;
 pub mod matmul;
+pub mod norm;
 pub mod operators;
 pub mod pool;
 pub mod reduce;

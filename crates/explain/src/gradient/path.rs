@@ -30,15 +30,18 @@ pub(crate) struct Paths<'p> {
 /// `Σ_s w_s G_i(b_i + α_s (h_i − b_i))` for the rows `rows` (`[rows.len() · d]`, `f64`).
 ///
 /// The `n × steps` points are numbered input-major (point `r` is step `r % steps` of row
-/// `r / steps`) and cut into chunks of `cap` points counted from point 0, so the chunks
-/// holding points of `rows` are those of the whole batch, whole (points of other rows in
-/// them are computed and discarded). `grad(points, rows_of_points)` returns the gradient
-/// at `points` (`[len, sample…]`), `rows_of_points[k]` being the row of point `k`.
+/// `r / steps`) and cut into equal chunks of at most `cap` points counted from point 0, so
+/// the chunks holding points of `rows` are those of the whole batch, whole (points of other
+/// rows in them are computed and discarded). `grad(points, rows_of_points)` returns the
+/// gradient at `points` (`[len, sample…]`), `rows_of_points[k]` being the row of point `k`.
 ///
 /// With `parallel`, up to rayon's thread count of chunks are evaluated at once (peak memory
-/// is then that many chunks); their gradients are still folded into the `f64` accumulator
-/// one chunk after the other in point order, so the result is the same bit for bit as
-/// without.
+/// is then that many chunks), and the number of chunks is rounded up to a multiple of the
+/// thread count so that the last round keeps every thread busy ([`chunk_len`]). Gradients
+/// are folded into the `f64` accumulator one chunk after the other in point order, so a
+/// given thread count always gives the same bits; a different thread count can cut the
+/// chunks differently, which changes the result only as far as the model's output for one
+/// point depends on the other points of its batch (not at all for row-independent models).
 pub(crate) fn path_integral_chunked<G>(
     paths: &Paths,
     rows: Range<usize>,
@@ -71,7 +74,12 @@ where
     let steps = paths.alphas.len();
     let mut accs = vec![vec![0f64; rows.len() * d]; weight_sets.len()];
     let total = n * steps;
-    let chunk = paths.cap.min(total).max(1);
+    let width = if parallel {
+        rayon::current_num_threads().max(1)
+    } else {
+        1
+    };
+    let chunk = chunk_len(total, paths.cap, width);
     let (first, last) = (rows.start * steps, rows.end * steps);
     let starts: Vec<usize> = (first / chunk * chunk..last).step_by(chunk).collect();
     let eval = |start: usize| -> Result<Tensor> {
@@ -92,11 +100,6 @@ where
         shape.push(len);
         shape.extend_from_slice(paths.sample);
         grad(Tensor::from_vec(buf, &shape)?, &of_row)
-    };
-    let width = if parallel {
-        rayon::current_num_threads().max(1)
-    } else {
-        1
     };
     for window in starts.chunks(width) {
         let grads: Vec<Tensor> = if window.len() > 1 {
@@ -132,4 +135,14 @@ where
         }
     }
     Ok(accs)
+}
+
+/// Points per chunk: at most `cap`, and as many chunks as a multiple of `width` (the
+/// threads evaluating chunks side by side), so that the last round of chunks keeps every
+/// thread busy (50 points, cap 10, 2 threads: 6 chunks of 9 or fewer rather than 5 of 10,
+/// whose fifth would run alone).
+fn chunk_len(total: usize, cap: usize, width: usize) -> usize {
+    let cap = cap.min(total).max(1);
+    let chunks = total.div_ceil(cap).next_multiple_of(width.max(1));
+    total.div_ceil(chunks).max(1)
 }

@@ -1,6 +1,6 @@
 //! Batch normalisation (1-D and 2-D) and layer normalisation.
 
-use glassbox_autograd::{is_grad_enabled, no_grad, Var};
+use glassbox_autograd::{no_grad, Var};
 use glassbox_tensor::Tensor;
 
 use crate::error::{NnError, Result};
@@ -289,28 +289,8 @@ impl Module for LayerNorm {
                 found: shape,
             });
         }
-        let records = is_grad_enabled()
-            && (x.requires_grad()
-                || self.weight.requires_grad()
-                || self.bias.as_ref().is_some_and(Var::requires_grad));
-        if !records {
-            let n = self.normalized_shape.iter().product();
-            let b = self.bias.as_ref().map(Var::value);
-            let y =
-                x.value()
-                    .try_layer_norm(n, Some(&self.weight.value()), b.as_ref(), self.eps)?;
-            return Ok(Var::constant(y));
-        }
-        let axes: Vec<usize> = (shape.len() - k..shape.len()).collect();
-        let mean = x.mean_axes(&axes, true)?;
-        let centered = x.sub(&mean)?;
-        let var = centered.square().mean_axes(&axes, true)?;
-        let inv_std = var.add_scalar(self.eps).sqrt().recip();
-        let y = centered.mul(&inv_std)?.mul(&self.weight)?;
-        match &self.bias {
-            Some(b) => Ok(y.add(b)?),
-            None => Ok(y),
-        }
+        let n = self.normalized_shape.iter().product();
+        Ok(x.layer_norm(n, Some(&self.weight), self.bias.as_ref(), self.eps)?)
     }
 
     fn named_parameters(&self) -> Vec<(String, Var)> {

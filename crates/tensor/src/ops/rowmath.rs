@@ -147,14 +147,14 @@ pub(crate) fn softmax_in_place(row: &mut [f32]) {
 }
 
 /// Layer normalisation of one row in place: mean, biased variance (two passes), then
-/// `(x − mean) / √(var + eps) · w + b`.
+/// `(x − mean) / √(var + eps) · w + b`. Returns `(mean, 1 / √(var + eps))`.
 #[inline(always)]
 pub(crate) fn layer_norm_in_place(
     row: &mut [f32],
     weight: Option<&[f32]>,
     bias: Option<&[f32]>,
     eps: f32,
-) {
+) -> (f32, f32) {
     let n = row.len() as f32;
     let mean = lane_sum(row) / n;
     let var = lane_sum_sq_dev(row, mean) / n;
@@ -174,6 +174,46 @@ pub(crate) fn layer_norm_in_place(
             .for_each(|(x, b)| *x = (*x - mean) * inv + b),
         (None, None) => row.iter_mut().for_each(|x| *x = (*x - mean) * inv),
     }
+    (mean, inv)
+}
+
+/// Backward of [`layer_norm_in_place`] for one row: with `x̂ = (x − mean)·inv` and
+/// `g = dy ⊙ w` (or `dy`), `dx = inv · (g − mean(g) − x̂ · mean(g ⊙ x̂))`, written into `dx`.
+#[inline(always)]
+pub(crate) fn layer_norm_backward_row(
+    x: &[f32],
+    dy: &[f32],
+    weight: Option<&[f32]>,
+    (mean, inv): (f32, f32),
+    dx: &mut [f32],
+) {
+    let n = x.len() as f32;
+    // dx holds g first.
+    match weight {
+        Some(w) => dx
+            .iter_mut()
+            .zip(dy.iter().zip(w))
+            .for_each(|(d, (g, w))| *d = g * w),
+        None => dx.copy_from_slice(dy),
+    }
+    let g_mean = lane_sum(dx) / n;
+    let mut acc = [0.0f32; LANES];
+    let mut chunks = dx.chunks_exact(LANES).zip(x.chunks_exact(LANES));
+    for (gc, xc) in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += gc[l] * ((xc[l] - mean) * inv);
+        }
+    }
+    let body = x.len() / LANES * LANES;
+    let tail: f32 = dx[body..]
+        .iter()
+        .zip(&x[body..])
+        .map(|(g, xv)| g * ((xv - mean) * inv))
+        .sum();
+    let gx_mean = (fold_lanes(acc, add) + tail) / n;
+    dx.iter_mut()
+        .zip(x)
+        .for_each(|(d, &xv)| *d = inv * (*d - g_mean - (xv - mean) * inv * gx_mean));
 }
 
 #[cfg(test)]
