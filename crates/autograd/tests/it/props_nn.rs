@@ -1,4 +1,4 @@
-//! Property tests: matmul, shape and index ops, softmax, losses, convolution, pooling,
+//! Property tests: matmul, shape and index ops, layer norm, softmax, losses, convolution, pooling,
 //! dropout and embedding against central finite differences.
 
 use glassbox_autograd::ops::conv::{conv1d, conv2d};
@@ -98,6 +98,28 @@ proptest! {
         let other = Tensor::rand_uniform(&s[1..], -1.0, 1.0, &mut rng);
         assert_grad(|v| Var::where_cond(&cond, &v[0], &v[1]), &[x.clone(), other])?;
         assert_grad(|v| v[0].masked_fill(&cond, 3.0), &[x])?;
+    }
+
+    #[test]
+    fn layer_norm_input_weight_bias(
+        lead in prop::collection::vec(1usize..=3, 0..=2),
+        trailing in prop::collection::vec(1usize..=4, 1..=2),
+        affine in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        let mut s = lead.clone();
+        s.extend(&trailing);
+        let n: usize = trailing.iter().product();
+        let x = Tensor::rand_uniform(&s, -2.0, 2.0, &mut rng);
+        // eps 0.1 keeps rows of nearly equal values well conditioned for the differences.
+        if affine {
+            let w = Tensor::rand_uniform(&trailing, 0.5, 1.5, &mut rng);
+            let b = Tensor::rand_uniform(&trailing, -1.0, 1.0, &mut rng);
+            assert_grad(|v| v[0].layer_norm(n, Some(&v[1]), Some(&v[2]), 0.1), &[x, w, b])?;
+        } else {
+            assert_grad(|v| v[0].layer_norm(n, None, None, 0.1), &[x])?;
+        }
     }
 
     #[test]
