@@ -20,6 +20,24 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Rows `range` of this batch (same length, padding and segments). Panics if the range
+    /// is out of bounds or empty, like slicing.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Batch {
+        assert!(
+            !range.is_empty() && range.end <= self.batch,
+            "rows {range:?} of {}",
+            self.batch
+        );
+        let span = range.start * self.seq_len..range.end * self.seq_len;
+        Batch {
+            batch: range.len(),
+            seq_len: self.seq_len,
+            input_ids: self.input_ids[span.clone()].to_vec(),
+            attention_mask: self.attention_mask[span.clone()].to_vec(),
+            token_type_ids: self.token_type_ids[span].to_vec(),
+        }
+    }
+
     /// A batch from its parts; every vector must hold `batch * seq_len` entries, the
     /// mask only 0 and 1.
     pub fn new(

@@ -231,7 +231,7 @@ impl Geom {
 
 /// Whether to split the batch across threads (else each GEMM may use the pool itself).
 fn batch_parallel(g: &Geom) -> bool {
-    let t = rayon::current_num_threads();
+    let t = crate::parallel::threads();
     t > 1 && g.n >= 2 * t && g.flops() >= MATMUL_PARALLEL_FLOPS / 4
 }
 

@@ -273,7 +273,7 @@ const RUNS_PER_THREAD: usize = 4;
 /// per rayon thread when `parallel`, else a single run (work stays on the calling thread).
 pub(super) fn image_runs(n: usize, parallel: bool) -> Vec<Range<usize>> {
     let t = if parallel {
-        (rayon::current_num_threads() * RUNS_PER_THREAD).clamp(1, n.max(1))
+        (crate::parallel::threads() * RUNS_PER_THREAD).clamp(1, n.max(1))
     } else {
         1
     };
@@ -292,7 +292,7 @@ mod tests {
                 let runs = image_runs(n, par);
                 let flat: Vec<usize> = runs.iter().flat_map(|r| r.clone()).collect();
                 assert_eq!(flat, (0..n).collect::<Vec<_>>(), "n {n} par {par}");
-                assert!(runs.len() <= RUNS_PER_THREAD * rayon::current_num_threads().max(1));
+                assert!(runs.len() <= RUNS_PER_THREAD * crate::parallel::threads().max(1));
                 if !par {
                     assert!(runs.len() <= 1);
                 }

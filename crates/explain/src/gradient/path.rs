@@ -30,14 +30,14 @@ pub(crate) struct Paths<'p> {
 /// `Σ_s w_s G_i(b_i + α_s (h_i − b_i))` for the rows `rows` (`[rows.len() · d]`, `f64`).
 ///
 /// The `n × steps` points are numbered input-major (point `r` is step `r % steps` of row
-/// `r / steps`) and cut into equal chunks of at most `cap` points counted from point 0, so
+/// `r / steps`) and cut into chunks of at most `cap` points (sizes differing by at most one), so
 /// the chunks holding points of `rows` are those of the whole batch, whole (points of other
 /// rows in them are computed and discarded). `grad(points, rows_of_points)` returns the
 /// gradient at `points` (`[len, sample…]`), `rows_of_points[k]` being the row of point `k`.
 ///
 /// With `parallel`, up to rayon's thread count of chunks are evaluated at once (peak memory
 /// is then that many chunks), and the number of chunks is rounded up to a multiple of the
-/// thread count so that the last round keeps every thread busy ([`chunk_len`]). Gradients
+/// thread count so that the last round keeps every thread busy ([`chunk_ranges`]). Gradients
 /// are folded into the `f64` accumulator one chunk after the other in point order, so a
 /// given thread count always gives the same bits; a different thread count can cut the
 /// chunks differently, which changes the result only as far as the model's output for one
@@ -75,15 +75,16 @@ where
     let mut accs = vec![vec![0f64; rows.len() * d]; weight_sets.len()];
     let total = n * steps;
     let width = if parallel {
-        rayon::current_num_threads().max(1)
+        glassbox_tensor::parallel::threads().max(1)
     } else {
         1
     };
-    let chunk = chunk_len(total, paths.cap, width);
     let (first, last) = (rows.start * steps, rows.end * steps);
-    let starts: Vec<usize> = (first / chunk * chunk..last).step_by(chunk).collect();
-    let eval = |start: usize| -> Result<Tensor> {
-        let len = chunk.min(total - start);
+    let chunks: Vec<Range<usize>> = chunk_ranges(total, paths.cap, width)
+        .filter(|c| c.end > first && c.start < last)
+        .collect();
+    let eval = |chunk: &Range<usize>| -> Result<Tensor> {
+        let (start, len) = (chunk.start, chunk.len());
         let mut buf = Vec::with_capacity(len * d);
         let mut of_row = Vec::with_capacity(len);
         for r in start..start + len {
@@ -101,14 +102,18 @@ where
         shape.extend_from_slice(paths.sample);
         grad(Tensor::from_vec(buf, &shape)?, &of_row)
     };
-    for window in starts.chunks(width) {
+    for window in chunks.chunks(width) {
         let grads: Vec<Tensor> = if window.len() > 1 {
-            window.par_iter().map(|&s| eval(s)).collect::<Result<_>>()?
+            // Chunks side by side, each with its operations on its own thread.
+            window
+                .par_iter()
+                .map(|c| glassbox_tensor::parallel::serial(|| eval(c)))
+                .collect::<Result<_>>()?
         } else {
-            window.iter().map(|&s| eval(s)).collect::<Result<_>>()?
+            window.iter().map(eval).collect::<Result<_>>()?
         };
-        for (&start, g) in window.iter().zip(grads) {
-            let len = chunk.min(total - start);
+        for (chunk, g) in window.iter().zip(grads) {
+            let (start, len) = (chunk.start, chunk.len());
             if g.len() != len * d {
                 return Err(GradientError::Shape {
                     op: "path integral",
@@ -137,12 +142,15 @@ where
     Ok(accs)
 }
 
-/// Points per chunk: at most `cap`, and as many chunks as a multiple of `width` (the
-/// threads evaluating chunks side by side), so that the last round of chunks keeps every
-/// thread busy (50 points, cap 10, 2 threads: 6 chunks of 9 or fewer rather than 5 of 10,
-/// whose fifth would run alone).
-fn chunk_len(total: usize, cap: usize, width: usize) -> usize {
+/// The chunks of the `total` points: at most `cap` points each, sizes differing by at most
+/// one, and as many chunks as a multiple of `width` (the threads evaluating chunks side by
+/// side) so that every round keeps every thread busy (50 points, cap 10, 2 threads: 6
+/// chunks of 8 or 9 rather than 5 of 10, whose fifth would run alone).
+fn chunk_ranges(total: usize, cap: usize, width: usize) -> impl Iterator<Item = Range<usize>> {
     let cap = cap.min(total).max(1);
-    let chunks = total.div_ceil(cap).next_multiple_of(width.max(1));
-    total.div_ceil(chunks).max(1)
+    let count = total
+        .div_ceil(cap)
+        .next_multiple_of(width.max(1))
+        .min(total.max(1));
+    (0..count).map(move |i| total * i / count..total * (i + 1) / count)
 }

@@ -56,7 +56,9 @@ fn auto_blocks(d: Dims, b: usize) -> usize {
     if work < PARALLEL_MIN_FMAS {
         return 1;
     }
-    rayon::current_num_threads().min(b / MIN_BLOCK).max(1)
+    glassbox_tensor::parallel::threads()
+        .min(b / MIN_BLOCK)
+        .max(1)
 }
 
 /// Sample counts of `blocks` near-equal contiguous blocks of `b` samples.

@@ -296,11 +296,17 @@ unsafe fn probs_block(
         k.block(b, h, true),
         false,
     );
-    softmax_scores(&mut dst[..l * s], s, p.scale, p.causal, mask.map(|m| m.block(b, h)));
+    softmax_scores(
+        &mut dst[..l * s],
+        s,
+        p.scale,
+        p.causal,
+        mask.map(|m| m.block(b, h)),
+    );
 }
 
 fn parallel_for(flops: usize, tasks: usize) -> bool {
-    tasks > 1 && flops >= MATMUL_PARALLEL_FLOPS && rayon::current_num_threads() > 1
+    tasks > 1 && flops >= MATMUL_PARALLEL_FLOPS && crate::parallel::threads() > 1
 }
 
 /// The attention probabilities `softmax(scale · Q Kᵀ + mask)` as a dense `[B, H, L, S]`

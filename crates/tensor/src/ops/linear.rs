@@ -151,7 +151,7 @@ impl Tensor {
             let packed: Vec<f32>;
             // This crate's own AVX2 kernel packs either layout at the same cost; it runs each
             // thread's block of rows (see `sgemm_new_rows`).
-            let block_rows = m.div_ceil(rayon::current_num_threads());
+            let block_rows = m.div_ceil(crate::parallel::threads());
             let copy = m >= TRANSPOSE_MIN_ROWS
                 && k >= TRANSPOSE_MIN_IN
                 && ws[0] != 1

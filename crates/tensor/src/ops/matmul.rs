@@ -78,7 +78,7 @@ pub(crate) unsafe fn sgemm(
     if portable_forced() || m * n * k <= TINY_MNK {
         return portable_kernel(m, n, k, dst, dst_rs, accumulate, a, b);
     }
-    let threads = rayon::current_num_threads();
+    let threads = crate::parallel::threads();
     if parallel && threads > 1 {
         return split_parallel(m, n, k, dst, dst_rs, accumulate, a, b, threads);
     }
@@ -111,7 +111,7 @@ pub(crate) unsafe fn sgemm_new(
     }
     let mut out: Vec<f32> = Vec::with_capacity(len);
     let dst = out.as_mut_ptr();
-    let threads = rayon::current_num_threads();
+    let threads = crate::parallel::threads();
     if parallel && threads > 1 {
         split_parallel(m, n, k, dst, n as isize, false, a, b, threads);
     } else {
@@ -191,7 +191,7 @@ pub(crate) unsafe fn sgemm_new_rows(
             start += rows;
         }
     };
-    let threads = rayon::current_num_threads();
+    let threads = crate::parallel::threads();
     if parallel && threads > 1 && m >= 2 * SPLIT_ALIGN_ROWS {
         // One contiguous range of rows per thread, as `split_parallel` does.
         let per = m
@@ -462,7 +462,7 @@ impl Tensor {
             cs: sb[rb - 1],
         };
         let flops = 2 * nb * m * n * k;
-        let big = flops >= MATMUL_PARALLEL_FLOPS && rayon::current_num_threads() > 1;
+        let big = flops >= MATMUL_PARALLEL_FLOPS && crate::parallel::threads() > 1;
         let run = |bi: usize, dst: *mut f32, parallel: bool| {
             // Capture the whole `MatRef`s (Send + Sync), not their raw-pointer fields.
             let (ar, br) = (&ar, &br);
@@ -484,7 +484,7 @@ impl Tensor {
             }
         };
         if m * n > 0 {
-            if big && nb >= rayon::current_num_threads() * 2 {
+            if big && nb >= crate::parallel::threads() * 2 {
                 // The address crosses threads as an integer; each task writes its own block.
                 let base = out.as_mut_ptr() as usize;
                 (0..nb)
@@ -530,7 +530,7 @@ impl Tensor {
             cs: sb[1],
         };
         let mut out = vec![0.0f32; m * n];
-        let big = 2 * m * n * k >= MATMUL_PARALLEL_FLOPS && rayon::current_num_threads() > 1;
+        let big = 2 * m * n * k >= MATMUL_PARALLEL_FLOPS && crate::parallel::threads() > 1;
         // SAFETY: `a` and `b` describe live ndarray storage with its own strides; `out` is a
         // fresh m×n buffer.
         unsafe {

@@ -87,7 +87,13 @@ fn check_rows(op: &'static str, t: &Tensor, normalized_len: usize) -> Result<usi
     Ok(t.len() / normalized_len)
 }
 
-fn check_param(op: &'static str, x: &Tensor, what: &str, t: Option<&Tensor>, len: usize) -> Result<()> {
+fn check_param(
+    op: &'static str,
+    x: &Tensor,
+    what: &str,
+    t: Option<&Tensor>,
+    len: usize,
+) -> Result<()> {
     match t {
         Some(t) if t.len() != len => Err(TensorError::mismatch(
             op,
@@ -115,7 +121,9 @@ impl Tensor {
         bias: Option<&Tensor>,
         eps: f32,
     ) -> Result<Tensor> {
-        Ok(self.layer_norm_impl(normalized_len, weight, bias, eps, false)?.0)
+        Ok(self
+            .layer_norm_impl(normalized_len, weight, bias, eps, false)?
+            .0)
     }
 
     /// [`try_layer_norm`](Self::try_layer_norm) that also returns each row's statistics,
@@ -316,9 +324,18 @@ mod tests {
             let w = Tensor::rand_normal(&[len], 1.0, 0.5, &mut rng);
             let b = Tensor::rand_normal(&[len], 0.0, 0.5, &mut rng);
             let dy = Tensor::rand_normal(&[rows, len], 0.0, 1.0, &mut rng);
-            let (y, stats) = x.try_layer_norm_with_stats(len, Some(&w), Some(&b), 1e-5).unwrap();
-            assert_eq!(y.to_vec(), x.try_layer_norm(len, Some(&w), Some(&b), 1e-5).unwrap().to_vec());
-            let g = x.try_layer_norm_backward(&dy, &stats, len, Some(&w), (true, true)).unwrap();
+            let (y, stats) = x
+                .try_layer_norm_with_stats(len, Some(&w), Some(&b), 1e-5)
+                .unwrap();
+            assert_eq!(
+                y.to_vec(),
+                x.try_layer_norm(len, Some(&w), Some(&b), 1e-5)
+                    .unwrap()
+                    .to_vec()
+            );
+            let g = x
+                .try_layer_norm_backward(&dy, &stats, len, Some(&w), (true, true))
+                .unwrap();
             let (xs, ws, bs, dys) = (x.to_vec(), w.to_vec(), b.to_vec(), dy.to_vec());
             let f64v = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
             let (wd, bd) = (f64v(&ws), f64v(&bs));
@@ -340,11 +357,16 @@ mod tests {
                     m[j] -= h;
                     let want = (loss(&p, r, &wd, &bd) - loss(&m, r, &wd, &bd)) / (2.0 * h);
                     let got = dx[r * len + j] as f64;
-                    assert!((got - want).abs() < 1e-3 * (1.0 + want.abs()), "dx[{r},{j}] {got} vs {want}");
+                    assert!(
+                        (got - want).abs() < 1e-3 * (1.0 + want.abs()),
+                        "dx[{r},{j}] {got} vs {want}"
+                    );
                 }
             }
             let total = |wv: &[f64], bv: &[f64]| -> f64 {
-                (0..rows).map(|r| loss(&f64v(&xs[r * len..(r + 1) * len]), r, wv, bv)).sum()
+                (0..rows)
+                    .map(|r| loss(&f64v(&xs[r * len..(r + 1) * len]), r, wv, bv))
+                    .sum()
             };
             let (dw, db) = (g.weight.unwrap().to_vec(), g.bias.unwrap().to_vec());
             for j in 0..len {
@@ -352,24 +374,38 @@ mod tests {
                 p[j] += h;
                 m[j] -= h;
                 let want = (total(&p, &bd) - total(&m, &bd)) / (2.0 * h);
-                assert!((dw[j] as f64 - want).abs() < 1e-3 * (1.0 + want.abs()), "dw[{j}]");
+                assert!(
+                    (dw[j] as f64 - want).abs() < 1e-3 * (1.0 + want.abs()),
+                    "dw[{j}]"
+                );
                 let (mut p, mut m) = (bd.clone(), bd.clone());
                 p[j] += h;
                 m[j] -= h;
                 let want = (total(&wd, &p) - total(&wd, &m)) / (2.0 * h);
-                assert!((db[j] as f64 - want).abs() < 1e-3 * (1.0 + want.abs()), "db[{j}]");
+                assert!(
+                    (db[j] as f64 - want).abs() < 1e-3 * (1.0 + want.abs()),
+                    "db[{j}]"
+                );
             }
             // One thread gives the same bits.
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
             let one = pool.install(|| {
-                x.try_layer_norm_backward(&dy, &stats, len, Some(&w), (true, true)).unwrap()
+                x.try_layer_norm_backward(&dy, &stats, len, Some(&w), (true, true))
+                    .unwrap()
             });
             assert_eq!(one.input.unwrap().to_vec(), dx);
             assert_eq!(one.weight.unwrap().to_vec(), dw);
         }
         let x = Tensor::zeros(&[2, 3]);
         let (_, stats) = x.try_layer_norm_with_stats(3, None, None, 1e-5).unwrap();
-        assert!(x.try_layer_norm_backward(&Tensor::zeros(&[3, 2]), &stats, 3, None, (true, false)).is_err());
-        assert!(x.try_layer_norm_backward(&x, &Tensor::zeros(&[1, 2]), 3, None, (true, false)).is_err());
+        assert!(x
+            .try_layer_norm_backward(&Tensor::zeros(&[3, 2]), &stats, 3, None, (true, false))
+            .is_err());
+        assert!(x
+            .try_layer_norm_backward(&x, &Tensor::zeros(&[1, 2]), 3, None, (true, false))
+            .is_err());
     }
 }

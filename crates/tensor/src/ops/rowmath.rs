@@ -236,8 +236,14 @@ mod tests {
             let want_s: f64 = xs.iter().map(|&x| x as f64).sum();
             let want_q: f64 = xs.iter().map(|&x| (x as f64 - 0.5).powi(2)).sum();
             let want_m = xs.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x));
-            assert!((s as f64 - want_s).abs() < 1e-5 * (1.0 + n as f64), "sum n={n}");
-            assert!((q as f64 - want_q).abs() < 1e-5 * (1.0 + want_q), "sq n={n}");
+            assert!(
+                (s as f64 - want_s).abs() < 1e-5 * (1.0 + n as f64),
+                "sum n={n}"
+            );
+            assert!(
+                (q as f64 - want_q).abs() < 1e-5 * (1.0 + want_q),
+                "sq n={n}"
+            );
             assert_eq!(m, want_m, "max n={n}");
         }
         let with_nan = [1.0, f32::NAN, 3.0];
