@@ -21,7 +21,8 @@ pub struct Batch {
 
 impl Batch {
     /// Rows `range` of this batch (same length, padding and segments). Panics if the range
-    /// is out of bounds or empty, like slicing.
+    /// is empty or out of bounds, or if the batch's vectors do not hold `batch · seq_len`
+    /// entries (see [`check_lengths`](Self::check_lengths)).
     pub fn rows(&self, range: std::ops::Range<usize>) -> Batch {
         assert!(
             !range.is_empty() && range.end <= self.batch,
@@ -47,6 +48,27 @@ impl Batch {
         attention_mask: Vec<u32>,
         token_type_ids: Vec<u32>,
     ) -> Result<Self> {
+        let b = Batch {
+            batch,
+            seq_len,
+            input_ids,
+            attention_mask,
+            token_type_ids,
+        };
+        b.check_lengths()?;
+        if let Some(pos) = b.attention_mask.iter().position(|&m| m > 1) {
+            return Err(invalid(
+                "attention_mask",
+                format!("entry {pos} is {}, expected 0 or 1", b.attention_mask[pos]),
+            ));
+        }
+        Ok(b)
+    }
+
+    /// Checks that the batch is not empty and that each vector holds `batch · seq_len`
+    /// entries (the fields are public, so a batch built by hand may not).
+    pub fn check_lengths(&self) -> Result<()> {
+        let (batch, seq_len) = (self.batch, self.seq_len);
         let n = batch
             .checked_mul(seq_len)
             .filter(|&n| n > 0)
@@ -57,9 +79,9 @@ impl Batch {
                 )
             })?;
         for (name, v) in [
-            ("input_ids", &input_ids),
-            ("attention_mask", &attention_mask),
-            ("token_type_ids", &token_type_ids),
+            ("input_ids", &self.input_ids),
+            ("attention_mask", &self.attention_mask),
+            ("token_type_ids", &self.token_type_ids),
         ] {
             if v.len() != n {
                 return Err(invalid(
@@ -71,19 +93,7 @@ impl Batch {
                 ));
             }
         }
-        if let Some(pos) = attention_mask.iter().position(|&m| m > 1) {
-            return Err(invalid(
-                "attention_mask",
-                format!("entry {pos} is {}, expected 0 or 1", attention_mask[pos]),
-            ));
-        }
-        Ok(Batch {
-            batch,
-            seq_len,
-            input_ids,
-            attention_mask,
-            token_type_ids,
-        })
+        Ok(())
     }
 
     /// Rows of ids (segment 0), padded on the right with `pad_id` to the longest.

@@ -39,11 +39,14 @@ impl BackwardOp for LayerNormBackward {
                 None => Ok(None),
             }
         };
+        // Inputs are `[x, weight?, bias?]`, in that order.
         let mut params = inputs[1..].iter();
-        if let Some(w) = self.weight.as_ref().and(params.next()) {
+        if self.weight.is_some() {
+            let w = params.next().expect("the weight was recorded");
             out.push(reshape(grads.weight, w)?);
         }
-        if let Some(b) = params.next().filter(|_| self.has_bias) {
+        if self.has_bias {
+            let b = params.next().expect("the bias was recorded");
             out.push(reshape(grads.bias, b)?);
         }
         Ok(out)
@@ -106,7 +109,32 @@ mod tests {
         )
         .unwrap();
         assert!(report.passed(), "{report:?}");
-        let report = gradcheck(|v| v[0].layer_norm(3, None, None, 1e-5), &[x], 1e-3, 1e-2).unwrap();
+        let report = gradcheck(
+            |v| v[0].layer_norm(3, None, None, 1e-5),
+            &[x.clone()],
+            1e-3,
+            1e-2,
+        )
+        .unwrap();
+        assert!(report.passed(), "{report:?}");
+        // A bias without a weight, and a weight without a bias.
+        let b3 = Tensor::rand_normal(&[3], 0.0, 0.3, &mut rng);
+        let w3 = Tensor::rand_normal(&[3], 1.0, 0.3, &mut rng);
+        let report = gradcheck(
+            |v| v[0].layer_norm(3, None, Some(&v[1]), 1e-5),
+            &[x.clone(), b3],
+            1e-3,
+            1e-2,
+        )
+        .unwrap();
+        assert!(report.passed(), "{report:?}");
+        let report = gradcheck(
+            |v| v[0].layer_norm(3, Some(&v[1]), None, 1e-5),
+            &[x, w3],
+            1e-3,
+            1e-2,
+        )
+        .unwrap();
         assert!(report.passed(), "{report:?}");
     }
 }

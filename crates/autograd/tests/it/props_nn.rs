@@ -104,7 +104,7 @@ proptest! {
     fn layer_norm_input_weight_bias(
         lead in prop::collection::vec(1usize..=3, 0..=2),
         trailing in prop::collection::vec(1usize..=4, 1..=2),
-        affine in any::<bool>(),
+        affine in 0usize..4,
         seed in any::<u64>(),
     ) {
         let mut rng = Rng::new(seed);
@@ -113,12 +113,14 @@ proptest! {
         let n: usize = trailing.iter().product();
         let x = Tensor::rand_uniform(&s, -2.0, 2.0, &mut rng);
         // eps 0.1 keeps rows of nearly equal values well conditioned for the differences.
-        if affine {
-            let w = Tensor::rand_uniform(&trailing, 0.5, 1.5, &mut rng);
-            let b = Tensor::rand_uniform(&trailing, -1.0, 1.0, &mut rng);
-            assert_grad(|v| v[0].layer_norm(n, Some(&v[1]), Some(&v[2]), 0.1), &[x, w, b])?;
-        } else {
-            assert_grad(|v| v[0].layer_norm(n, None, None, 0.1), &[x])?;
+        let w = Tensor::rand_uniform(&trailing, 0.5, 1.5, &mut rng);
+        let b = Tensor::rand_uniform(&trailing, -1.0, 1.0, &mut rng);
+        // 0: weight and bias, 1: weight only, 2: bias only, 3: neither.
+        match affine {
+            0 => assert_grad(|v| v[0].layer_norm(n, Some(&v[1]), Some(&v[2]), 0.1), &[x, w, b])?,
+            1 => assert_grad(|v| v[0].layer_norm(n, Some(&v[1]), None, 0.1), &[x, w])?,
+            2 => assert_grad(|v| v[0].layer_norm(n, None, Some(&v[1]), 0.1), &[x, b])?,
+            _ => assert_grad(|v| v[0].layer_norm(n, None, None, 0.1), &[x])?,
         }
     }
 

@@ -149,7 +149,7 @@ pub(crate) fn path_integral(
 }
 
 /// [`path_integral`] for the rows `rows` only (`[rows.len() · D]`): the chunks of points are
-/// those of the whole batch (multiples of the chunk size from point 0), computed whole.
+/// those of the whole batch (see `path_integrals_chunked`), computed whole.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn path_integral_rows(
     model: &GradModel,

@@ -35,13 +35,13 @@ pub(crate) struct Paths<'p> {
 /// rows in them are computed and discarded). `grad(points, rows_of_points)` returns the
 /// gradient at `points` (`[len, sample…]`), `rows_of_points[k]` being the row of point `k`.
 ///
-/// With `parallel`, up to rayon's thread count of chunks are evaluated at once (peak memory
-/// is then that many chunks), and the number of chunks is rounded up to a multiple of the
-/// thread count so that the last round keeps every thread busy ([`chunk_ranges`]). Gradients
-/// are folded into the `f64` accumulator one chunk after the other in point order, so a
-/// given thread count always gives the same bits; a different thread count can cut the
-/// chunks differently, which changes the result only as far as the model's output for one
-/// point depends on the other points of its batch (not at all for row-independent models).
+/// With `parallel`, up to [`threads`](glassbox_tensor::parallel::threads) chunks are
+/// evaluated at once, each with its operations on one thread (peak memory is then that many
+/// chunks), and the number of chunks is rounded up to a multiple of the thread count so that
+/// the last round keeps every thread busy ([`chunk_ranges`]). Gradients are folded into the
+/// `f64` accumulator one chunk after the other in point order, so a given thread count
+/// always gives the same result; another thread count cuts the chunks, and splits the
+/// operations, differently, which can change the last bits.
 pub(crate) fn path_integral_chunked<G>(
     paths: &Paths,
     rows: Range<usize>,
@@ -153,4 +153,41 @@ fn chunk_ranges(total: usize, cap: usize, width: usize) -> impl Iterator<Item = 
         .next_multiple_of(width.max(1))
         .min(total.max(1));
     (0..count).map(move |i| total * i / count..total * (i + 1) / count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_ranges;
+
+    /// The ranges tile `0..total` in order, none longer than `cap`, sizes differing by at
+    /// most one, their count a multiple of `width` when there are enough points.
+    #[test]
+    fn chunk_ranges_tile_the_points_evenly() {
+        for total in 0..40 {
+            for cap in 1..12 {
+                for width in 1..4 {
+                    let r: Vec<_> = chunk_ranges(total, cap, width).collect();
+                    let mut next = 0;
+                    for c in &r {
+                        assert_eq!(c.start, next, "{total} {cap} {width}: {r:?}");
+                        assert!(c.len() <= cap.max(1));
+                        next = c.end;
+                    }
+                    assert_eq!(next, total);
+                    if total > 0 {
+                        let (lo, hi) = r.iter().fold((usize::MAX, 0), |(lo, hi), c| {
+                            (lo.min(c.len()), hi.max(c.len()))
+                        });
+                        assert!(lo >= 1 && hi - lo <= 1, "{total} {cap} {width}: {r:?}");
+                        if total >= width * total.div_ceil(cap) {
+                            assert_eq!(r.len() % width, 0, "{total} {cap} {width}: {r:?}");
+                        }
+                    }
+                }
+            }
+        }
+        let sizes: Vec<usize> = chunk_ranges(50, 10, 2).map(|c| c.len()).collect();
+        assert_eq!(sizes.len(), 6);
+        assert!(sizes.iter().all(|&s| s == 8 || s == 9));
+    }
 }

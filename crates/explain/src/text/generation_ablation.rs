@@ -70,7 +70,7 @@ pub fn generation_ablation<M: CausalLm + ?Sized>(
             })
             .collect())
     };
-    let width = rayon::current_num_threads().max(1);
+    let width = glassbox_tensor::parallel::threads().max(1);
     let mut running = model.new_cache();
     let mut rows: Vec<(usize, Vec<(usize, f64)>)> = Vec::with_capacity(n);
     let mut i = 0;

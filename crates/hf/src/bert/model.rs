@@ -100,6 +100,7 @@ impl BertModel {
         batch.check_ranges(self.config.vocab_size, self.config.type_vocab_size)?;
         let groups = self.row_groups(batch);
         if groups > 1 {
+            batch.check_lengths()?;
             return self.forward_split(batch, outputs, groups);
         }
         let mut x = self.embeddings.forward_batch(batch)?;
@@ -110,7 +111,7 @@ impl BertModel {
     fn row_groups(&self, batch: &Batch) -> usize {
         let threads = glassbox_tensor::parallel::threads();
         let work = batch.batch * batch.seq_len * self.config.hidden_size;
-        let inference = !glassbox_autograd::is_grad_enabled() && !self.is_training();
+        let inference = !glassbox_autograd::is_grad_enabled() && !any_training(self);
         if inference && threads > 1 && batch.batch > 1 && work >= SPLIT_MIN_WORK {
             threads.min(batch.batch)
         } else {
@@ -218,6 +219,12 @@ impl BertModel {
     }
 }
 
+/// Whether `m` or any module below it is in training mode (dropout draws from shared
+/// generators, so a training forward must not be split between threads).
+fn any_training(m: &dyn Module) -> bool {
+    m.is_training() || m.named_children().into_iter().any(|(_, c)| any_training(c))
+}
+
 /// One BERT layer's weights as a post-norm encoder layer's parts.
 fn load_layer(ck: &mut Checkpoint, p: &str, c: &BertConfig) -> Result<BlockParts> {
     let (h, i) = (c.hidden_size, c.intermediate_size);
@@ -293,5 +300,89 @@ impl Module for BertModel {
 
     fn type_name(&self) -> &'static str {
         "BertModel"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bert::BertForSequenceClassification;
+    use glassbox_autograd::no_grad;
+
+    fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(f)
+    }
+
+    /// The row-split inference forward (2 threads) gives what one forward over the whole
+    /// batch gives (1 thread), for every output, on a padded batch with an odd row count.
+    #[test]
+    fn split_inference_matches_the_whole_batch_forward() {
+        let config = BertConfig::new(300, 64, 2, 2, 128, vec!["a".into(), "b".into()]).unwrap();
+        let mut model = BertForSequenceClassification::new(config, 3).unwrap();
+        model.set_training(false);
+        let rows: Vec<Vec<u32>> = (0..5)
+            .map(|r| {
+                (0..(120 - 17 * r))
+                    .map(|c| ((r * 31 + c * 7) % 290 + 5) as u32)
+                    .collect()
+            })
+            .collect();
+        let batch = Batch::from_ids(&rows, 0).unwrap();
+        let outputs = BertOutputs {
+            hidden_states: true,
+            attentions: true,
+        };
+        assert!(
+            in_pool(2, || model.bert.row_groups(&batch)) == 1,
+            "grad enabled: no split"
+        );
+        let run = |threads| {
+            in_pool(threads, || {
+                assert_eq!(no_grad(|| model.bert.row_groups(&batch)), threads);
+                no_grad(|| model.bert.forward(&batch, outputs)).unwrap()
+            })
+        };
+        let (whole, split) = (run(1), run(2));
+        let close = |a: &Var, b: &Var, what: &str| {
+            let (a, b) = (a.value(), b.value());
+            assert_eq!(a.shape(), b.shape(), "{what}");
+            let worst = a
+                .to_vec()
+                .iter()
+                .zip(b.to_vec())
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "{what}: {worst}");
+        };
+        close(
+            &whole.last_hidden_state,
+            &split.last_hidden_state,
+            "last hidden state",
+        );
+        close(
+            whole.pooler_output.as_ref().unwrap(),
+            split.pooler_output.as_ref().unwrap(),
+            "pooler",
+        );
+        assert_eq!(whole.hidden_states.len(), 3);
+        assert_eq!(whole.attentions.len(), 2);
+        for (a, b) in whole.hidden_states.iter().zip(&split.hidden_states) {
+            close(a, b, "hidden state");
+        }
+        for (a, b) in whole.attentions.iter().zip(&split.attentions) {
+            close(a, b, "attention");
+        }
+        // Training mode anywhere below the model: no split.
+        model.bert.layers[1].set_training(true);
+        assert_eq!(in_pool(2, || no_grad(|| model.bert.row_groups(&batch))), 1);
+        // A hand-built batch whose vectors are too short is an error, not a panic.
+        let mut bad = batch.clone();
+        bad.attention_mask.pop();
+        model.bert.layers[1].set_training(false);
+        assert!(in_pool(2, || no_grad(|| model.bert.forward(&bad, outputs))).is_err());
     }
 }

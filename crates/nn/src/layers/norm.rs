@@ -206,8 +206,9 @@ impl Module for BatchNorm {
 
 /// Layer normalisation over the trailing `normalized_shape` dimensions, as PyTorch's
 /// `LayerNorm` (biased variance, eps 1e-5, elementwise affine with weight 1 and bias 0;
-/// [`LayerNorm::without_bias`] is PyTorch's `bias=False`). Without a graph being recorded
-/// the forward is one fused pass per row ([`Tensor::try_layer_norm`]).
+/// [`LayerNorm::without_bias`] is PyTorch's `bias=False`). The forward is one fused pass per
+/// row ([`Tensor::try_layer_norm`]) and, when a graph is recorded, one fused backward
+/// ([`Var::layer_norm`]).
 #[derive(Debug)]
 pub struct LayerNorm {
     /// Scale, shaped `normalized_shape`.

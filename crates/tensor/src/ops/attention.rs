@@ -10,14 +10,15 @@
 //! ([`MATMUL_PARALLEL_FLOPS`]); each block's GEMMs are single-threaded.
 //!
 //! Rows whose every key is masked (all `-inf`) give all-zero probabilities (PyTorch's math
-//! path gives NaN there); the backward treats them as constants.
+//! path gives NaN there); the backward treats them as constants. A NaN score makes its row
+//! NaN.
 
 use rayon::prelude::*;
 
 use crate::error::{Result, TensorError};
 use crate::ops::fastmath::dispatched;
 use crate::ops::matmul::{sgemm, MatRef};
-use crate::ops::rowmath::softmax_in_place;
+use crate::ops::rowmath::{lane_max, softmax_shifted};
 use crate::parallel::MATMUL_PARALLEL_FLOPS;
 
 /// Where the heads of a `[batch, heads, len, head_dim]` operand lie in a flat buffer:
@@ -266,7 +267,14 @@ dispatched! {
                 }
                 None => live.iter_mut().for_each(|x| *x *= scale),
             }
-            softmax_in_place(live);
+            let m = lane_max(live);
+            if m == f32::NEG_INFINITY {
+                // Every key masked (or a row of NaNs, which stays NaN).
+                let nan = live.iter().any(|x| x.is_nan());
+                live.fill(if nan { f32::NAN } else { 0.0 });
+            } else {
+                softmax_shifted(live, m);
+            }
         }
     }
 }

@@ -190,7 +190,7 @@ macro_rules! dispatched {
 pub(crate) use dispatched;
 
 // The unary ops of `ops::unary` that are heavy enough to matter (GELU and its gradient)
-// build their kernels with this macro too. A mapped closure passed through `Tensor::map`
+// build their kernels with `dispatched_inplace!` too. A mapped closure passed through `Tensor::map`
 // runs at baseline (SSE2) width: LLVM does not inline a non-`always` callee into a
 // feature-enabled function, so only a direct call of an `#[inline(always)]` function, as
 // here, is compiled 8 or 16 lanes wide.

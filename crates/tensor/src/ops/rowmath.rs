@@ -1,5 +1,5 @@
 //! Row reductions that vectorise, and the row kernels built on them (the softmax core and
-//! the layer-norm row).
+//! the layer-norm row forward and backward).
 //!
 //! A plain `iter().sum::<f32>()` or `fold(max)` is one serial chain: LLVM may not reorder
 //! float additions, so it runs one element per add latency. Here sums and maxima are kept
@@ -129,20 +129,11 @@ pub(crate) fn scale_in_place(xs: &mut [f32], factor: f32) {
     xs.iter_mut().for_each(|x| *x *= factor);
 }
 
-/// Softmax of `row` in place, `e^(x − max) / Σ e^(x − max)`. A row whose maximum is `-inf`
-/// (every entry masked, or empty) becomes all zeros, and a row of NaNs stays NaN.
+/// `e^(x − shift) / Σ e^(x − shift)` in place: the softmax core, with `shift` the row's
+/// maximum (callers choose what a row without a finite maximum gives).
 #[inline(always)]
-pub(crate) fn softmax_in_place(row: &mut [f32]) {
-    let m = lane_max(row);
-    if m == f32::NEG_INFINITY {
-        row.fill(if row.iter().any(|x| x.is_nan()) {
-            f32::NAN
-        } else {
-            0.0
-        });
-        return;
-    }
-    let total = exp_shifted_sum(row, m);
+pub(crate) fn softmax_shifted(row: &mut [f32], shift: f32) {
+    let total = exp_shifted_sum(row, shift);
     scale_in_place(row, 1.0 / total);
 }
 
@@ -252,18 +243,13 @@ mod tests {
 
     dispatched! {
         fn softmax(row: &mut [f32]) {
-            softmax_in_place(row)
+            let m = lane_max(row);
+            softmax_shifted(row, m)
         }
     }
 
     #[test]
-    fn softmax_handles_masked_and_nan_rows() {
-        let mut all_masked = [f32::NEG_INFINITY; 20];
-        softmax(&mut all_masked);
-        assert!(all_masked.iter().all(|&p| p == 0.0));
-        let mut nan = [f32::NAN; 3];
-        softmax(&mut nan);
-        assert!(nan.iter().all(|p| p.is_nan()));
+    fn softmax_core_matches_f64() {
         let mut row: Vec<f32> = (0..37).map(|i| (i as f32 * 0.37).sin() * 4.0).collect();
         let want: Vec<f64> = {
             let m = row.iter().fold(f64::NEG_INFINITY, |a, &x| a.max(x as f64));

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use crate::error::{Result, TensorError};
 use crate::macros::panicking;
 use crate::ops::fastmath::{dispatched, exp_f32};
-use crate::ops::rowmath::{exp_shifted_sum, lane_max, lane_sum, lane_sum_exp, scale_in_place};
+use crate::ops::rowmath::{lane_max, lane_sum, lane_sum_exp, scale_in_place, softmax_shifted};
 use crate::parallel::use_parallel;
 use crate::tensor::Tensor;
 
@@ -22,19 +22,17 @@ fn log_softmax_in_place(row: &mut [f32]) {
 #[inline(always)]
 fn softmax_row_in_place(row: &mut [f32]) {
     let m = lane_max(row);
-    let m = if m.is_finite() { m } else { 0.0 };
-    let total = exp_shifted_sum(row, m);
-    scale_in_place(row, 1.0 / total);
+    softmax_shifted(row, if m.is_finite() { m } else { 0.0 });
 }
 
 /// Rows shorter than this (e.g. 10 class logits) take the whole-block `exp` pass below.
 const SHORT_ROW: usize = 32;
 
 dispatched! {
-    /// Softmax (or log-softmax) of every `n`-element row of `block`, in place. Many short
-    /// softmax rows: per-row maxima are subtracted first, then one `exp` pass runs over the
-    /// whole block (a long loop that vectorises, where a 10-wide row would leave most of
-    /// each row to the scalar remainder), then each row is normalised.
+    /// Softmax (or log-softmax) of every `n`-element row of `block`, in place, row by row;
+    /// except many short softmax rows: their maxima are subtracted first, then one `exp`
+    /// pass runs over the whole block (a long loop that vectorises, where a 10-wide row
+    /// would leave most of each row to the scalar remainder), then each row is normalised.
     fn softmax_block(block: &mut [f32], n: usize, log: bool) {
         if log {
             block.chunks_mut(n).for_each(log_softmax_in_place);
