@@ -121,31 +121,15 @@ pub fn simd_level() -> SimdLevel {
     })
 }
 
+/// `pub fn $name(xs: &mut [f32])` applying the `#[inline(always)]` scalar function `$f` to
+/// every element, built with [`dispatched!`] (so bit-identical to `$f` at every level).
 macro_rules! dispatched_inplace {
-    ($(#[$doc:meta])* $name:ident, $f:ident, $avx512:ident, $avx2:ident) => {
-        $(#[$doc])*
-        pub fn $name(xs: &mut [f32]) {
-            match simd_level() {
-                // SAFETY: `simd_level` reported the CPU features these functions enable.
-                #[cfg(target_arch = "x86_64")]
-                SimdLevel::Avx512 => unsafe { $avx512(xs) },
-                // SAFETY: as above.
-                #[cfg(target_arch = "x86_64")]
-                SimdLevel::Avx2Fma => unsafe { $avx2(xs) },
-                _ => xs.iter_mut().for_each(|x| *x = $f(*x)),
+    ($(#[$doc:meta])* $name:ident, $f:ident) => {
+        $crate::ops::fastmath::dispatched! {
+            $(#[$doc])*
+            pub fn $name(xs: &mut [f32]) {
+                xs.iter_mut().for_each(|x| *x = $f(*x))
             }
-        }
-
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        unsafe fn $avx512(xs: &mut [f32]) {
-            xs.iter_mut().for_each(|x| *x = $f(*x));
-        }
-
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $avx2(xs: &mut [f32]) {
-            xs.iter_mut().for_each(|x| *x = $f(*x));
         }
     };
 }
@@ -199,26 +183,20 @@ pub(crate) use dispatched_inplace;
 dispatched_inplace!(
     /// In-place [`sigmoid_fast`] over a slice, with AVX-512 / AVX2 runtime dispatch.
     sigmoid_inplace,
-    sigmoid_fast,
-    sigmoid_avx512,
-    sigmoid_avx2
+    sigmoid_fast
 );
 
 dispatched_inplace!(
     /// In-place [`exp_f32`] over a slice, with AVX-512 / AVX2 runtime dispatch (bit-identical
     /// to the scalar function: no operation is contracted into an FMA).
     exp_inplace,
-    exp_f32,
-    exp_avx512,
-    exp_avx2
+    exp_f32
 );
 
 dispatched_inplace!(
     /// In-place [`tanh_fast`] over a slice, with AVX-512 / AVX2 runtime dispatch.
     tanh_inplace,
-    tanh_fast,
-    tanh_avx512,
-    tanh_avx2
+    tanh_fast
 );
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 //! Every function here returns a new contiguous tensor and cannot fail.
 
 use crate::ops::fastmath::{
-    dispatched_inplace, exp_f32, exp_inplace, sigmoid_fast, sigmoid_inplace, simd_level, tanh_fast,
-    SimdLevel,
+    dispatched_inplace, exp_f32, exp_inplace, sigmoid_fast, sigmoid_inplace, tanh_fast,
 };
 use crate::tensor::Tensor;
 
@@ -116,44 +115,32 @@ dispatched_inplace!(
     /// In-place [`erf_f32`] with AVX-512 / AVX2 runtime dispatch (bit-identical to the scalar
     /// function).
     erf_inplace,
-    erf_f32,
-    erf_avx512,
-    erf_avx2
+    erf_f32
 );
 dispatched_inplace!(
     /// In-place [`gelu_f32`] with AVX-512 / AVX2 runtime dispatch (bit-identical).
     gelu_inplace,
-    gelu_f32,
-    gelu_avx512,
-    gelu_avx2
+    gelu_f32
 );
 dispatched_inplace!(
     /// In-place [`gelu_grad_f32`] with AVX-512 / AVX2 runtime dispatch (bit-identical).
     gelu_grad_inplace,
-    gelu_grad_f32,
-    gelu_grad_avx512,
-    gelu_grad_avx2
+    gelu_grad_f32
 );
 dispatched_inplace!(
     /// In-place [`gelu_tanh_f32`] with AVX-512 / AVX2 runtime dispatch (bit-identical).
     gelu_tanh_inplace,
-    gelu_tanh_f32,
-    gelu_tanh_avx512,
-    gelu_tanh_avx2
+    gelu_tanh_f32
 );
 dispatched_inplace!(
     /// In-place [`gelu_tanh_grad_f32`] with AVX-512 / AVX2 runtime dispatch (bit-identical).
     gelu_tanh_grad_inplace,
-    gelu_tanh_grad_f32,
-    gelu_tanh_grad_avx512,
-    gelu_tanh_grad_avx2
+    gelu_tanh_grad_f32
 );
 dispatched_inplace!(
     /// In-place [`erf_grad_f32`] with AVX-512 / AVX2 runtime dispatch (bit-identical).
     erf_grad_inplace,
-    erf_grad_f32,
-    erf_grad_avx512,
-    erf_grad_avx2
+    erf_grad_f32
 );
 
 impl Tensor {
