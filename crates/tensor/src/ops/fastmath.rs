@@ -128,7 +128,11 @@ macro_rules! dispatched_inplace {
         $crate::ops::fastmath::dispatched! {
             $(#[$doc])*
             pub fn $name(xs: &mut [f32]) {
-                xs.iter_mut().for_each(|x| *x = $f(*x))
+                // A plain loop: `for_each` with a closure is not inlined here, and then runs
+                // at baseline width (the GELU gradient measured 3× slower that way).
+                for x in xs.iter_mut() {
+                    *x = $f(*x);
+                }
             }
         }
     };
