@@ -11,8 +11,8 @@ use crate::parallel::{use_parallel, CHUNK};
 use crate::tensor::Tensor;
 
 dispatched! {
-    /// Layer-normalises every `len`-element row of `block` in place; when `stats` is not
-    /// empty, writes each row's `(mean, 1/√(var + eps))` into it (two values per row).
+    /// Layer-normalises every `len`-element row of `block` in place and writes each row's
+    /// `(mean, 1/√(var + eps))` into `stats` (two values per row).
     fn norm_rows(
         block: &mut [f32],
         len: usize,
@@ -21,14 +21,8 @@ dispatched! {
         eps: f32,
         stats: &mut [f32],
     ) {
-        if stats.is_empty() {
-            for row in block.chunks_exact_mut(len) {
-                layer_norm_in_place(row, weight, bias, eps);
-            }
-        } else {
-            for (row, st) in block.chunks_exact_mut(len).zip(stats.chunks_exact_mut(2)) {
-                (st[0], st[1]) = layer_norm_in_place(row, weight, bias, eps);
-            }
+        for (row, st) in block.chunks_exact_mut(len).zip(stats.chunks_exact_mut(2)) {
+            (st[0], st[1]) = layer_norm_in_place(row, weight, bias, eps);
         }
     }
 }
@@ -122,7 +116,7 @@ impl Tensor {
         eps: f32,
     ) -> Result<Tensor> {
         Ok(self
-            .layer_norm_impl(normalized_len, weight, bias, eps, false)?
+            .try_layer_norm_with_stats(normalized_len, weight, bias, eps)?
             .0)
     }
 
@@ -136,17 +130,6 @@ impl Tensor {
         bias: Option<&Tensor>,
         eps: f32,
     ) -> Result<(Tensor, Tensor)> {
-        self.layer_norm_impl(normalized_len, weight, bias, eps, true)
-    }
-
-    fn layer_norm_impl(
-        &self,
-        normalized_len: usize,
-        weight: Option<&Tensor>,
-        bias: Option<&Tensor>,
-        eps: f32,
-        with_stats: bool,
-    ) -> Result<(Tensor, Tensor)> {
         let op = "layer_norm";
         let rows = check_rows(op, self, normalized_len)?;
         check_param(op, self, "weight", weight, normalized_len)?;
@@ -157,24 +140,18 @@ impl Tensor {
             b.as_ref().and_then(Tensor::as_slice),
         );
         let mut data = self.to_vec();
-        let mut stats = vec![0.0f32; if with_stats { 2 * rows } else { 0 }];
+        let mut stats = vec![0.0f32; 2 * rows];
         let per = rows_per_task(normalized_len);
-        let stat_step = if with_stats { 2 * per } else { 0 };
         if use_parallel(data.len()) {
-            let blocks = data.par_chunks_mut(per * normalized_len);
-            if with_stats {
-                blocks
-                    .zip(stats.par_chunks_mut(stat_step))
-                    .for_each(|(blk, st)| norm_rows(blk, normalized_len, w, b, eps, st));
-            } else {
-                blocks.for_each(|blk| norm_rows(blk, normalized_len, w, b, eps, &mut []));
-            }
+            data.par_chunks_mut(per * normalized_len)
+                .zip(stats.par_chunks_mut(2 * per))
+                .for_each(|(blk, st)| norm_rows(blk, normalized_len, w, b, eps, st));
         } else {
             norm_rows(&mut data, normalized_len, w, b, eps, &mut stats);
         }
         Ok((
             Tensor::from_vec_unchecked(data, self.shape()),
-            Tensor::from_vec_unchecked(stats, &[if with_stats { rows } else { 0 }, 2]),
+            Tensor::from_vec_unchecked(stats, &[rows, 2]),
         ))
     }
 
@@ -220,38 +197,46 @@ impl Tensor {
         let w = w.as_ref().and_then(Tensor::as_slice);
         let len = normalized_len;
         let per = rows_per_task(len);
+        // Block `i`: rows `i·per ..` of x, dy (and dx) and their stats.
+        let blocks = rows.div_ceil(per);
+        let span = |i: usize, width: usize, total: usize| {
+            i * per * width..((i + 1) * per * width).min(total)
+        };
+        let (x_at, s_at) = (|i| span(i, len, xs.len()), |i| span(i, 2, sts.len()));
         let parallel = use_parallel(xs.len());
         let input = input.then(|| {
             let mut dx = vec![0.0f32; xs.len()];
+            let block = |(i, d): (usize, &mut [f32])| {
+                norm_backward_rows(&xs[x_at(i)], &dys[x_at(i)], len, w, &sts[s_at(i)], d)
+            };
             if parallel {
-                dx.par_chunks_mut(per * len)
-                    .zip(xs.par_chunks(per * len))
-                    .zip(dys.par_chunks(per * len).zip(sts.par_chunks(2 * per)))
-                    .for_each(|((d, x), (g, s))| norm_backward_rows(x, g, len, w, s, d));
+                dx.par_chunks_mut(per * len).enumerate().for_each(block);
             } else {
-                norm_backward_rows(xs, dys, len, w, sts, &mut dx);
+                dx.chunks_mut(per * len).enumerate().for_each(block);
             }
             Tensor::from_vec_unchecked(dx, self.shape())
         });
         let (weight, bias) = if params {
-            let partial = |(x, (g, s)): (&[f32], (&[f32], &[f32]))| {
+            // Partial sums per block, added in block order: the same bits on any thread count.
+            let partial = |i: usize| {
                 let (mut dw, mut db) = (vec![0.0f32; len], vec![0.0f32; len]);
-                norm_param_grad_rows(x, g, len, s, &mut dw, &mut db);
+                norm_param_grad_rows(
+                    &xs[x_at(i)],
+                    &dys[x_at(i)],
+                    len,
+                    &sts[s_at(i)],
+                    &mut dw,
+                    &mut db,
+                );
                 (dw, db)
             };
-            let blocks: Vec<(Vec<f32>, Vec<f32>)> = if parallel {
-                xs.par_chunks(per * len)
-                    .zip(dys.par_chunks(per * len).zip(sts.par_chunks(2 * per)))
-                    .map(partial)
-                    .collect()
+            let partials: Vec<(Vec<f32>, Vec<f32>)> = if parallel {
+                (0..blocks).into_par_iter().map(partial).collect()
             } else {
-                xs.chunks(per * len)
-                    .zip(dys.chunks(per * len).zip(sts.chunks(2 * per)))
-                    .map(partial)
-                    .collect()
+                (0..blocks).map(partial).collect()
             };
             let (mut dw, mut db) = (vec![0.0f32; len], vec![0.0f32; len]);
-            for (pw, pb) in blocks {
+            for (pw, pb) in partials {
                 dw.iter_mut().zip(pw).for_each(|(a, v)| *a += v);
                 db.iter_mut().zip(pb).for_each(|(a, v)| *a += v);
             }

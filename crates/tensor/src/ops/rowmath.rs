@@ -39,36 +39,24 @@ fn max(a: f32, b: f32) -> f32 {
     a.max(b)
 }
 
-/// `Σ xs`.
+/// `Σ f(x)` over `xs` (`f` is inlined with the loop, so it runs at the caller's width).
 #[inline(always)]
-pub(crate) fn lane_sum(xs: &[f32]) -> f32 {
+pub(crate) fn lane_sum_map(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     let mut acc = [0.0f32; LANES];
     let mut chunks = xs.chunks_exact(LANES);
     for c in &mut chunks {
         for (a, &x) in acc.iter_mut().zip(c) {
-            *a += x;
+            *a += f(x);
         }
     }
-    let tail: f32 = chunks.remainder().iter().sum();
+    let tail: f32 = chunks.remainder().iter().map(|&x| f(x)).sum();
     fold_lanes(acc, add) + tail
 }
 
-/// `Σ (x − centre)²`.
+/// `Σ xs`.
 #[inline(always)]
-pub(crate) fn lane_sum_sq_dev(xs: &[f32], centre: f32) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let mut chunks = xs.chunks_exact(LANES);
-    for c in &mut chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a += (x - centre) * (x - centre);
-        }
-    }
-    let tail: f32 = chunks
-        .remainder()
-        .iter()
-        .map(|&x| (x - centre) * (x - centre))
-        .sum();
-    fold_lanes(acc, add) + tail
+pub(crate) fn lane_sum(xs: &[f32]) -> f32 {
+    lane_sum_map(xs, |x| x)
 }
 
 /// The largest element, ignoring NaNs (as `f32::max`); `-inf` for an empty or all-NaN
@@ -109,20 +97,6 @@ pub(crate) fn exp_shifted_sum(xs: &mut [f32], shift: f32) -> f32 {
     fold_lanes(acc, add) + tail
 }
 
-/// `Σ e^(x − shift)`, leaving `xs` as it is.
-#[inline(always)]
-pub(crate) fn lane_sum_exp(xs: &[f32], shift: f32) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let mut chunks = xs.chunks_exact(LANES);
-    for c in &mut chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a += exp_f32(x - shift);
-        }
-    }
-    let tail: f32 = chunks.remainder().iter().map(|&x| exp_f32(x - shift)).sum();
-    fold_lanes(acc, add) + tail
-}
-
 /// `x ← x · factor` for every element.
 #[inline(always)]
 pub(crate) fn scale_in_place(xs: &mut [f32], factor: f32) {
@@ -148,7 +122,7 @@ pub(crate) fn layer_norm_in_place(
 ) -> (f32, f32) {
     let n = row.len() as f32;
     let mean = lane_sum(row) / n;
-    let var = lane_sum_sq_dev(row, mean) / n;
+    let var = lane_sum_map(row, |x| (x - mean) * (x - mean)) / n;
     let inv = 1.0 / (var + eps).sqrt();
     match (weight, bias) {
         (Some(w), Some(b)) => row
@@ -214,7 +188,7 @@ mod tests {
 
     dispatched! {
         fn sums(xs: &[f32]) -> (f32, f32, f32) {
-            (lane_sum(xs), lane_max(xs), lane_sum_sq_dev(xs, 0.5))
+            (lane_sum(xs), lane_max(xs), lane_sum_map(xs, |x| (x - 0.5) * (x - 0.5)))
         }
     }
 

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use crate::error::{Result, TensorError};
 use crate::macros::panicking;
 use crate::ops::fastmath::{dispatched, exp_f32};
-use crate::ops::rowmath::{lane_max, lane_sum, lane_sum_exp, scale_in_place, softmax_shifted};
+use crate::ops::rowmath::{lane_max, lane_sum, lane_sum_map, scale_in_place, softmax_shifted};
 use crate::parallel::use_parallel;
 use crate::tensor::Tensor;
 
@@ -14,7 +14,7 @@ use crate::tensor::Tensor;
 fn log_softmax_in_place(row: &mut [f32]) {
     let m = lane_max(row);
     let m = if m.is_finite() { m } else { 0.0 };
-    let ls = lane_sum_exp(row, m).ln() + m;
+    let ls = lane_sum_map(row, |x| exp_f32(x - m)).ln() + m;
     row.iter_mut().for_each(|x| *x -= ls);
 }
 
